@@ -1,0 +1,6 @@
+export { allFiles } from "./files.js";
+export * from "./gen/chorus/v1/agent_pb.js";
+export * from "./gen/chorus/v1/chat_pb.js";
+export * from "./gen/chorus/v1/history_pb.js";
+export * from "./gen/chorus/v1/types_pb.js";
+export * from "./gen/grpc/health/v1/health_pb.js";

@@ -1,0 +1,113 @@
+import { z } from "zod";
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
+const nonNegative = z.number().min(0);
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, "must be host:port");
+
+/** One agent persona, which is also one agent pool. */
+export const agentSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "must be lower-case letters, digits or '-', up to 32"),
+    model: z.string().min(1).default("gpt-3.5-turbo"),
+    temperature: z.number().min(0).max(2),
+    max_tokens: positiveInt.max(32768),
+    system_prompt: z.string().min(1),
+    workers: positiveInt.max(256).default(4),
+    replicas: z.number().int().min(0).max(64).default(1),
+  })
+  .strict();
+
+/** The whole of chorus.yaml; every key has a default so an empty file is valid. */
+export const configSchema = z
+  .object({
+    workflow: z.string().min(1).default("chorus"),
+    orchestrator: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: port.default(50051),
+        metrics_port: z.number().int().min(-1).max(65535).default(9464),
+        aggregation: z.enum(["priority", "fastest", "all", "quorum", "judge"]).default("priority"),
+        quorum_size: positiveInt.default(2),
+        quorum_wait_ms: positiveInt.default(10_000),
+        judge_agent: z.string().default("balanced"),
+        turn_timeout_ms: positiveInt.default(60_000),
+        task_attempts: positiveInt.max(10).default(3),
+        queue_limit: positiveInt.default(256),
+        max_concurrent_turns: positiveInt.default(512),
+        context_turns: z.number().int().min(0).max(100).default(6),
+        context_tokens: z.number().int().min(0).default(2000),
+        agent_start_timeout_ms: positiveInt.default(20_000),
+      })
+      .strict()
+      .default({} as never),
+    history: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: port.default(50052),
+        metrics_port: z.number().int().min(-1).max(65535).default(9465),
+        address: hostPort.optional(),
+        path: z.string().min(1).default("./data/chorus.db"),
+        timeout_ms: positiveInt.default(5000),
+      })
+      .strict()
+      .default({} as never),
+    llm: z
+      .object({
+        base_url: z.string().url().or(z.literal("")).default(""),
+        timeout_ms: positiveInt.default(60_000),
+        stream: z.boolean().default(true),
+      })
+      .strict()
+      .default({} as never),
+    simulator: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: port.default(0),
+        ttft_ms: nonNegative.default(150),
+        ttft_std_ms: nonNegative.default(30),
+        itl_ms: nonNegative.default(15),
+        itl_std_ms: nonNegative.default(3),
+        tokens: positiveInt.max(4096).default(48),
+        max_concurrent: positiveInt.default(64),
+        queue_limit: z.number().int().min(0).default(256),
+        slowdown: nonNegative.default(0.5),
+        failure_rate: z.number().min(0).max(1).default(0),
+        seed: z.number().int().default(42),
+      })
+      .strict()
+      .default({} as never),
+    cache: z
+      .object({
+        enabled: z.boolean().default(true),
+        ttl_seconds: positiveInt.default(3600),
+        max_entries: positiveInt.default(10_000),
+        outage_log_interval_ms: positiveInt.default(30_000),
+      })
+      .strict()
+      .default({} as never),
+    redis: z
+      .object({
+        url: z.string().default(""),
+        key_prefix: z.string().default("chorus:"),
+        command_timeout_ms: positiveInt.default(200),
+      })
+      .strict()
+      .default({} as never),
+    limits: z
+      .object({
+        max_message_bytes: positiveInt.default(32 * 1024),
+        max_batch: positiveInt.default(1000),
+        batch_concurrency: positiveInt.default(32),
+      })
+      .strict()
+      .default({} as never),
+    agents: z.array(agentSchema).min(1).optional(),
+  })
+  .strict();
+
+/** Validated Chorus configuration. */
+export type ChorusConfig = Omit<z.infer<typeof configSchema>, "agents"> & { agents: AgentConfig[] };
+
+/** One validated agent persona. */
+export type AgentConfig = z.infer<typeof agentSchema>;

@@ -1,0 +1,73 @@
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import type { z } from "zod";
+import { type ChorusConfig, configSchema } from "./config-schema.js";
+import { defaultAgents } from "./default-agents.js";
+
+/** A configuration error that names the file and the key. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+function keyOf(path: readonly PropertyKey[]): string {
+  return path
+    .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
+    .join("")
+    .replace(/^\./, "");
+}
+
+function describe(source: string, issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((issue) => `${source}: ${keyOf(issue.path) || "(root)"}: ${issue.message}`).join("\n");
+}
+
+/** Validates a parsed config object; throws ConfigError naming `source` and each bad key. */
+export function validateConfig(raw: unknown, source: string): ChorusConfig {
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ConfigError(describe(source, parsed.error.issues));
+  const config = {
+    ...parsed.data,
+    agents: parsed.data.agents ?? defaultAgents.map((agent) => ({ ...agent })),
+  };
+  const names = new Set<string>();
+  for (const [index, agent] of config.agents.entries()) {
+    if (names.has(agent.name))
+      throw new ConfigError(`${source}: agents[${index}].name: duplicate agent "${agent.name}"`);
+    names.add(agent.name);
+  }
+  if (config.orchestrator.aggregation === "judge" && !names.has(config.orchestrator.judge_agent)) {
+    throw new ConfigError(
+      `${source}: orchestrator.judge_agent: no agent named "${config.orchestrator.judge_agent}"`,
+    );
+  }
+  return config;
+}
+
+/** Applies the environment overrides users expect (REDIS_URL, OPENAI_BASE_URL). */
+export function applyEnvironment(config: ChorusConfig, env: NodeJS.ProcessEnv = process.env): ChorusConfig {
+  return {
+    ...config,
+    redis: { ...config.redis, url: env.REDIS_URL ?? config.redis.url },
+    llm: { ...config.llm, base_url: env.OPENAI_BASE_URL ?? config.llm.base_url },
+  };
+}
+
+/** Reads, parses and validates a YAML config file, then applies environment overrides. */
+export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): ChorusConfig {
+  if (path === undefined) return applyEnvironment(validateConfig({}, "(defaults)"), env);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: invalid YAML: ${(err as Error).message}`);
+  }
+  return applyEnvironment(validateConfig(raw, path), env);
+}

@@ -1,0 +1,35 @@
+import type { AgentConfig } from "./config-schema.js";
+
+/** The seed workflow's three personas, used when config names no agents. */
+export const defaultAgents: readonly AgentConfig[] = [
+  {
+    name: "creative",
+    model: "gpt-3.5-turbo",
+    temperature: 0.8,
+    max_tokens: 1500,
+    system_prompt:
+      "You are a creative assistant. Answer with imagination: vivid examples, analogies and unexpected angles, while staying accurate.",
+    workers: 4,
+    replicas: 1,
+  },
+  {
+    name: "analytical",
+    model: "gpt-3.5-turbo",
+    temperature: 0.3,
+    max_tokens: 1200,
+    system_prompt:
+      "You are an analytical assistant. Answer precisely: break the question down, reason step by step and state assumptions.",
+    workers: 4,
+    replicas: 1,
+  },
+  {
+    name: "balanced",
+    model: "gpt-3.5-turbo",
+    temperature: 0.7,
+    max_tokens: 1000,
+    system_prompt:
+      "You are a balanced assistant. Give a clear, helpful answer that weighs practical and conceptual sides evenly.",
+    workers: 4,
+    replicas: 1,
+  },
+];

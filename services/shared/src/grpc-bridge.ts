@@ -1,0 +1,165 @@
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import {
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type MethodDefinition,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  status,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { type CallContext, deadlineDate, requestIdFrom } from "./call-context.js";
+import { codeOf, toServiceError } from "./status.js";
+
+type MethodShape = GenServiceMethods[string];
+type Input<M extends MethodShape> = MessageShape<M["input"]>;
+type OutputInit<M extends MethodShape> = MessageInitShape<M["output"]>;
+
+/** A handler for one RPC: unary handlers resolve to the response, streaming ones yield responses. */
+export type Handler<M extends MethodShape> = M["methodKind"] extends "unary"
+  ? (request: Input<M>, context: CallContext) => Promise<OutputInit<M>>
+  : M["methodKind"] extends "server_streaming"
+    ? (request: Input<M>, context: CallContext) => AsyncIterable<OutputInit<M>>
+    : never;
+
+/** Handlers for every RPC of a service, keyed by the method's local name. */
+export type ServiceHandlers<S> =
+  S extends GenService<infer Methods> ? { [K in keyof Methods]: Handler<Methods[K]> } : never;
+
+/** Called once per finished RPC, for metrics. */
+export type RpcObserver = (method: string, code: status, seconds: number) => void;
+
+/** Serializes a protobuf-es message into the Buffer grpc-js insists on. */
+function serializer(desc: DescMessage) {
+  return (message: MessageShape<DescMessage>): Buffer => {
+    const bytes = toBinary(desc, message);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+function deserializer(desc: DescMessage) {
+  return (bytes: Buffer): MessageShape<DescMessage> => fromBinary(desc, bytes);
+}
+
+/** The grpc-js path of a method, e.g. /chorus.v1.ChatService/Chat. */
+export function methodPath(method: DescMethod): string {
+  return `/${method.parent.typeName}/${method.name}`;
+}
+
+/** Builds the grpc-js service definition of a protobuf-es service descriptor. */
+export function serviceDefinition(service: DescService): ServiceDefinition {
+  const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const method of service.methods) {
+    definition[method.localName] = {
+      path: methodPath(method),
+      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: serializer(method.input) as (value: unknown) => Buffer,
+      requestDeserialize: deserializer(method.input),
+      responseSerialize: serializer(method.output) as (value: unknown) => Buffer,
+      responseDeserialize: deserializer(method.output),
+      originalName: method.name,
+    };
+  }
+  return definition;
+}
+
+interface ServerCallLike {
+  metadata: import("@grpc/grpc-js").Metadata;
+  getDeadline(): Date | number;
+  on(event: "cancelled", listener: () => void): unknown;
+}
+
+function contextOf(call: ServerCallLike): CallContext {
+  const controller = new AbortController();
+  call.on("cancelled", () => controller.abort(new Error("call cancelled by the client")));
+  return {
+    signal: controller.signal,
+    deadline: deadlineDate(call.getDeadline()),
+    requestId: requestIdFrom(call.metadata),
+    metadata: call.metadata,
+  };
+}
+
+function waitForDrain(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    call.on("drain", done);
+    signal.addEventListener("abort", done);
+  });
+}
+
+/** Adapts typed async handlers to a grpc-js service implementation. */
+export function implement<S extends DescService>(
+  service: S,
+  handlers: ServiceHandlers<S>,
+  log: Logger,
+  observe: RpcObserver = () => {},
+): UntypedServiceImplementation {
+  const implementation: UntypedServiceImplementation = {};
+  const table = handlers as unknown as Record<string, (req: unknown, ctx: CallContext) => unknown>;
+  for (const method of service.methods) {
+    const handler = table[method.localName];
+    if (!handler) throw new Error(`no handler for ${method.parent.typeName}/${method.name}`);
+    const name = method.name;
+    if (method.methodKind === "unary") {
+      const unary: handleUnaryCall<unknown, unknown> = (call, callback) => {
+        const started = performance.now();
+        const context = contextOf(call);
+        (handler(call.request, context) as Promise<MessageInitShape<DescMessage>>).then(
+          (response) => {
+            observe(name, status.OK, (performance.now() - started) / 1000);
+            callback(null, create(method.output, response));
+          },
+          (err: unknown) => {
+            observe(name, codeOf(err), (performance.now() - started) / 1000);
+            callback(toServiceError(err, log.child({ requestId: context.requestId }), name));
+          },
+        );
+      };
+      implementation[method.localName] = unary;
+    } else if (method.methodKind === "server_streaming") {
+      const streaming: handleServerStreamingCall<unknown, unknown> = async (call) => {
+        const started = performance.now();
+        const context = contextOf(call);
+        try {
+          const responses = handler(call.request, context) as AsyncIterable<MessageInitShape<DescMessage>>;
+          for await (const response of responses) {
+            if (context.signal.aborted) break;
+            if (!call.write(create(method.output, response))) await waitForDrain(call, context.signal);
+          }
+          observe(
+            name,
+            context.signal.aborted ? status.CANCELLED : status.OK,
+            (performance.now() - started) / 1000,
+          );
+          if (!context.signal.aborted) call.end();
+        } catch (err) {
+          observe(name, codeOf(err), (performance.now() - started) / 1000);
+          call.emit("error", toServiceError(err, log.child({ requestId: context.requestId }), name));
+        }
+      };
+      implementation[method.localName] = streaming;
+    } else {
+      throw new Error(
+        `${method.parent.typeName}/${name}: only unary and server-streaming RPCs are supported`,
+      );
+    }
+  }
+  return implementation;
+}

@@ -1,0 +1,124 @@
+import {
+  create,
+  type DescMessage,
+  type DescService,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import { type CallOptions, Client, type ClientOptions, credentials, Metadata } from "@grpc/grpc-js";
+import { REQUEST_ID_KEY } from "./call-context.js";
+import { methodPath } from "./grpc-bridge.js";
+
+/** Per-call options: every outgoing call should carry a deadline. */
+export interface RpcOptions {
+  /** Absolute deadline of the call. */
+  deadline?: Date | undefined;
+  /** Cancels the call when aborted. */
+  signal?: AbortSignal | undefined;
+  /** Request id to forward in metadata. */
+  requestId?: string | undefined;
+}
+
+type MethodShape = GenServiceMethods[string];
+type ClientMethod<M extends MethodShape> = M["methodKind"] extends "unary"
+  ? (request: MessageInitShape<M["input"]>, options?: RpcOptions) => Promise<MessageShape<M["output"]>>
+  : M["methodKind"] extends "server_streaming"
+    ? (
+        request: MessageInitShape<M["input"]>,
+        options?: RpcOptions,
+      ) => AsyncIterable<MessageShape<M["output"]>>
+    : never;
+
+/** A typed promise client for a protobuf-es service, plus close(). */
+export type PromiseClient<S> = (S extends GenService<infer Methods>
+  ? { [K in keyof Methods]: ClientMethod<Methods[K]> }
+  : never) & { close(): void; readonly address: string };
+
+function encode(desc: DescMessage, init: MessageInitShape<DescMessage>): Buffer {
+  const bytes = toBinary(desc, create(desc, init));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function metadataOf(options: RpcOptions | undefined): Metadata {
+  const metadata = new Metadata();
+  if (options?.requestId) metadata.set(REQUEST_ID_KEY, options.requestId);
+  return metadata;
+}
+
+function callOptionsOf(options: RpcOptions | undefined): CallOptions {
+  return options?.deadline ? { deadline: options.deadline } : {};
+}
+
+/** Default channel options: keepalive so dead peers are noticed, bounded message sizes. */
+export const defaultChannelOptions: ClientOptions = {
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  "grpc.max_receive_message_length": 16 * 1024 * 1024,
+};
+
+/** Creates a typed client for `service` at `address` (host:port, plaintext). */
+export function createClient<S extends DescService>(
+  service: S,
+  address: string,
+  channelOptions: ClientOptions = {},
+): PromiseClient<S> {
+  const client = new Client(address, credentials.createInsecure(), {
+    ...defaultChannelOptions,
+    ...channelOptions,
+  });
+  const methods: Record<string, unknown> = {
+    close: () => client.close(),
+    address,
+  };
+  for (const method of service.methods) {
+    const path = methodPath(method);
+    const decode = (bytes: Buffer) => fromBinary(method.output, bytes);
+    const serialize = (value: MessageInitShape<DescMessage>) => encode(method.input, value);
+    if (method.methodKind === "unary") {
+      methods[method.localName] = (request: MessageInitShape<DescMessage>, options?: RpcOptions) =>
+        new Promise((resolve, reject) => {
+          const call = client.makeUnaryRequest(
+            path,
+            serialize,
+            decode,
+            request,
+            metadataOf(options),
+            callOptionsOf(options),
+            (err, response) => {
+              options?.signal?.removeEventListener("abort", cancel);
+              if (err) reject(err);
+              else resolve(response);
+            },
+          );
+          const cancel = () => call.cancel();
+          if (options?.signal?.aborted) call.cancel();
+          else options?.signal?.addEventListener("abort", cancel, { once: true });
+        });
+    } else if (method.methodKind === "server_streaming") {
+      methods[method.localName] = (request: MessageInitShape<DescMessage>, options?: RpcOptions) => ({
+        async *[Symbol.asyncIterator]() {
+          const call = client.makeServerStreamRequest(
+            path,
+            serialize,
+            decode,
+            request,
+            metadataOf(options),
+            callOptionsOf(options),
+          );
+          const cancel = () => call.cancel();
+          options?.signal?.addEventListener("abort", cancel, { once: true });
+          try {
+            for await (const message of call) yield message;
+          } finally {
+            options?.signal?.removeEventListener("abort", cancel);
+            call.cancel();
+          }
+        },
+      });
+    }
+  }
+  return methods as PromiseClient<S>;
+}
