@@ -5,6 +5,7 @@ export * from "./default-agents.js";
 export * from "./grpc-bridge.js";
 export * from "./grpc-client.js";
 export * from "./health.js";
+export * from "./ids.js";
 export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./process.js";

@@ -1,0 +1,121 @@
+import { randomUUID } from "node:crypto";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Aggregation, type BatchEventSchema } from "@chorus/proto";
+import { detailsOf } from "@chorus/shared";
+import { AsyncQueue } from "./async-queue.js";
+import { runTurn, type TurnDeps } from "./turn.js";
+
+type BatchEventInit = MessageInitShape<typeof BatchEventSchema>;
+
+/** A validated batch. */
+export interface BatchInput {
+  readonly messages: readonly string[];
+  readonly agents: readonly string[];
+  readonly fanout: boolean;
+  readonly deadline: Date;
+  readonly signal: AbortSignal;
+  readonly requestId: string;
+}
+
+interface BatchTask {
+  readonly index: number;
+  readonly agent: string;
+  readonly message: string;
+}
+
+function tasksOf(input: BatchInput): BatchTask[] {
+  if (input.fanout) {
+    return input.messages.flatMap((message, index) =>
+      input.agents.map((agent) => ({ index, agent, message })),
+    );
+  }
+  return input.messages.map((message, index) => ({
+    index,
+    agent: input.agents[index % input.agents.length] ?? "",
+    message,
+  }));
+}
+
+/** Runs a batch with bounded concurrency, yielding each task's result as it completes, then a summary. */
+export function runBatch(deps: TurnDeps, input: BatchInput): AsyncIterable<BatchEventInit> {
+  const queue = new AsyncQueue<BatchEventInit>();
+  const tasks = tasksOf(input);
+  const conversationId = randomUUID();
+  const started = performance.now();
+  let next = 0;
+  let successful = 0;
+  let failed = 0;
+  const worker = async () => {
+    for (let task = tasks[next++]; task; task = tasks[next++]) {
+      if (input.signal.aborted) return;
+      const taskStarted = performance.now();
+      const item = { index: task.index, agent: task.agent, message: task.message };
+      try {
+        const response = await runTurn(deps, {
+          conversationId,
+          createConversation: true,
+          message: task.message,
+          turnId: "",
+          aggregation: Aggregation.PRIORITY,
+          agents: [task.agent],
+          deadline: input.deadline,
+          signal: input.signal,
+          requestId: input.requestId,
+          useContext: false,
+        });
+        successful += 1;
+        const answer = response.agentAnswers?.[0];
+        queue.push({
+          event: {
+            case: "item",
+            value: {
+              ...item,
+              success: true,
+              response: response.answer ?? "",
+              durationMs: performance.now() - taskStarted,
+              timestampMs: BigInt(Date.now()),
+              turnId: response.turnId ?? "",
+              replica: answer?.replica ?? "",
+            },
+          },
+        });
+      } catch (err) {
+        failed += 1;
+        queue.push({
+          event: {
+            case: "item",
+            value: {
+              ...item,
+              success: false,
+              error: detailsOf(err),
+              durationMs: performance.now() - taskStarted,
+              timestampMs: BigInt(Date.now()),
+            },
+          },
+        });
+      }
+    }
+  };
+  const width = Math.min(deps.config.limits.batch_concurrency, tasks.length);
+  Promise.all(Array.from({ length: width }, worker)).then(
+    () => {
+      const wallTimeMs = performance.now() - started;
+      queue.push({
+        event: {
+          case: "summary",
+          value: {
+            total: tasks.length,
+            successful,
+            failed,
+            wallTimeMs,
+            messagesPerSecond: wallTimeMs > 0 ? (successful * 1000) / wallTimeMs : 0,
+            conversationId,
+          },
+        },
+      });
+      queue.end();
+    },
+    (err: unknown) => queue.end(err),
+  );
+  return queue;
+}

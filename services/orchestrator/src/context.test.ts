@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { TurnSchema } from "@chorus/proto";
+import { buildContext } from "./context.js";
+
+const turn = (message: string, answer: string) => create(TurnSchema, { message, answer });
+
+describe("buildContext", () => {
+  const turns = [turn("one", "1"), turn("two", "2"), turn("three", "3")];
+
+  it("keeps turns oldest first as user/assistant pairs", () => {
+    assert.deepEqual(
+      buildContext(turns, 10, 1000).map((m) => m.content),
+      ["one", "1", "two", "2", "three", "3"],
+    );
+  });
+
+  it("keeps only the newest turns when maxTurns is smaller", () => {
+    assert.deepEqual(
+      buildContext(turns, 2, 1000).map((m) => m.content),
+      ["two", "2", "three", "3"],
+    );
+  });
+
+  it("drops the oldest turns that do not fit the token budget", () => {
+    const long = [turn("x".repeat(400), "y"), turn("short", "a")];
+    assert.deepEqual(
+      buildContext(long, 10, 10).map((m) => m.content),
+      ["short", "a"],
+    );
+  });
+
+  it("sends no context when maxTurns is 0", () => {
+    assert.deepEqual(buildContext(turns, 0, 1000), []);
+  });
+});

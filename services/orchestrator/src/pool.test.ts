@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { defaultAgents } from "@chorus/shared";
+import { status } from "@grpc/grpc-js";
+import { Pool } from "./pool.js";
+
+function poolWith(blocks: number, workers = 2, queueLimit = 4): Pool {
+  const agent = { ...(defaultAgents[0] ?? assert.fail("no default agent")), workers };
+  const pool = new Pool(agent, queueLimit);
+  for (let i = 0; i < blocks; i += 1) {
+    pool.apply({ blockId: `b${i}`, pool: agent.name, state: "RUNNING", address: `127.0.0.1:${10000 + i}` });
+  }
+  return pool;
+}
+
+const never = new AbortController().signal;
+
+describe("Pool", () => {
+  it("sends each task to the least-loaded running replica", async () => {
+    const pool = poolWith(2);
+    const first = await pool.acquire(never);
+    const second = await pool.acquire(never);
+    assert.notEqual(first.id, second.id);
+    assert.deepEqual([first.inFlight, second.inFlight], [1, 1]);
+  });
+
+  it("never puts more than `workers` tasks on a replica; extra tasks queue", async () => {
+    const pool = poolWith(1, 2);
+    const a = await pool.acquire(never);
+    await pool.acquire(never);
+    let third = false;
+    const waiting = pool.acquire(never).then((block) => {
+      third = true;
+      return block;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(third, false);
+    assert.equal(pool.queued, 1);
+    assert.equal(pool.outstanding, 3);
+    pool.release(a);
+    assert.equal((await waiting).id, a.id);
+    assert.equal(a.inFlight, 2);
+  });
+
+  it("answers RESOURCE_EXHAUSTED once the queue is full", async () => {
+    const pool = poolWith(1, 1, 1);
+    await pool.acquire(never);
+    void pool.acquire(never);
+    await assert.rejects(pool.acquire(never), (err: { code: number; message: string }) => {
+      assert.equal(err.code, status.RESOURCE_EXHAUSTED);
+      assert.match(err.message, /queue_limit/);
+      return true;
+    });
+  });
+
+  it("drops a queued task when its caller gives up", async () => {
+    const pool = poolWith(1, 1);
+    await pool.acquire(never);
+    const controller = new AbortController();
+    const waiting = pool.acquire(controller.signal);
+    controller.abort(new Error("gone"));
+    await assert.rejects(waiting, /gone/);
+    assert.equal(pool.queued, 0);
+  });
+
+  it("sends nothing to a DRAINING replica", async () => {
+    const pool = poolWith(2);
+    pool.drain("b0");
+    for (let i = 0; i < 2; i += 1) assert.equal((await pool.acquire(never)).id, "b1");
+  });
+
+  it("prefers a replica the task has not failed on", async () => {
+    const pool = poolWith(2);
+    const block = await pool.acquire(never, new Set(["b0"]));
+    assert.equal(block.id, "b1");
+  });
+
+  it("serves a queued task when a new replica becomes ready", async () => {
+    const pool = poolWith(0);
+    const waiting = pool.acquire(never);
+    pool.apply({ blockId: "late", pool: pool.name, state: "PENDING" });
+    assert.equal(pool.queued, 1);
+    pool.apply({ blockId: "late", pool: pool.name, state: "RUNNING", address: "127.0.0.1:9" });
+    assert.equal((await waiting).id, "late");
+  });
+
+  it("forgets a replica that reached a terminal state", () => {
+    const pool = poolWith(2);
+    pool.apply({ blockId: "b0", pool: pool.name, state: "FAILED" });
+    assert.deepEqual([...pool.blocks.keys()], ["b1"]);
+    assert.equal(pool.readySlots, 2);
+  });
+});

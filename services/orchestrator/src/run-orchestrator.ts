@@ -1,0 +1,153 @@
+import { ChatService, HistoryService } from "@chorus/proto";
+import {
+  bind,
+  type ChorusConfig,
+  createClient,
+  createLogger,
+  type Logger,
+  Metrics,
+  serve,
+} from "@chorus/shared";
+import type { Cache } from "./cache.js";
+import { historyProxyHandlers } from "./history-proxy.js";
+import { type AgentCommand, LocalProvider } from "./local-provider.js";
+import { LruCache } from "./lru-cache.js";
+import { orchestratorMetrics } from "./orchestrator-metrics.js";
+import { Pool } from "./pool.js";
+import { RedisCache } from "./redis-cache.js";
+import { ReplicaKeeper } from "./replica-keeper.js";
+import { chatHandlers } from "./service.js";
+import { Stats } from "./stats.js";
+
+/** What the orchestrator needs to start. */
+export interface OrchestratorOptions {
+  readonly config: ChorusConfig;
+  readonly host: string;
+  readonly port: number;
+  /** -1 disables /metrics, 0 picks a free port. */
+  readonly metricsPort: number;
+  readonly historyAddress: string;
+  readonly llmBaseUrl: string;
+  readonly llmApiKey: string;
+  readonly agentCommand: AgentCommand;
+  readonly version?: string | undefined;
+  readonly log?: Logger | undefined;
+}
+
+/** A running orchestrator. */
+export interface RunningOrchestrator {
+  readonly address: string;
+  readonly port: number;
+  readonly metricsPort: number | undefined;
+  readonly pools: ReadonlyMap<string, Pool>;
+  readonly provider: LocalProvider;
+  close(graceMs?: number): Promise<void>;
+}
+
+function createCache(config: ChorusConfig, log: Logger): Cache | undefined {
+  if (!config.cache.enabled) return undefined;
+  if (config.redis.url) {
+    return new RedisCache(
+      {
+        url: config.redis.url,
+        keyPrefix: config.redis.key_prefix,
+        ttlSeconds: config.cache.ttl_seconds,
+        commandTimeoutMs: config.redis.command_timeout_ms,
+        outageLogIntervalMs: config.cache.outage_log_interval_ms,
+      },
+      log,
+    );
+  }
+  return new LruCache(config.cache.max_entries, config.cache.ttl_seconds * 1000);
+}
+
+function waitForReplicas(pools: ReadonlyMap<string, Pool>, timeoutMs: number): Promise<boolean> {
+  const ready = () =>
+    [...pools.values()].every((p) => p.agent.replicas === 0 || (p.countByState().RUNNING ?? 0) > 0);
+  return new Promise((resolve) => {
+    if (ready()) return resolve(true);
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    for (const pool of pools.values()) {
+      pool.onChange(() => {
+        if (ready()) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      });
+    }
+  });
+}
+
+/** Starts the agent pools, the cache and the ChatService server. */
+export async function runOrchestrator(options: OrchestratorOptions): Promise<RunningOrchestrator> {
+  const { config } = options;
+  const log = options.log ?? createLogger("orchestrator");
+  const pools = new Map(
+    config.agents.map((agent) => [agent.name, new Pool(agent, config.orchestrator.queue_limit)]),
+  );
+  const provider = new LocalProvider(options.agentCommand, config.orchestrator.agent_start_timeout_ms, log);
+  provider.onEvent((event) => pools.get(event.pool)?.apply(event));
+  const keeper = new ReplicaKeeper(
+    pools,
+    provider,
+    { maxRestarts: 5, windowMs: 60_000, backoffMs: 250 },
+    log,
+  );
+  keeper.start();
+  const allReady = await waitForReplicas(pools, config.orchestrator.agent_start_timeout_ms);
+  if (!allReady) log.warn("some agent pools have no running replica yet; turns for them will wait or fail");
+
+  const metrics = new Metrics("orchestrator");
+  const history = createClient(HistoryService, options.historyAddress);
+  const cache = createCache(config, log);
+  const deps = {
+    config,
+    pools,
+    history,
+    cache,
+    stats: new Stats(),
+    metrics: orchestratorMetrics(metrics, pools),
+    log,
+  };
+  const sources = {
+    config,
+    pools,
+    cache,
+    historyAddress: options.historyAddress,
+    llmBaseUrl: options.llmBaseUrl,
+    llmApiKey: options.llmApiKey,
+    version: options.version ?? "dev",
+  };
+  const server = await serve({
+    host: options.host,
+    port: options.port,
+    log,
+    metrics,
+    // Room above max_message_bytes so an oversized message gets our INVALID_ARGUMENT, not a transport error.
+    maxReceiveBytes:
+      config.limits.max_message_bytes * 4 * Math.max(1, Math.min(config.limits.max_batch, 64)) + 65536,
+    services: [
+      bind(ChatService, chatHandlers(deps, sources)),
+      bind(HistoryService, historyProxyHandlers(history, config.history.timeout_ms)),
+    ],
+  });
+  const metricsServer =
+    options.metricsPort >= 0 ? await metrics.listen(options.host, options.metricsPort) : undefined;
+  log.info({ address: server.address, metricsPort: metricsServer?.port }, "orchestrator serving");
+  return {
+    address: server.address,
+    port: server.port,
+    metricsPort: metricsServer?.port,
+    pools,
+    provider,
+    async close(graceMs = 5000) {
+      keeper.close();
+      await server.close(graceMs);
+      for (const pool of pools.values()) pool.rejectAll(new Error("orchestrator shutting down"));
+      await provider.close();
+      await metricsServer?.close();
+      await cache?.close();
+      history.close();
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import {
+  type GetStatusResponseSchema,
+  Health,
+  HealthCheckResponse_ServingStatus as Serving,
+} from "@chorus/proto";
+import { type ChorusConfig, createClient, detailsOf } from "@chorus/shared";
+import type { Cache } from "./cache.js";
+import type { Pool } from "./pool.js";
+
+type StatusInit = MessageInitShape<typeof GetStatusResponseSchema>;
+type Component = { name: string; healthy: boolean; detail: string };
+
+async function historyStatus(address: string): Promise<Component> {
+  const client = createClient(Health, address);
+  try {
+    const response = await client.check({ service: "" }, { deadline: new Date(Date.now() + 2000) });
+    const healthy = response.status === Serving.SERVING;
+    return { name: "history", healthy, detail: `${address} ${Serving[response.status]}` };
+  } catch (err) {
+    return { name: "history", healthy: false, detail: `${address} unreachable: ${detailsOf(err)}` };
+  } finally {
+    client.close();
+  }
+}
+
+async function llmStatus(baseUrl: string, apiKey: string): Promise<Component> {
+  try {
+    const response = await fetch(`${baseUrl.replace(/\/$/, "")}/models`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+      signal: AbortSignal.timeout(2000),
+    });
+    return { name: "llm", healthy: response.ok, detail: `${baseUrl} answered HTTP ${response.status}` };
+  } catch (err) {
+    return { name: "llm", healthy: false, detail: `${baseUrl} unreachable: ${detailsOf(err)}` };
+  }
+}
+
+function poolComponent(pool: Pool): Component {
+  const running = pool.countByState().RUNNING ?? 0;
+  const detail = `${running} running of ${pool.blocks.size} replicas, ${pool.running} tasks running, ${pool.queued} queued`;
+  return { name: `pool/${pool.name}`, healthy: running > 0, detail };
+}
+
+/** Everything GetStatus needs to look at. */
+export interface StatusSources {
+  readonly config: ChorusConfig;
+  readonly pools: ReadonlyMap<string, Pool>;
+  readonly cache: Cache | undefined;
+  readonly historyAddress: string;
+  readonly llmBaseUrl: string;
+  readonly llmApiKey: string;
+  readonly version: string;
+}
+
+/** Checks every component and describes every pool. */
+export async function statusReport(sources: StatusSources): Promise<StatusInit> {
+  const [history, llm] = await Promise.all([
+    historyStatus(sources.historyAddress),
+    llmStatus(sources.llmBaseUrl, sources.llmApiKey),
+  ]);
+  const cache: Component = sources.cache
+    ? { name: "cache", ...sources.cache.status() }
+    : { name: "cache", healthy: true, detail: "disabled (cache.enabled: false)" };
+  const pools = [...sources.pools.values()];
+  return {
+    workflow: sources.config.workflow,
+    initialized: pools.every((pool) => (pool.countByState().RUNNING ?? 0) > 0),
+    components: [history, cache, llm, ...pools.map(poolComponent)],
+    pools: pools.map((pool) => ({
+      agent: pool.name,
+      model: pool.agent.model,
+      queued: pool.queued,
+      inFlight: pool.running,
+      replicas: [...pool.blocks.values()].map((block) => ({
+        id: block.id,
+        address: block.address,
+        state: block.state,
+        inFlight: block.inFlight,
+        workers: block.workers,
+      })),
+    })),
+    version: sources.version,
+  };
+}

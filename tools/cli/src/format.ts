@@ -1,0 +1,75 @@
+import { type JsonValue, toJson } from "@bufbuild/protobuf";
+import {
+  type ChatResponse,
+  ChatResponseSchema,
+  type GetStatsResponse,
+  GetStatsResponseSchema,
+  type GetStatusResponse,
+  GetStatusResponseSchema,
+} from "@chorus/proto";
+
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+/** JSON text of a response, as grpcurl would print it. */
+export function asJson(value: JsonValue): string {
+  return JSON.stringify(value, null, 2);
+}
+
+/** A ChatResponse as JSON. */
+export function chatJson(response: ChatResponse): string {
+  return asJson(toJson(ChatResponseSchema, response));
+}
+
+/** GetStats as JSON. */
+export function statsJson(stats: GetStatsResponse): string {
+  return asJson(toJson(GetStatsResponseSchema, stats));
+}
+
+/** GetStatus as JSON. */
+export function statusJson(status: GetStatusResponse): string {
+  return asJson(toJson(GetStatusResponseSchema, status));
+}
+
+/** Human-readable statistics. */
+export function formatStats(s: GetStatsResponse): string {
+  const lines = [
+    `requests: ${s.totalRequests} total, ${s.successfulRequests} ok, ${s.failedRequests} failed`,
+    `latency: avg ${ms(s.avgResponseTimeMs)}, min ${ms(s.minResponseTimeMs)}, max ${ms(s.maxResponseTimeMs)}`,
+    `         p50 ${ms(s.p50ResponseTimeMs)}, p95 ${ms(s.p95ResponseTimeMs)}, p99 ${ms(s.p99ResponseTimeMs)}`,
+    `throughput: ${s.throughputPerSecond.toFixed(2)} turns/s (wall clock)`,
+    `cache: ${s.cacheHits} hits, ${s.cacheMisses} misses`,
+    "agents:",
+  ];
+  for (const a of s.agents) {
+    lines.push(
+      `  ${a.agent.padEnd(12)} ${String(a.requests).padStart(6)} req ${String(a.errors).padStart(4)} err ` +
+        `${(a.successRate * 100).toFixed(1).padStart(5)}% ok  avg ${ms(a.avgLatencyMs)}  ${a.tokens} tokens ` +
+        `(${a.avgTokensPerCall.toFixed(1)}/call)  util ${(a.utilization * 100).toFixed(0)}%`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Human-readable component health and pool replicas. */
+export function formatStatus(s: GetStatusResponse): string {
+  const lines = [`workflow: ${s.workflow} (${s.initialized ? "initialized" : "starting"}, ${s.version})`];
+  for (const c of s.components)
+    lines.push(`  ${c.healthy ? "ok  " : "FAIL"} ${c.name.padEnd(18)} ${c.detail}`);
+  for (const p of s.pools) {
+    lines.push(
+      `pool ${p.agent} (${p.model}): ${p.replicas.length} replicas, ${p.inFlight} running, ${p.queued} queued`,
+    );
+    for (const r of p.replicas) {
+      lines.push(`  ${r.state.padEnd(9)} ${r.address.padEnd(22)} ${r.inFlight}/${r.workers} busy  ${r.id}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/** Human-readable answer with which agents answered. */
+export function formatAnswer(r: ChatResponse): string {
+  const agents = r.agentAnswers
+    .map((a) => `${a.agent} ${a.ok ? "ok" : "failed"} ${a.cached ? "(cached)" : ms(a.latencyMs)}`)
+    .join(", ");
+  return `${r.answer}\n\n— ${agents}; turn ${r.turnId}${r.replayed ? " (replayed)" : ""}`;
+}

@@ -1,0 +1,135 @@
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { ask, stats, statusCommand } from "./client-commands.js";
+import { startMesh } from "./mesh.js";
+import { configPath, loadConfigOrExit, orchestratorAddress } from "./options.js";
+import { runRepl } from "./repl.js";
+import {
+  agentCommand,
+  historyCommand,
+  orchestratorCommand,
+  type ServiceFlags,
+  simulatorCommand,
+} from "./service-commands.js";
+
+const USAGE = `usage: chorus <command> [--config FILE] [options]
+
+  chat                 start the mesh and chat (or --address HOST:PORT to join a running one)
+  up                   start the mesh (history, simulator, orchestrator, agents) and wait
+  ask "MESSAGE"        one turn [--json] [--conversation ID] [--agents a,b] [--aggregation MODE] [--turn-id ID]
+  stats                statistics [--json]
+  status               component health and pool replicas [--json]
+  llm-sim              the built-in OpenAI-compatible simulator
+  history | orchestrator | agent
+                       run one service (used by 'up'; --port, --host, --metrics-port)
+
+Client commands reach the orchestrator at --address, $CHORUS_ADDRESS, or the config's host:port.`;
+
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    config: { type: "string" },
+    address: { type: "string" },
+    json: { type: "boolean", default: false },
+    host: { type: "string" },
+    port: { type: "string" },
+    "metrics-port": { type: "string" },
+    agent: { type: "string" },
+    "replica-id": { type: "string" },
+    "history-address": { type: "string" },
+    conversation: { type: "string" },
+    agents: { type: "string" },
+    aggregation: { type: "string" },
+    "turn-id": { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+async function upOrChat(interactive: boolean, file: string | undefined): Promise<void> {
+  const config = loadConfigOrExit(file);
+  if (interactive && flags.address) {
+    await runRepl(flags.address);
+    return;
+  }
+  let stopping = false;
+  const mesh = await startMesh({
+    config,
+    configFile: file,
+    logsToFiles: interactive,
+    onUnexpectedExit: (name, code, signal) => {
+      if (stopping) return;
+      process.stderr.write(`chorus: ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping\n`);
+      void mesh.stop().then(() => process.exit(1));
+    },
+  });
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await mesh.stop();
+    process.exit(code);
+  };
+  process.once("SIGINT", () => void stop(0));
+  process.once("SIGTERM", () => void stop(0));
+  const model = config.llm.base_url
+    ? config.llm.base_url
+    : `simulated (chorus llm-sim at ${mesh.llmBaseUrl})`;
+  if (!interactive) {
+    process.stdout.write(`chorus: ready at ${mesh.address} (model: ${model})\n`);
+    return;
+  }
+  process.stdout.write(`Model: ${model}. Service logs: ${mesh.logDir}\n`);
+  await runRepl(mesh.address);
+  await stop(0);
+}
+
+async function main(): Promise<number | undefined> {
+  const command = positionals[0];
+  if (!command || flags.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return command ? 0 : 2;
+  }
+  const file = configPath(flags.config, existsSync);
+  const serviceFlags = flags as unknown as ServiceFlags;
+  switch (command) {
+    case "up":
+      return void (await upOrChat(false, file));
+    case "chat":
+      return void (await upOrChat(true, file));
+    case "ask": {
+      const message = positionals.slice(1).join(" ");
+      const config = loadConfigOrExit(file);
+      return ask(orchestratorAddress(flags.address, config), message, {
+        json: flags.json ?? false,
+        conversation: flags.conversation,
+        agents: flags.agents,
+        aggregation: flags.aggregation,
+        turnId: flags["turn-id"],
+      });
+    }
+    case "stats":
+      return stats(orchestratorAddress(flags.address, loadConfigOrExit(file)), flags.json ?? false);
+    case "status":
+      return statusCommand(orchestratorAddress(flags.address, loadConfigOrExit(file)), flags.json ?? false);
+    case "llm-sim":
+      return void (await simulatorCommand(loadConfigOrExit(file), serviceFlags));
+    case "history":
+      return void (await historyCommand(loadConfigOrExit(file), serviceFlags));
+    case "agent":
+      return void (await agentCommand(loadConfigOrExit(file), serviceFlags));
+    case "orchestrator":
+      return void (await orchestratorCommand(loadConfigOrExit(file), file, serviceFlags));
+    default:
+      process.stderr.write(`chorus: unknown command "${command}"\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main().then(
+  (code) => {
+    if (code !== undefined) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`chorus: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

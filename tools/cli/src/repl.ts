@@ -1,0 +1,130 @@
+import { createInterface } from "node:readline/promises";
+import { BatchMode, ChatService, HistoryService } from "@chorus/proto";
+import { createClient } from "@chorus/shared";
+import { reportError } from "./client-commands.js";
+import { formatStats, formatStatus } from "./format.js";
+
+const HELP = `Type a message to ask every agent. Commands:
+  /help       this help
+  /stats      request, latency, cache and per-agent statistics
+  /status     component health and agent pool replicas
+  /batch N    send N of the seed's test messages, round-robin over the agents
+  /history    this conversation's turns
+  /new        start a new conversation
+  /quit       leave (also quit, exit, bye)`;
+
+const QUIT = new Set(["/quit", "quit", "exit", "bye", "/exit"]);
+const MAX_BATCH_INPUT = 100_000;
+
+function progressBar(done: number, total: number, ok: number, failed: number): string {
+  const width = 30;
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  return `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}  ok ${ok}  failed ${failed}`;
+}
+
+/** The interactive chat: streams each answer, runs slash commands, keeps one conversation. */
+export async function runRepl(address: string, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const chat = createClient(ChatService, address);
+  const history = createClient(HistoryService, address);
+  const rl = createInterface({ input: process.stdin, output: out, terminal: process.stdin.isTTY });
+  const print = (text: string) => out.write(`${text}\n`);
+  let conversationId = "";
+  print(`Chorus at ${address}. ${HELP.split("\n")[0]} /help lists commands.`);
+  try {
+    for (;;) {
+      let line: string;
+      try {
+        line = (await rl.question("you> ")).trim();
+      } catch {
+        break;
+      }
+      if (line === "") continue;
+      if (QUIT.has(line.toLowerCase())) break;
+      try {
+        if (line === "/help") print(HELP);
+        else if (line === "/stats")
+          print(formatStats(await chat.getStats({}, { deadline: new Date(Date.now() + 10_000) })));
+        else if (line === "/status")
+          print(formatStatus(await chat.getStatus({}, { deadline: new Date(Date.now() + 10_000) })));
+        else if (line === "/new") {
+          conversationId = "";
+          print("(new conversation)");
+        } else if (line === "/history") {
+          if (!conversationId) print("(no conversation yet)");
+          else {
+            const response = await history.getConversation(
+              { conversationId },
+              { deadline: new Date(Date.now() + 10_000) },
+            );
+            for (const turn of response.turns)
+              print(`#${turn.seq} you: ${turn.message}\n   chorus: ${turn.answer}`);
+          }
+        } else if (line.startsWith("/batch")) {
+          const count = Number(line.split(/\s+/)[1] ?? "10");
+          if (!Number.isInteger(count) || count <= 0 || count > MAX_BATCH_INPUT) {
+            print("usage: /batch N (N a positive whole number)");
+            continue;
+          }
+          let done = 0;
+          let ok = 0;
+          let failed = 0;
+          for await (const event of chat.batch({ count, mode: BatchMode.ROUND_ROBIN })) {
+            if (event.event.case === "item") {
+              done += 1;
+              if (event.event.value.success) ok += 1;
+              else failed += 1;
+              out.write(progressBar(done, count, ok, failed));
+            } else if (event.event.case === "summary") {
+              const s = event.event.value;
+              print(
+                `\nbatch: ${s.successful}/${s.total} ok, ${s.failed} failed, ${(s.wallTimeMs / 1000).toFixed(2)} s, ${s.messagesPerSecond.toFixed(2)} messages/s`,
+              );
+            }
+          }
+        } else if (line.startsWith("/")) print(`unknown command ${line}; /help lists commands`);
+        else conversationId = await streamTurn(chat, conversationId, line, out);
+      } catch (err) {
+        reportError(err, address);
+      }
+    }
+  } finally {
+    rl.close();
+    chat.close();
+    history.close();
+  }
+}
+
+async function streamTurn(
+  chat: ReturnType<typeof createClient<typeof ChatService>>,
+  conversationId: string,
+  message: string,
+  out: NodeJS.WritableStream,
+): Promise<string> {
+  let lead = "";
+  let streamed = "";
+  for await (const event of chat.chatStream(
+    { conversationId, message },
+    { deadline: new Date(Date.now() + 120_000) },
+  )) {
+    const e = event.event;
+    if (e.case === "started") {
+      conversationId = e.value.conversationId;
+      lead = e.value.agents[0] ?? "";
+      out.write(`${lead}> `);
+    } else if (e.case === "delta" && e.value.agent === lead) {
+      streamed += e.value.text;
+      out.write(e.value.text);
+    } else if (e.case === "agentDone") {
+      const a = e.value;
+      if (a.agent === lead) out.write("\n");
+      out.write(
+        `  · ${a.agent} ${a.ok ? "answered" : `failed: ${a.error}`} in ${a.latencyMs.toFixed(0)} ms${a.cached ? " (cached)" : ""}\n`,
+      );
+    } else if (e.case === "final") {
+      const by = e.value.answeredBy.join(", ") || "none";
+      if (e.value.answer.trim() !== streamed.trim()) out.write(`chorus (${by})> ${e.value.answer}\n`);
+      else out.write(`  (answer from ${by})\n`);
+    }
+  }
+  return conversationId;
+}
