@@ -1,5 +1,15 @@
-// Bundles the chorus CLI (every service in one file) so child processes start fast without tsx.
+// Bundles the chorus CLI and every workspace package into one file so child processes start fast
+// without tsx. Third-party packages stay in node_modules: some read files beside their own code.
 import { build } from "esbuild";
+
+const externalDependencies = {
+  name: "external-dependencies",
+  setup(builder) {
+    builder.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith("@chorus/") ? undefined : { path: args.path, external: true },
+    );
+  },
+};
 
 await build({
   entryPoints: [new URL("./src/main.ts", import.meta.url).pathname],
@@ -9,9 +19,6 @@ await build({
   format: "esm",
   target: "node20",
   sourcemap: "linked",
-  external: ["better-sqlite3"],
-  banner: {
-    js: "import { createRequire as __chorusRequire } from 'node:module'; const require = __chorusRequire(import.meta.url);",
-  },
+  plugins: [externalDependencies],
   logLevel: "warning",
 });

@@ -40,7 +40,7 @@ export const configSchema = z
         agent_start_timeout_ms: positiveInt.default(20_000),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     history: z
       .object({
         host: z.string().default("127.0.0.1"),
@@ -51,7 +51,7 @@ export const configSchema = z
         timeout_ms: positiveInt.default(5000),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     llm: z
       .object({
         base_url: z.string().url().or(z.literal("")).default(""),
@@ -59,7 +59,7 @@ export const configSchema = z
         stream: z.boolean().default(true),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     simulator: z
       .object({
         host: z.string().default("127.0.0.1"),
@@ -76,7 +76,7 @@ export const configSchema = z
         seed: z.number().int().default(42),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     cache: z
       .object({
         enabled: z.boolean().default(true),
@@ -85,7 +85,7 @@ export const configSchema = z
         outage_log_interval_ms: positiveInt.default(30_000),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     redis: z
       .object({
         url: z.string().default(""),
@@ -93,7 +93,7 @@ export const configSchema = z
         command_timeout_ms: positiveInt.default(200),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     limits: z
       .object({
         max_message_bytes: positiveInt.default(32 * 1024),
@@ -101,7 +101,7 @@ export const configSchema = z
         batch_concurrency: positiveInt.default(32),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     agents: z.array(agentSchema).min(1).optional(),
   })
   .strict();

@@ -1,0 +1,63 @@
+import { AgentService } from "@chorus/proto";
+import { bind, createLogger, Metrics, serve } from "@chorus/shared";
+import { AgentMetrics } from "./agent-metrics.js";
+import { type AgentOptions, findAgent } from "./config.js";
+import { OpenAiLlm } from "./openai-llm.js";
+import { ReplicaLoad } from "./replica-load.js";
+import { agentHandlers } from "./service.js";
+
+/** A running agent replica. */
+export interface RunningAgent {
+  /** host:port of the gRPC server. */
+  readonly address: string;
+  readonly port: number;
+  /** Port of /metrics, when enabled. */
+  readonly metricsPort?: number | undefined;
+  /** Stops serving: NOT_SERVING, drain, then force-close after `graceMs`. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Starts one agent replica serving chorus.v1.AgentService for the persona `options.agent`. */
+export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
+  const agent = findAgent(options.config, options.agent);
+  const log = (options.log ?? createLogger("agent")).child({
+    agent: agent.name,
+    replicaId: options.replicaId,
+  });
+  const metrics = new Metrics("agent");
+  const llmTimeoutMs = options.config.llm.timeout_ms;
+  const handlers = agentHandlers({
+    agent,
+    replicaId: options.replicaId,
+    llm: new OpenAiLlm({ baseUrl: options.llmBaseUrl, apiKey: options.apiKey, timeoutMs: llmTimeoutMs }),
+    load: new ReplicaLoad(agent.workers),
+    metrics: new AgentMetrics(metrics.registry, agent.name),
+    log,
+    llmTimeoutMs,
+    maxMessageBytes: options.config.limits.max_message_bytes,
+  });
+  const server = await serve({
+    host: options.host,
+    port: options.port,
+    services: [bind(AgentService, handlers)],
+    log,
+    metrics,
+  });
+  let metricsServer: Awaited<ReturnType<Metrics["listen"]>> | undefined;
+  try {
+    if (options.metricsPort >= 0) metricsServer = await metrics.listen(options.host, options.metricsPort);
+  } catch (err) {
+    await server.close(0);
+    throw err;
+  }
+  log.info({ address: server.address, metricsPort: metricsServer?.port }, "agent serving");
+  return {
+    address: server.address,
+    port: server.port,
+    metricsPort: metricsServer?.port,
+    close: async (graceMs) => {
+      await server.close(graceMs);
+      await metricsServer?.close();
+    },
+  };
+}

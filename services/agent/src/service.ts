@@ -1,0 +1,80 @@
+import type { AgentService } from "@chorus/proto";
+import { type AgentConfig, invalidArgument, type Logger, type ServiceHandlers } from "@chorus/shared";
+import type { AgentMetrics } from "./agent-metrics.js";
+import { Generation, type GenerationRequest } from "./generation.js";
+import type { Llm } from "./llm.js";
+import type { ReplicaLoad } from "./replica-load.js";
+
+/** What the AgentService handlers work with. */
+export interface AgentDeps {
+  readonly agent: AgentConfig;
+  readonly replicaId: string;
+  readonly llm: Llm;
+  readonly load: ReplicaLoad;
+  readonly metrics: AgentMetrics;
+  readonly log: Logger;
+  /** Longest model call when the caller's deadline allows more. */
+  readonly llmTimeoutMs: number;
+  /** Largest accepted message, in UTF-8 bytes. */
+  readonly maxMessageBytes: number;
+}
+
+function validate(request: GenerationRequest, maxMessageBytes: number): void {
+  if (request.message.trim().length === 0) invalidArgument("message", "must not be empty");
+  if (Buffer.byteLength(request.message) > maxMessageBytes) {
+    invalidArgument("message", `must be at most ${maxMessageBytes} bytes`);
+  }
+  for (const [index, turn] of request.context.entries()) {
+    if (turn.role !== "user" && turn.role !== "assistant") {
+      invalidArgument(`context[${index}].role`, `must be "user" or "assistant", not "${turn.role}"`);
+    }
+  }
+}
+
+/** The chorus.v1.AgentService handlers for one replica. */
+export function agentHandlers(deps: AgentDeps): ServiceHandlers<typeof AgentService> {
+  const { agent, load } = deps;
+  return {
+    async generate(request, context) {
+      validate(request, deps.maxMessageBytes);
+      const generation = new Generation(deps, request, context);
+      try {
+        return generation.response(await deps.llm.complete(generation.llmRequest()));
+      } catch (err) {
+        throw generation.failure(err);
+      }
+    },
+
+    async *generateStream(request, context) {
+      validate(request, deps.maxMessageBytes);
+      const generation = new Generation(deps, request, context);
+      try {
+        for await (const event of deps.llm.stream(generation.llmRequest())) {
+          if (event.type === "delta") yield { event: { case: "delta" as const, value: event.text } };
+          else yield { event: { case: "done" as const, value: generation.response(event.result) } };
+        }
+      } catch (err) {
+        throw generation.failure(err);
+      } finally {
+        generation.close();
+      }
+    },
+
+    async describe() {
+      return {
+        agent: agent.name,
+        model: agent.model,
+        temperature: agent.temperature,
+        maxTokens: agent.max_tokens,
+        workers: load.workers,
+        inFlight: load.inFlight,
+        replicaId: deps.replicaId,
+        completed: BigInt(load.completed),
+        failed: BigInt(load.failed),
+        uptimeSeconds: load.uptimeSeconds(),
+        idleSeconds: load.idleSeconds(),
+        pid: process.pid,
+      };
+    },
+  };
+}

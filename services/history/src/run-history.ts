@@ -1,0 +1,73 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { HistoryService } from "@chorus/proto";
+import { bind, type ChorusConfig, createLogger, type Logger, Metrics, serve } from "@chorus/shared";
+import { historyHandlers } from "./service.js";
+import { openSqliteStore } from "./sqlite-store.js";
+import { instrumentStore } from "./store-metrics.js";
+
+/** Where and how to run the history service. */
+export interface HistoryOptions {
+  readonly config: ChorusConfig;
+  readonly host: string;
+  /** gRPC port; 0 picks a free one. */
+  readonly port: number;
+  /** SQLite file; its directory is created if missing. */
+  readonly path: string;
+  /** Port of /metrics; -1 disables it, 0 picks a free one. */
+  readonly metricsPort: number;
+  readonly log?: Logger;
+}
+
+/** A running history service. */
+export interface RunningHistory {
+  readonly address: string;
+  readonly port: number;
+  /** Bound /metrics port, when enabled. */
+  readonly metricsPort?: number;
+  /** Stops serving (draining for up to `graceMs`), then closes the database. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Opens the store at `options.path` and serves HistoryService (with health, reflection and metrics). */
+export async function runHistory(options: HistoryOptions): Promise<RunningHistory> {
+  const log = options.log ?? createLogger("history");
+  mkdirSync(dirname(options.path), { recursive: true });
+  const store = openSqliteStore(options.path);
+  const metrics = new Metrics("history");
+  const handlers = historyHandlers(instrumentStore(store, metrics), {
+    maxMessageBytes: options.config.limits.max_message_bytes,
+  });
+  let server: Awaited<ReturnType<typeof serve>> | undefined;
+  let metricsServer: Awaited<ReturnType<Metrics["listen"]>> | undefined;
+  try {
+    server = await serve({
+      host: options.host,
+      port: options.port,
+      services: [bind(HistoryService, handlers)],
+      log,
+      metrics,
+    });
+    if (options.metricsPort >= 0) metricsServer = await metrics.listen(options.host, options.metricsPort);
+  } catch (err) {
+    await server?.close(0);
+    store.close();
+    throw err;
+  }
+  const running = server;
+  log.info(
+    { address: running.address, path: options.path, metricsPort: metricsServer?.port },
+    "history ready",
+  );
+  return {
+    address: running.address,
+    port: running.port,
+    ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
+    async close(graceMs) {
+      await running.close(graceMs);
+      await metricsServer?.close();
+      // Only after the server is closed: no handler can touch the database any more.
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import type { ChorusConfig } from "@chorus/shared";
+
+/** Simulator knobs: the `simulator` section of chorus.yaml (after llm-d's inference simulator). */
+export type SimulatorOptions = ChorusConfig["simulator"];
