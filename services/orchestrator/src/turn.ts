@@ -50,6 +50,7 @@ export interface TurnInput {
 type ChatResponseInit = MessageInitShape<typeof ChatResponseSchema>;
 
 function responseFromTurn(turn: Turn, replayed: boolean): ChatResponseInit {
+  const answeredBy = turn.answeredBy.length > 0 ? turn.answeredBy : turn.agentAnswers.filter((a) => a.ok).map((a) => a.agent);
   return {
     conversationId: turn.conversationId,
     turnId: turn.turnId,
@@ -58,7 +59,7 @@ function responseFromTurn(turn: Turn, replayed: boolean): ChatResponseInit {
     agentAnswers: turn.agentAnswers,
     cached: turn.agentAnswers.length > 0 && turn.agentAnswers.every((a) => a.cached),
     latencyMs: turn.latencyMs,
-    answeredBy: turn.agentAnswers.filter((a) => a.ok).map((a) => a.agent),
+    answeredBy,
     replayed,
   };
 }
@@ -161,7 +162,10 @@ async function answerFromAgent(
       };
       void deps.cache.set(key, answer);
     }
-  } else counters.errors += 1;
+  } else if (!(signal.aborted && !input.signal.aborted)) {
+    // Tasks stopped because fastest/quorum settled are not the agent's errors.
+    counters.errors += 1;
+  }
   return {
     ...base,
     text: result.text,
@@ -311,7 +315,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatRes
   try {
     const { answers, outcomes } = await collectAnswers(deps, input, turnId, context);
     if (!answers.some((a) => a.ok)) throw failure(input, answers);
-    const { answer } = await combine(deps, input, turnId, outcomes);
+    const { answer, answeredBy } = await combine(deps, input, turnId, outcomes);
     const latencyMs = performance.now() - started;
     const stored = await deps.history
       .appendTurn(
@@ -323,6 +327,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatRes
             answer,
             aggregation: input.aggregation,
             agentAnswers: answers,
+            answeredBy,
             latencyMs,
             startedAtMs: BigInt(startedAtMs),
             completedAtMs: BigInt(Date.now()),

@@ -1,0 +1,88 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+
+/** The bundled CLI the tests run, built by `npm run build` (npm test does it first). */
+export const CLI_BUNDLE = new URL("../../dist/chorus.mjs", import.meta.url).pathname;
+
+/** A `chorus up` process started by a test, on free ports with its own data directory. */
+export interface ChorusUp {
+  readonly address: string;
+  readonly configPath: string;
+  readonly dir: string;
+  readonly process: ChildProcess;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** Stops the mesh (SIGTERM to `chorus up`, which stops its children) and removes the directory. */
+  stop(): Promise<void>;
+}
+
+/** Config for tests: free ports, a temp SQLite file, a fast simulator; `overrides` are merged per section. */
+export function testConfig(dir: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const base: Record<string, Record<string, unknown>> = {
+    orchestrator: { port: 0, metrics_port: 0 },
+    history: { port: 0, metrics_port: 0, path: join(dir, "data", "chorus.db") },
+    simulator: { ttft_ms: 20, ttft_std_ms: 5, itl_ms: 2, itl_std_ms: 1, tokens: 16 },
+  };
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    const current = base[key];
+    merged[key] = current && value && typeof value === "object" && !Array.isArray(value) ? { ...current, ...value } : value;
+  }
+  return merged;
+}
+
+/** Starts `chorus up` as a separate process and waits (bounded) until it prints its address. */
+export async function startChorusUp(
+  overrides: Record<string, unknown> = {},
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+): Promise<ChorusUp> {
+  if (!existsSync(CLI_BUNDLE)) throw new Error(`${CLI_BUNDLE} is missing: run npm run build`);
+  const dir = mkdtempSync(join(tmpdir(), "chorus-test-"));
+  const configPath = join(dir, "chorus.yaml");
+  writeFileSync(configPath, stringify(testConfig(dir, overrides)));
+  const child = spawn(process.execPath, [CLI_BUNDLE, "up", "--config", configPath], {
+    env: { ...process.env, LOG_LEVEL: process.env.CHORUS_TEST_LOG_LEVEL ?? "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      const force = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await exited;
+      clearTimeout(force);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`chorus up not ready in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const check = () => {
+      const match = /ready at (\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on("data", check);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`chorus up exited with ${code}:\n${output}`));
+    });
+  }).catch(async (err: unknown) => {
+    await stop();
+    throw err;
+  });
+  child.removeAllListeners("exit");
+  return { address, configPath, dir, process: child, output: () => output, stop };
+}
