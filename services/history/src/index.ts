@@ -1,4 +1,3 @@
-export * from "./ids.js";
 export * from "./page-token.js";
 export * from "./run-history.js";
 export * from "./service.js";

@@ -1,4 +1,4 @@
-import { isValidId } from "./ids.js";
+import { isValidId } from "@chorus/shared";
 
 /** Where a page of conversations ends: the last conversation's update time and id. */
 export interface PageCursor {

@@ -1,6 +1,5 @@
 import type { Turn } from "@chorus/proto";
-import { invalidArgument } from "@chorus/shared";
-import { validateId } from "./ids.js";
+import { invalidArgument, validateId } from "@chorus/shared";
 import { decodePageToken, type PageCursor } from "./page-token.js";
 
 /** Page size or result limit used when the request leaves it 0. */
@@ -10,9 +9,9 @@ export const MAX_COUNT = 100;
 /** Longest search query, in characters (SQLite caps LIKE patterns at 50,000 bytes). */
 export const MAX_QUERY_CHARS = 1000;
 
-function validateMillis(field: string, value: number | bigint): void {
-  const ms = Number(value);
-  if (!Number.isFinite(ms) || ms < 0) invalidArgument(field, "must be a finite number of milliseconds ≥ 0");
+function validateMillis(field: string, value: number): void {
+  if (!Number.isFinite(value) || value < 0)
+    invalidArgument(field, "must be a finite number of milliseconds ≥ 0");
 }
 
 function validateEpochMillis(field: string, value: bigint): void {

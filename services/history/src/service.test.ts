@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { HistoryService, TurnSchema } from "@chorus/proto";
-import { bind, createClient, createLogger, type PromiseClient, type RunningServer, serve } from "@chorus/shared";
+import {
+  bind,
+  createClient,
+  createLogger,
+  type PromiseClient,
+  type RunningServer,
+  serve,
+} from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import BetterSqlite3 from "better-sqlite3";
 import { historyHandlers } from "./service.js";
@@ -164,7 +171,10 @@ describe("HistoryService over gRPC", () => {
 
     await assert.rejects(client.getConversation({ conversationId: "doomed" }), rejectsWith(status.NOT_FOUND));
     await assert.rejects(client.getTurn({ turnId: "del-1" }), rejectsWith(status.NOT_FOUND));
-    await assert.rejects(client.deleteConversation({ conversationId: "doomed" }), rejectsWith(status.NOT_FOUND));
+    await assert.rejects(
+      client.deleteConversation({ conversationId: "doomed" }),
+      rejectsWith(status.NOT_FOUND),
+    );
     const raw = new BetterSqlite3(path, { readonly: true });
     const answers = raw
       .prepare("SELECT COUNT(*) FROM agent_answers WHERE turn_id LIKE 'del-%'")

@@ -1,7 +1,6 @@
 import type { HistoryService } from "@chorus/proto";
-import { RpcError, type ServiceHandlers } from "@chorus/shared";
+import { RpcError, type ServiceHandlers, validateId } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
-import { validateId } from "./ids.js";
 import { encodePageToken } from "./page-token.js";
 import { validateCount, validatePageToken, validateQuery, validateTurn } from "./requests.js";
 import type { Store } from "./store.js";

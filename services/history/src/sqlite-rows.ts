@@ -27,6 +27,13 @@ export interface TurnRow {
   latency_ms: number;
   started_at_ms: number;
   completed_at_ms: number;
+  /** JSON array of agent names. */
+  answered_by: string;
+}
+
+function parseNames(json: string): string[] {
+  const parsed: unknown = JSON.parse(json);
+  return Array.isArray(parsed) ? parsed.filter((name): name is string => typeof name === "string") : [];
 }
 
 /** A row of the agent_answers table. */
@@ -80,6 +87,7 @@ export function turnOf(row: TurnRow, answers: readonly AgentAnswerRow[]): Turn {
     latencyMs: row.latency_ms,
     startedAtMs: BigInt(row.started_at_ms),
     completedAtMs: BigInt(row.completed_at_ms),
+    answeredBy: parseNames(row.answered_by),
   });
 }
 
@@ -95,6 +103,7 @@ export function turnRowOf(turn: Turn, seq: number): TurnRow {
     latency_ms: turn.latencyMs,
     started_at_ms: Number(turn.startedAtMs),
     completed_at_ms: Number(turn.completedAtMs),
+    answered_by: JSON.stringify(turn.answeredBy),
   };
 }
 

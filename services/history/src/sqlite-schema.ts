@@ -41,6 +41,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (turn_id, position)
   ) WITHOUT ROWID;
   `,
+  `
+  ALTER TABLE turns ADD COLUMN answered_by TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
 
 /** The schema version this build writes. */

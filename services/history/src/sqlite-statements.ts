@@ -25,8 +25,8 @@ export function prepareStatements(db: Database) {
       .prepare<[string], number>("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id = ?")
       .pluck(),
     insertTurn: db.prepare<[TurnRow]>(
-      `INSERT INTO turns (turn_id, conversation_id, seq, message, answer, aggregation, latency_ms, started_at_ms, completed_at_ms)
-       VALUES (@turn_id, @conversation_id, @seq, @message, @answer, @aggregation, @latency_ms, @started_at_ms, @completed_at_ms)`,
+      `INSERT INTO turns (turn_id, conversation_id, seq, message, answer, aggregation, latency_ms, started_at_ms, completed_at_ms, answered_by)
+       VALUES (@turn_id, @conversation_id, @seq, @message, @answer, @aggregation, @latency_ms, @started_at_ms, @completed_at_ms, @answered_by)`,
     ),
     insertAnswer: db.prepare<[AgentAnswerRow]>(
       `INSERT INTO agent_answers (turn_id, position, agent, replica, text, ok, error, latency_ms, attempts, prompt_tokens, completion_tokens, cached)

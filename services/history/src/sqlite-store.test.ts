@@ -7,11 +7,15 @@ import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { type Turn, TurnSchema } from "@chorus/proto";
 import BetterSqlite3 from "better-sqlite3";
-import { SCHEMA_VERSION } from "./sqlite-schema.js";
+import { MIGRATIONS, SCHEMA_VERSION } from "./sqlite-schema.js";
 import { openSqliteStore } from "./sqlite-store.js";
 import { sampleTurn } from "./test-fixtures.js";
 
-function turn(turnId: string, conversationId: string, overrides: Parameters<typeof sampleTurn>[2] = {}): Turn {
+function turn(
+  turnId: string,
+  conversationId: string,
+  overrides: Parameters<typeof sampleTurn>[2] = {},
+): Turn {
   return create(TurnSchema, sampleTurn(turnId, conversationId, overrides));
 }
 
@@ -48,7 +52,9 @@ function startWriter(path: string, name: string, count: number) {
     ready: new Promise<void>((resolve) => child.stdout.once("data", () => resolve())),
     go: () => child.stdin.write("go\n"),
     done: new Promise<void>((resolve, reject) =>
-      child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`writer ${name} exited ${code}`)))),
+      child.once("exit", (code) =>
+        code === 0 ? resolve() : reject(new Error(`writer ${name} exited ${code}`)),
+      ),
     ),
   };
 }
@@ -205,6 +211,24 @@ describe("SqliteStore", () => {
     assert.equal(raw.pragma("user_version", { simple: true }), SCHEMA_VERSION);
     assert.equal(raw.pragma("journal_mode", { simple: true }), "wal");
     raw.close();
+  });
+
+  it("migrates a version 1 file in place, keeping its turns", async () => {
+    const path = freshPath();
+    const raw = new BetterSqlite3(path);
+    raw.exec(MIGRATIONS[0] ?? "");
+    raw.pragma("user_version = 1");
+    raw.exec(`INSERT INTO conversations VALUES ('old', 'old title', 1, 1, 1);
+      INSERT INTO turns VALUES ('old-1', 'old', 1, 'hello', 'hi', 1, 5, 1, 2);`);
+    raw.close();
+    const store = openSqliteStore(path);
+    const old = await store.getTurn("old-1");
+    assert.equal(old?.message, "hello");
+    assert.deepEqual(old?.answeredBy, []);
+    const next = await store.appendTurn(turn("old-2", "old"), false);
+    assert.equal(next?.turn.seq, 2);
+    assert.deepEqual(next?.turn.answeredBy, ["creative", "balanced"]);
+    store.close();
   });
 
   it("refuses a file written by a newer schema version", () => {

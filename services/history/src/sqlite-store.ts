@@ -7,7 +7,10 @@ import { likeLiteral, prepareStatements, type Statements } from "./sqlite-statem
 import type { AppendResult, ConversationPage, ConversationWithTurns, Store } from "./store.js";
 import { titleOf } from "./title.js";
 
-/** Turns read per query while exporting, so an export never holds the connection between writes. */
+/**
+ * Turns read per query while exporting; a better-sqlite3 cursor left open across awaits would
+ * block every other statement on the connection until the client finished reading.
+ */
 const EXPORT_BATCH = 100;
 
 /** Options of openSqliteStore. */

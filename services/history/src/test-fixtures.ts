@@ -5,11 +5,7 @@ import { Aggregation, type Turn, type TurnSchema } from "@chorus/proto";
 export type TurnInit = Exclude<MessageInitShape<typeof TurnSchema>, Turn>;
 
 /** A fully populated turn for tests; `overrides` replace any field. */
-export function sampleTurn(
-  turnId: string,
-  conversationId: string,
-  overrides: TurnInit = {},
-): TurnInit {
+export function sampleTurn(turnId: string, conversationId: string, overrides: TurnInit = {}): TurnInit {
   return {
     turnId,
     conversationId,
@@ -19,6 +15,7 @@ export function sampleTurn(
     latencyMs: 812.5,
     startedAtMs: 1_700_000_000_000n,
     completedAtMs: 1_700_000_000_812n,
+    answeredBy: ["creative", "balanced"],
     agentAnswers: [
       {
         agent: "creative",

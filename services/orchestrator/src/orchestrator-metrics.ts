@@ -1,6 +1,7 @@
 import { LATENCY_BUCKETS, type Metrics } from "@chorus/shared";
 import { Counter, Gauge, Histogram } from "prom-client";
 import type { Pool } from "./pool.js";
+import type { ScalingEvents } from "./scaling-events.js";
 
 /** The orchestrator's own Prometheus metrics. */
 export interface OrchestratorMetrics {
@@ -11,8 +12,19 @@ export interface OrchestratorMetrics {
 }
 
 /** Registers the orchestrator's metrics, reading pool gauges from `pools` at scrape time. */
-export function orchestratorMetrics(metrics: Metrics, pools: ReadonlyMap<string, Pool>): OrchestratorMetrics {
+export function orchestratorMetrics(
+  metrics: Metrics,
+  pools: ReadonlyMap<string, Pool>,
+  events: ScalingEvents,
+): OrchestratorMetrics {
   const registers = [metrics.registry];
+  const scalingEvents = new Counter({
+    name: "chorus_scaling_events_total",
+    help: "Scaling events per pool and reason (init, scale_out, scale_in, admission, replace_failed, ...).",
+    labelNames: ["pool", "reason"],
+    registers,
+  });
+  events.subscribe((event) => scalingEvents.inc({ pool: event.pool, reason: event.reason }));
   new Gauge({
     name: "chorus_pool_queued_tasks",
     help: "Tasks waiting for a worker slot, per pool.",
@@ -33,7 +45,7 @@ export function orchestratorMetrics(metrics: Metrics, pools: ReadonlyMap<string,
   });
   new Gauge({
     name: "chorus_pool_slots",
-    help: "Worker slots of running replicas, per pool.",
+    help: "Worker slots of running replicas (blocks), per pool.",
     labelNames: ["pool"],
     registers,
     collect() {

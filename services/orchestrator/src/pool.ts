@@ -120,8 +120,11 @@ export class Pool {
       if (!best || block.inFlight < best.inFlight) best = block;
     }
     if (best) return best;
-    // A retry may go back to a block that failed once only when no other block could ever serve it.
-    const others = [...this.blocks.values()].some((b) => !exclude.has(b.id) && !TERMINAL_STATES.has(b.state));
+    // A retry may go back to a block that failed once only when no other block could ever serve it
+    // (a DRAINING block never will).
+    const others = [...this.blocks.values()].some(
+      (b) => !exclude.has(b.id) && (b.state === "RUNNING" || b.state === "PENDING"),
+    );
     return others ? undefined : fallback;
   }
 

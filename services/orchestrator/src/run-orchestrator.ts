@@ -15,7 +15,8 @@ import { LruCache } from "./lru-cache.js";
 import { orchestratorMetrics } from "./orchestrator-metrics.js";
 import { Pool } from "./pool.js";
 import { RedisCache } from "./redis-cache.js";
-import { ReplicaKeeper } from "./replica-keeper.js";
+import { Scaler } from "./scaler.js";
+import { ScalingEvents } from "./scaling-events.js";
 import { chatHandlers } from "./service.js";
 import { Stats } from "./stats.js";
 
@@ -41,6 +42,8 @@ export interface RunningOrchestrator {
   readonly metricsPort: number | undefined;
   readonly pools: ReadonlyMap<string, Pool>;
   readonly provider: LocalProvider;
+  readonly scaler: Scaler;
+  readonly events: ScalingEvents;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -61,13 +64,14 @@ function createCache(config: ChorusConfig, log: Logger): Cache | undefined {
   return new LruCache(config.cache.max_entries, config.cache.ttl_seconds * 1000);
 }
 
+// Waits until every pool that launched blocks at start has one RUNNING; pools started empty need none.
 function waitForReplicas(pools: ReadonlyMap<string, Pool>, timeoutMs: number): Promise<boolean> {
-  const ready = () =>
-    [...pools.values()].every((p) => p.agent.replicas === 0 || (p.countByState().RUNNING ?? 0) > 0);
+  const starting = [...pools.values()].filter((pool) => pool.blocks.size > 0);
+  const ready = () => starting.every((pool) => (pool.countByState().RUNNING ?? 0) > 0);
   return new Promise((resolve) => {
     if (ready()) return resolve(true);
     const timer = setTimeout(() => resolve(false), timeoutMs);
-    for (const pool of pools.values()) {
+    for (const pool of starting) {
       pool.onChange(() => {
         if (ready()) {
           clearTimeout(timer);
@@ -86,18 +90,14 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     config.agents.map((agent) => [agent.name, new Pool(agent, config.orchestrator.queue_limit)]),
   );
   const provider = new LocalProvider(options.agentCommand, config.orchestrator.agent_start_timeout_ms, log);
-  provider.onEvent((event) => pools.get(event.pool)?.apply(event));
-  const keeper = new ReplicaKeeper(
-    pools,
-    provider,
-    { maxRestarts: 5, windowMs: 60_000, backoffMs: 250 },
-    log,
-  );
-  keeper.start();
+  const events = new ScalingEvents();
+  const metrics = new Metrics("orchestrator");
+  const poolMetrics = orchestratorMetrics(metrics, pools, events);
+  const scaler = new Scaler(pools, provider, events, { log });
+  scaler.start();
   const allReady = await waitForReplicas(pools, config.orchestrator.agent_start_timeout_ms);
   if (!allReady) log.warn("some agent pools have no running replica yet; turns for them will wait or fail");
 
-  const metrics = new Metrics("orchestrator");
   const history = createClient(HistoryService, options.historyAddress);
   const cache = createCache(config, log);
   const deps = {
@@ -106,7 +106,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     history,
     cache,
     stats: new Stats(),
-    metrics: orchestratorMetrics(metrics, pools),
+    metrics: poolMetrics,
     log,
   };
   const sources = {
@@ -127,7 +127,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     maxReceiveBytes:
       config.limits.max_message_bytes * 4 * Math.max(1, Math.min(config.limits.max_batch, 64)) + 65536,
     services: [
-      bind(ChatService, chatHandlers(deps, sources)),
+      bind(ChatService, chatHandlers(deps, sources, { scaler, events })),
       bind(HistoryService, historyProxyHandlers(history, config.history.timeout_ms)),
     ],
   });
@@ -140,8 +140,12 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     metricsPort: metricsServer?.port,
     pools,
     provider,
+    scaler,
+    events,
     async close(graceMs = 5000) {
-      keeper.close();
+      scaler.close();
+      // WatchScaling streams never end on their own; end them so the server can drain.
+      events.close();
       await server.close(graceMs);
       for (const pool of pools.values()) pool.rejectAll(new Error("orchestrator shutting down"));
       await provider.close();

@@ -4,6 +4,9 @@ import { type CallContext, RpcError, type ServiceHandlers } from "@chorus/shared
 import { status } from "@grpc/grpc-js";
 import { AsyncQueue } from "./async-queue.js";
 import { runBatch } from "./batch.js";
+import type { Scaler } from "./scaler.js";
+import type { ScalingEvents } from "./scaling-events.js";
+import { scalingHandlers } from "./scaling-service.js";
 import { type StatusSources, statusReport } from "./status-report.js";
 import { runTurn, type TurnDeps } from "./turn.js";
 import { validateBatch, validateChat } from "./validate.js";
@@ -36,8 +39,18 @@ function deadlineOf(context: CallContext, timeoutMs: number): Date {
   return new Date(Math.min(own, context.deadline?.getTime() ?? own));
 }
 
+/** What the scaling RPCs act on. */
+export interface ScalingControl {
+  readonly scaler: Scaler;
+  readonly events: ScalingEvents;
+}
+
 /** ChatService handlers. */
-export function chatHandlers(deps: TurnDeps, sources: StatusSources): ServiceHandlers<typeof ChatService> {
+export function chatHandlers(
+  deps: TurnDeps,
+  sources: StatusSources,
+  scaling: ScalingControl,
+): ServiceHandlers<typeof ChatService> {
   const { config, stats } = deps;
   const admission = new Admission(config.orchestrator.max_concurrent_turns);
   const timeout = config.orchestrator.turn_timeout_ms;
@@ -143,5 +156,7 @@ export function chatHandlers(deps: TurnDeps, sources: StatusSources): ServiceHan
     },
 
     getStatus: () => statusReport(sources),
+
+    ...scalingHandlers(scaling.scaler, scaling.events),
   };
 }

@@ -36,10 +36,35 @@ async function llmStatus(baseUrl: string, apiKey: string): Promise<Component> {
   }
 }
 
+// A pool allowed to scale to zero is healthy there while it has nothing to do.
+function poolReady(pool: Pool): boolean {
+  const running = pool.countByState().RUNNING ?? 0;
+  return (
+    running > 0 || (pool.blocks.size === 0 && pool.agent.scaling.min_blocks === 0 && pool.outstanding === 0)
+  );
+}
+
 function poolComponent(pool: Pool): Component {
   const running = pool.countByState().RUNNING ?? 0;
-  const detail = `${running} running of ${pool.blocks.size} replicas, ${pool.running} tasks running, ${pool.queued} queued`;
-  return { name: `pool/${pool.name}`, healthy: running > 0, detail };
+  const { strategy, min_blocks, max_blocks } = pool.agent.scaling;
+  const detail =
+    `${running} running of ${pool.blocks.size} replicas (${strategy}, ${min_blocks}..${max_blocks} blocks), ` +
+    `${pool.running} tasks running, ${pool.queued} queued`;
+  return { name: `pool/${pool.name}`, healthy: poolReady(pool), detail };
+}
+
+function scalingMessage(pool: Pool) {
+  const s = pool.agent.scaling;
+  return {
+    strategy: s.strategy,
+    initBlocks: s.init_blocks,
+    minBlocks: s.min_blocks,
+    maxBlocks: s.max_blocks,
+    parallelism: s.parallelism,
+    workersPerBlock: s.workers_per_block,
+    maxIdletime: s.max_idletime,
+    strategyPeriod: s.strategy_period,
+  };
 }
 
 /** Everything GetStatus needs to look at. */
@@ -65,7 +90,7 @@ export async function statusReport(sources: StatusSources): Promise<StatusInit> 
   const pools = [...sources.pools.values()];
   return {
     workflow: sources.config.workflow,
-    initialized: pools.every((pool) => (pool.countByState().RUNNING ?? 0) > 0),
+    initialized: pools.every(poolReady),
     components: [history, cache, llm, ...pools.map(poolComponent)],
     pools: pools.map((pool) => ({
       agent: pool.name,
@@ -79,6 +104,9 @@ export async function statusReport(sources: StatusSources): Promise<StatusInit> 
         inFlight: block.inFlight,
         workers: block.workers,
       })),
+      blocksByState: pool.countByState(),
+      scaling: scalingMessage(pool),
+      slots: pool.readySlots,
     })),
     version: sources.version,
   };

@@ -1,5 +1,5 @@
 import { Aggregation, BatchMode, type BatchRequest, type ChatRequest } from "@chorus/proto";
-import { type ChorusConfig, invalidArgument, requireValidId } from "@chorus/shared";
+import { type ChorusConfig, invalidArgument, validateId } from "@chorus/shared";
 import { aggregationByName } from "./aggregation.js";
 
 /** Checks a message's presence and size. */
@@ -33,8 +33,8 @@ export function resolveAggregation(requested: Aggregation, config: ChorusConfig)
 
 /** Validates a ChatRequest; returns the selected agents and aggregation. */
 export function validateChat(request: ChatRequest, config: ChorusConfig) {
-  if (request.conversationId !== "") requireValidId("conversation_id", request.conversationId);
-  if (request.turnId !== "") requireValidId("turn_id", request.turnId);
+  if (request.conversationId !== "") validateId("conversation_id", request.conversationId);
+  if (request.turnId !== "") validateId("turn_id", request.turnId);
   validateMessage("message", request.message, config);
   const agents = selectAgents("agents", request.agents, config);
   const aggregation = resolveAggregation(request.aggregation, config);

@@ -1,11 +1,12 @@
 import { z } from "zod";
+import type { ScalingSettings } from "./scaling-settings.js";
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
 const nonNegative = z.number().min(0);
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, "must be host:port");
 
-/** One agent persona, which is also one agent pool. */
+/** One agent persona, which is also one agent pool; `scaling` is checked by resolvePoolScaling. */
 export const agentSchema = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "must be lower-case letters, digits or '-', up to 32"),
@@ -14,7 +15,8 @@ export const agentSchema = z
     max_tokens: positiveInt.max(32768),
     system_prompt: z.string().min(1),
     workers: positiveInt.max(256).default(4),
-    replicas: z.number().int().min(0).max(64).default(1),
+    replicas: z.number().int().min(0).max(64).optional(),
+    scaling: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -109,5 +111,7 @@ export const configSchema = z
 /** Validated Chorus configuration. */
 export type ChorusConfig = Omit<z.infer<typeof configSchema>, "agents"> & { agents: AgentConfig[] };
 
-/** One validated agent persona. */
-export type AgentConfig = z.infer<typeof agentSchema>;
+/** One validated agent persona, with its pool's resolved scaling settings. */
+export type AgentConfig = Omit<z.infer<typeof agentSchema>, "replicas" | "scaling"> & {
+  scaling: ScalingSettings;
+};

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import type { z } from "zod";
-import { type ChorusConfig, configSchema } from "./config-schema.js";
+import { type AgentConfig, type ChorusConfig, configSchema } from "./config-schema.js";
 import { defaultAgents } from "./default-agents.js";
+import { resolvePoolScaling } from "./pool-scaling.js";
 
 /** A configuration error that names the file and the key. */
 export class ConfigError extends Error {
@@ -29,7 +30,9 @@ export function validateConfig(raw: unknown, source: string): ChorusConfig {
   if (!parsed.success) throw new ConfigError(describe(source, parsed.error.issues));
   const config = {
     ...parsed.data,
-    agents: parsed.data.agents ?? defaultAgents.map((agent) => ({ ...agent })),
+    agents: parsed.data.agents
+      ? resolveAgents(parsed.data.agents, source)
+      : defaultAgents.map((a) => ({ ...a })),
   };
   const names = new Set<string>();
   for (const [index, agent] of config.agents.entries()) {
@@ -43,6 +46,22 @@ export function validateConfig(raw: unknown, source: string): ChorusConfig {
     );
   }
   return config;
+}
+
+type AgentInput = NonNullable<z.infer<typeof configSchema>["agents"]>[number];
+
+function resolveAgents(agents: readonly AgentInput[], source: string): AgentConfig[] {
+  const errors: string[] = [];
+  const resolved = agents.map(({ replicas, scaling, ...persona }, index) => {
+    const result = resolvePoolScaling({ workers: persona.workers, replicas, scaling }, `agents[${index}]`);
+    if (!result.ok) {
+      errors.push(...result.errors);
+      return undefined;
+    }
+    return { ...persona, scaling: result.settings };
+  });
+  if (errors.length > 0) throw new ConfigError(errors.map((error) => `${source}: ${error}`).join("\n"));
+  return resolved.filter((agent) => agent !== undefined);
 }
 
 /** Applies the environment overrides users expect (REDIS_URL, OPENAI_BASE_URL). */

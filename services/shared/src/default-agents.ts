@@ -1,4 +1,8 @@
 import type { AgentConfig } from "./config-schema.js";
+import { POOL_SCALING_DEFAULTS } from "./pool-scaling.js";
+
+const WORKERS = 4;
+const scaling = { ...POOL_SCALING_DEFAULTS, workers_per_block: WORKERS };
 
 /** The seed workflow's three personas, used when config names no agents. */
 export const defaultAgents: readonly AgentConfig[] = [
@@ -9,8 +13,8 @@ export const defaultAgents: readonly AgentConfig[] = [
     max_tokens: 1500,
     system_prompt:
       "You are a creative assistant. Answer with imagination: vivid examples, analogies and unexpected angles, while staying accurate.",
-    workers: 4,
-    replicas: 1,
+    workers: WORKERS,
+    scaling,
   },
   {
     name: "analytical",
@@ -19,8 +23,8 @@ export const defaultAgents: readonly AgentConfig[] = [
     max_tokens: 1200,
     system_prompt:
       "You are an analytical assistant. Answer precisely: break the question down, reason step by step and state assumptions.",
-    workers: 4,
-    replicas: 1,
+    workers: WORKERS,
+    scaling,
   },
   {
     name: "balanced",
@@ -29,7 +33,7 @@ export const defaultAgents: readonly AgentConfig[] = [
     max_tokens: 1000,
     system_prompt:
       "You are a balanced assistant. Give a clear, helpful answer that weighs practical and conceptual sides evenly.",
-    workers: 4,
-    replicas: 1,
+    workers: WORKERS,
+    scaling,
   },
 ];

@@ -7,8 +7,11 @@ export function isValidId(value: string): boolean {
   return ID_PATTERN.test(value);
 }
 
-/** Throws INVALID_ARGUMENT naming `field` when `value` is not a well-formed id. */
-export function requireValidId(field: string, value: string): void {
-  if (!isValidId(value))
-    invalidArgument(field, "must be 1-128 characters of letters, digits, '.', '_', ':' or '-'");
+/** Returns `value` when it is a well-formed id, else throws INVALID_ARGUMENT naming `field`. */
+export function validateId(field: string, value: string): string {
+  if (value.length === 0) invalidArgument(field, "is required");
+  if (!isValidId(value)) {
+    invalidArgument(field, "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'");
+  }
+  return value;
 }

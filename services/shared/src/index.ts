@@ -8,6 +8,8 @@ export * from "./health.js";
 export * from "./ids.js";
 export * from "./logger.js";
 export * from "./metrics.js";
+export * from "./pool-scaling.js";
 export * from "./process.js";
+export * from "./scaling-settings.js";
 export * from "./server.js";
 export * from "./status.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { ChatService, HistoryService } from "@chorus/proto";
+import { type Aggregation, ChatService, HistoryService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { type ChorusUp, startChorusUp } from "./testing/chorus-up.js";
@@ -37,7 +37,12 @@ describe("bad input gets a clear status, stores nothing, and the service stays u
   });
 
   const cases: Array<[string, () => Promise<unknown>, status, RegExp]> = [
-    ["an empty message", () => chat.chat({ message: "" }, soon()), status.INVALID_ARGUMENT, /^message: must not be empty/],
+    [
+      "an empty message",
+      () => chat.chat({ message: "" }, soon()),
+      status.INVALID_ARGUMENT,
+      /^message: must not be empty/,
+    ],
     ["a blank message", () => chat.chat({ message: "  \n" }, soon()), status.INVALID_ARGUMENT, /^message:/],
     [
       "a message over limits.max_message_bytes",
@@ -71,11 +76,16 @@ describe("bad input gets a clear status, stores nothing, and the service stays u
     ],
     [
       "an unknown aggregation value",
-      () => chat.chat({ message: "hi", aggregation: 42 }, soon()),
+      () => chat.chat({ message: "hi", aggregation: 42 as Aggregation }, soon()),
       status.INVALID_ARGUMENT,
       /^aggregation:/,
     ],
-    ["a batch of zero", () => drain(chat.batch({ count: 0 }, soon())), status.INVALID_ARGUMENT, /^count: must be > 0/],
+    [
+      "a batch of zero",
+      () => drain(chat.batch({ count: 0 }, soon())),
+      status.INVALID_ARGUMENT,
+      /^count: must be > 0/,
+    ],
     [
       "a batch over limits.max_batch",
       () => drain(chat.batch({ count: 11 }, soon())),

@@ -6,6 +6,9 @@ import {
   GetStatsResponseSchema,
   type GetStatusResponse,
   GetStatusResponseSchema,
+  type PoolStatus,
+  type ScalingEvent,
+  ScalingEventSchema,
 } from "@chorus/proto";
 
 const ms = (value: number) => `${value.toFixed(1)} ms`;
@@ -50,6 +53,25 @@ export function formatStats(s: GetStatsResponse): string {
   return lines.join("\n");
 }
 
+/** A pool's blocks by state, e.g. "3 blocks (RUNNING 2, PENDING 1)". */
+export function formatBlocks(p: PoolStatus): string {
+  const states = Object.entries(p.blocksByState)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([state, count]) => `${state} ${count}`);
+  return `${p.replicas.length} blocks${states.length > 0 ? ` (${states.join(", ")})` : ""}`;
+}
+
+/** A pool's scaling settings on one line. */
+export function formatScaling(p: PoolStatus): string {
+  const s = p.scaling;
+  if (!s) return "scaling: unknown";
+  return (
+    `scaling: ${s.strategy}, blocks ${s.minBlocks}..${s.maxBlocks} (init ${s.initBlocks}), ` +
+    `${s.workersPerBlock} workers/block, parallelism ${s.parallelism}, ` +
+    `max_idletime ${s.maxIdletime}s, strategy_period ${s.strategyPeriod}s`
+  );
+}
+
 /** Human-readable component health and pool replicas. */
 export function formatStatus(s: GetStatusResponse): string {
   const lines = [`workflow: ${s.workflow} (${s.initialized ? "initialized" : "starting"}, ${s.version})`];
@@ -57,13 +79,26 @@ export function formatStatus(s: GetStatusResponse): string {
     lines.push(`  ${c.healthy ? "ok  " : "FAIL"} ${c.name.padEnd(18)} ${c.detail}`);
   for (const p of s.pools) {
     lines.push(
-      `pool ${p.agent} (${p.model}): ${p.replicas.length} replicas, ${p.inFlight} running, ${p.queued} queued`,
+      `pool ${p.agent} (${p.model}): ${formatBlocks(p)}, ${p.slots} slots, ${p.inFlight} running, ${p.queued} queued`,
     );
+    lines.push(`  ${formatScaling(p)}`);
     for (const r of p.replicas) {
       lines.push(`  ${r.state.padEnd(9)} ${r.address.padEnd(22)} ${r.inFlight}/${r.workers} busy  ${r.id}`);
     }
   }
   return lines.join("\n");
+}
+
+/** A scaling event as one JSON line. */
+export function scalingEventJson(event: ScalingEvent): string {
+  return JSON.stringify(toJson(ScalingEventSchema, event, { alwaysEmitImplicit: true }));
+}
+
+/** A scaling event as one human-readable line. */
+export function formatScalingEvent(e: ScalingEvent): string {
+  const time = new Date(Number(e.timestampMs)).toISOString().slice(11, 23);
+  const change = `${e.blocksBefore} -> ${e.blocksAfter} blocks`;
+  return `${time}  ${e.pool.padEnd(12)} ${e.reason.padEnd(14)} ${change.padEnd(16)} tasks ${e.tasks}, slots ${e.slots}  (${e.strategy}: ${e.detail})`;
 }
 
 /** Human-readable answer with which agents answered. */

@@ -4,6 +4,7 @@ import { ask, stats, statusCommand } from "./client-commands.js";
 import { startMesh } from "./mesh.js";
 import { configPath, loadConfigOrExit, orchestratorAddress } from "./options.js";
 import { runRepl } from "./repl.js";
+import { scaleLog, scalePool } from "./scaling-commands.js";
 import {
   agentCommand,
   historyCommand,
@@ -18,7 +19,9 @@ const USAGE = `usage: chorus <command> [--config FILE] [options]
   up                   start the mesh (history, simulator, orchestrator, agents) and wait
   ask "MESSAGE"        one turn [--json] [--conversation ID] [--agents a,b] [--aggregation MODE] [--turn-id ID]
   stats                statistics [--json]
-  status               component health and pool replicas [--json]
+  status               component health, pool blocks and scaling settings [--json]
+  scale-log            scaling events: recent ones, then live until Ctrl-C [--pool P] [--json] [--no-follow]
+  scale POOL N         set a pool's blocks by hand (its strategy goes on from N) [--json]
   llm-sim              the built-in OpenAI-compatible simulator
   history | orchestrator | agent
                        run one service (used by 'up'; --port, --host, --metrics-port)
@@ -41,6 +44,8 @@ const { values: flags, positionals } = parseArgs({
     agents: { type: "string" },
     aggregation: { type: "string" },
     "turn-id": { type: "string" },
+    pool: { type: "string" },
+    "no-follow": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -110,6 +115,16 @@ async function main(): Promise<number | undefined> {
       return stats(orchestratorAddress(flags.address, loadConfigOrExit(file)), flags.json ?? false);
     case "status":
       return statusCommand(orchestratorAddress(flags.address, loadConfigOrExit(file)), flags.json ?? false);
+    case "scale-log":
+      return scaleLog(orchestratorAddress(flags.address, loadConfigOrExit(file)), {
+        pool: flags.pool,
+        json: flags.json ?? false,
+        follow: !flags["no-follow"],
+      });
+    case "scale": {
+      const address = orchestratorAddress(flags.address, loadConfigOrExit(file));
+      return scalePool(address, positionals[1] ?? "", positionals[2], flags.json ?? false);
+    }
     case "llm-sim":
       return void (await simulatorCommand(loadConfigOrExit(file), serviceFlags));
     case "history":

@@ -1,26 +1,21 @@
 import { createInterface } from "node:readline/promises";
 import { BatchMode, ChatService, HistoryService } from "@chorus/proto";
 import { createClient } from "@chorus/shared";
+import { BatchProgress } from "./batch-progress.js";
 import { reportError } from "./client-commands.js";
 import { formatStats, formatStatus } from "./format.js";
 
 const HELP = `Type a message to ask every agent. Commands:
   /help       this help
   /stats      request, latency, cache and per-agent statistics
-  /status     component health and agent pool replicas
-  /batch N    send N of the seed's test messages, round-robin over the agents
+  /status     component health, agent pool blocks and scaling settings
+  /batch N    send N of the seed's test messages, round-robin over the agents (shows pools' blocks)
   /history    this conversation's turns
   /new        start a new conversation
   /quit       leave (also quit, exit, bye)`;
 
 const QUIT = new Set(["/quit", "quit", "exit", "bye", "/exit"]);
 const MAX_BATCH_INPUT = 100_000;
-
-function progressBar(done: number, total: number, ok: number, failed: number): string {
-  const width = 30;
-  const filled = total === 0 ? width : Math.round((done / total) * width);
-  return `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}  ok ${ok}  failed ${failed}`;
-}
 
 /** The interactive chat: streams each answer, runs slash commands, keeps one conversation. */
 export async function runRepl(address: string, out: NodeJS.WritableStream = process.stdout): Promise<void> {
@@ -65,21 +60,20 @@ export async function runRepl(address: string, out: NodeJS.WritableStream = proc
             print("usage: /batch N (N a positive whole number)");
             continue;
           }
-          let done = 0;
-          let ok = 0;
-          let failed = 0;
-          for await (const event of chat.batch({ count, mode: BatchMode.ROUND_ROBIN })) {
-            if (event.event.case === "item") {
-              done += 1;
-              if (event.event.value.success) ok += 1;
-              else failed += 1;
-              out.write(progressBar(done, count, ok, failed));
-            } else if (event.event.case === "summary") {
-              const s = event.event.value;
-              print(
-                `\nbatch: ${s.successful}/${s.total} ok, ${s.failed} failed, ${(s.wallTimeMs / 1000).toFixed(2)} s, ${s.messagesPerSecond.toFixed(2)} messages/s`,
-              );
+          const progress = new BatchProgress(chat, count, out);
+          progress.start();
+          try {
+            for await (const event of chat.batch({ count, mode: BatchMode.ROUND_ROBIN })) {
+              if (event.event.case === "item") progress.item(event.event.value.success);
+              else if (event.event.case === "summary") {
+                const s = event.event.value;
+                print(
+                  `\nbatch: ${s.successful}/${s.total} ok, ${s.failed} failed, ${(s.wallTimeMs / 1000).toFixed(2)} s, ${s.messagesPerSecond.toFixed(2)} messages/s`,
+                );
+              }
             }
+          } finally {
+            progress.stop();
           }
         } else if (line.startsWith("/")) print(`unknown command ${line}; /help lists commands`);
         else conversationId = await streamTurn(chat, conversationId, line, out);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chorus/v1/chat.proto.
  */
 export const file_chorus_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("ChRjaG9ydXMvdjEvY2hhdC5wcm90bxIJY2hvcnVzLnYxIoUBCgtDaGF0UmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIPCgd0dXJuX2lkGAMgASgJEisKC2FnZ3JlZ2F0aW9uGAQgASgOMhYuY2hvcnVzLnYxLkFnZ3JlZ2F0aW9uEg4KBmFnZW50cxgFIAMoCSLvAQoMQ2hhdFJlc3BvbnNlEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIPCgd0dXJuX2lkGAIgASgJEg4KBmFuc3dlchgDIAEoCRIrCgthZ2dyZWdhdGlvbhgEIAEoDjIWLmNob3J1cy52MS5BZ2dyZWdhdGlvbhItCg1hZ2VudF9hbnN3ZXJzGAUgAygLMhYuY2hvcnVzLnYxLkFnZW50QW5zd2VyEg4KBmNhY2hlZBgGIAEoCBISCgpsYXRlbmN5X21zGAcgASgBEhMKC2Fuc3dlcmVkX2J5GAggAygJEhAKCHJlcGxheWVkGAkgASgIIikKClRva2VuRGVsdGESDQoFYWdlbnQYASABKAkSDAoEdGV4dBgCIAEoCSJHCgtDaGF0U3RhcnRlZBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdHVybl9pZBgCIAEoCRIOCgZhZ2VudHMYAyADKAkivwEKCUNoYXRFdmVudBIpCgdzdGFydGVkGAEgASgLMhYuY2hvcnVzLnYxLkNoYXRTdGFydGVkSAASJgoFZGVsdGEYAiABKAsyFS5jaG9ydXMudjEuVG9rZW5EZWx0YUgAEiwKCmFnZW50X2RvbmUYAyABKAsyFi5jaG9ydXMudjEuQWdlbnRBbnN3ZXJIABIoCgVmaW5hbBgEIAEoCzIXLmNob3J1cy52MS5DaGF0UmVzcG9uc2VIAEIHCgVldmVudCJjCgxCYXRjaFJlcXVlc3QSEAoIbWVzc2FnZXMYASADKAkSDQoFY291bnQYAiABKA0SIgoEbW9kZRgDIAEoDjIULmNob3J1cy52MS5CYXRjaE1vZGUSDgoGYWdlbnRzGAQgAygJIrkBCglCYXRjaEl0ZW0SDQoFaW5kZXgYASABKA0SDQoFYWdlbnQYAiABKAkSDwoHc3VjY2VzcxgDIAEoCBIPCgdtZXNzYWdlGAQgASgJEhAKCHJlc3BvbnNlGAUgASgJEg0KBWVycm9yGAYgASgJEhMKC2R1cmF0aW9uX21zGAcgASgBEhQKDHRpbWVzdGFtcF9tcxgIIAEoAxIPCgd0dXJuX2lkGAkgASgJEg8KB3JlcGxpY2EYCiABKAkijQEKDEJhdGNoU3VtbWFyeRINCgV0b3RhbBgBIAEoDRISCgpzdWNjZXNzZnVsGAIgASgNEg4KBmZhaWxlZBgDIAEoDRIUCgx3YWxsX3RpbWVfbXMYBCABKAESGwoTbWVzc2FnZXNfcGVyX3NlY29uZBgFIAEoARIXCg9jb252ZXJzYXRpb25faWQYBiABKAkiZwoKQmF0Y2hFdmVudBIkCgRpdGVtGAEgASgLMhQuY2hvcnVzLnYxLkJhdGNoSXRlbUgAEioKB3N1bW1hcnkYAiABKAsyFy5jaG9ydXMudjEuQmF0Y2hTdW1tYXJ5SABCBwoFZXZlbnQiEQoPR2V0U3RhdHNSZXF1ZXN0IoYCCgpBZ2VudFN0YXRzEg0KBWFnZW50GAEgASgJEhAKCHJlcXVlc3RzGAIgASgEEg4KBmVycm9ycxgDIAEoBBIUCgxzdWNjZXNzX3JhdGUYBCABKAESFgoOYXZnX2xhdGVuY3lfbXMYBSABKAESDgoGdG9rZW5zGAYgASgEEhUKDXByb21wdF90b2tlbnMYByABKAQSGQoRY29tcGxldGlvbl90b2tlbnMYCCABKAQSEQoJbGxtX2NhbGxzGAkgASgEEhsKE2F2Z190b2tlbnNfcGVyX2NhbGwYCiABKAESEwoLdXRpbGl6YXRpb24YCyABKAESEgoKY2FjaGVfaGl0cxgMIAEoBCKcAwoQR2V0U3RhdHNSZXNwb25zZRIWCg50b3RhbF9yZXF1ZXN0cxgBIAEoBBIbChNzdWNjZXNzZnVsX3JlcXVlc3RzGAIgASgEEhcKD2ZhaWxlZF9yZXF1ZXN0cxgDIAEoBBIcChRhdmdfcmVzcG9uc2VfdGltZV9tcxgEIAEoARIcChRtaW5fcmVzcG9uc2VfdGltZV9tcxgFIAEoARIcChRtYXhfcmVzcG9uc2VfdGltZV9tcxgGIAEoARIcChRwNTBfcmVzcG9uc2VfdGltZV9tcxgHIAEoARIcChRwOTVfcmVzcG9uc2VfdGltZV9tcxgIIAEoARIcChRwOTlfcmVzcG9uc2VfdGltZV9tcxgJIAEoARIdChV0aHJvdWdocHV0X3Blcl9zZWNvbmQYCiABKAESEgoKY2FjaGVfaGl0cxgLIAEoBBIUCgxjYWNoZV9taXNzZXMYDCABKAQSFgoOdXB0aW1lX3NlY29uZHMYDSABKAESJQoGYWdlbnRzGA4gAygLMhUuY2hvcnVzLnYxLkFnZW50U3RhdHMiEgoQR2V0U3RhdHVzUmVxdWVzdCJACg9Db21wb25lbnRTdGF0dXMSDAoEbmFtZRgBIAEoCRIPCgdoZWFsdGh5GAIgASgIEg4KBmRldGFpbBgDIAEoCSJfCg1SZXBsaWNhU3RhdHVzEgoKAmlkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDQoFc3RhdGUYAyABKAkSEQoJaW5fZmxpZ2h0GAQgASgNEg8KB3dvcmtlcnMYBSABKA0ieQoKUG9vbFN0YXR1cxINCgVhZ2VudBgBIAEoCRINCgVtb2RlbBgCIAEoCRIqCghyZXBsaWNhcxgDIAMoCzIYLmNob3J1cy52MS5SZXBsaWNhU3RhdHVzEg4KBnF1ZXVlZBgEIAEoDRIRCglpbl9mbGlnaHQYBSABKA0ioQEKEUdldFN0YXR1c1Jlc3BvbnNlEhAKCHdvcmtmbG93GAEgASgJEhMKC2luaXRpYWxpemVkGAIgASgIEi4KCmNvbXBvbmVudHMYAyADKAsyGi5jaG9ydXMudjEuQ29tcG9uZW50U3RhdHVzEiQKBXBvb2xzGAQgAygLMhUuY2hvcnVzLnYxLlBvb2xTdGF0dXMSDwoHdmVyc2lvbhgFIAEoCSpaCglCYXRjaE1vZGUSGgoWQkFUQ0hfTU9ERV9VTlNQRUNJRklFRBAAEhoKFkJBVENIX01PREVfUk9VTkRfUk9CSU4QARIVChFCQVRDSF9NT0RFX0ZBTk9VVBACMswCCgtDaGF0U2VydmljZRI3CgRDaGF0EhYuY2hvcnVzLnYxLkNoYXRSZXF1ZXN0GhcuY2hvcnVzLnYxLkNoYXRSZXNwb25zZRI8CgpDaGF0U3RyZWFtEhYuY2hvcnVzLnYxLkNoYXRSZXF1ZXN0GhQuY2hvcnVzLnYxLkNoYXRFdmVudDABEjkKBUJhdGNoEhcuY2hvcnVzLnYxLkJhdGNoUmVxdWVzdBoVLmNob3J1cy52MS5CYXRjaEV2ZW50MAESQwoIR2V0U3RhdHMSGi5jaG9ydXMudjEuR2V0U3RhdHNSZXF1ZXN0GhsuY2hvcnVzLnYxLkdldFN0YXRzUmVzcG9uc2USRgoJR2V0U3RhdHVzEhsuY2hvcnVzLnYxLkdldFN0YXR1c1JlcXVlc3QaHC5jaG9ydXMudjEuR2V0U3RhdHVzUmVzcG9uc2ViBnByb3RvMw", [file_chorus_v1_types]);
+  fileDesc("ChRjaG9ydXMvdjEvY2hhdC5wcm90bxIJY2hvcnVzLnYxIoUBCgtDaGF0UmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIPCgd0dXJuX2lkGAMgASgJEisKC2FnZ3JlZ2F0aW9uGAQgASgOMhYuY2hvcnVzLnYxLkFnZ3JlZ2F0aW9uEg4KBmFnZW50cxgFIAMoCSLvAQoMQ2hhdFJlc3BvbnNlEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIPCgd0dXJuX2lkGAIgASgJEg4KBmFuc3dlchgDIAEoCRIrCgthZ2dyZWdhdGlvbhgEIAEoDjIWLmNob3J1cy52MS5BZ2dyZWdhdGlvbhItCg1hZ2VudF9hbnN3ZXJzGAUgAygLMhYuY2hvcnVzLnYxLkFnZW50QW5zd2VyEg4KBmNhY2hlZBgGIAEoCBISCgpsYXRlbmN5X21zGAcgASgBEhMKC2Fuc3dlcmVkX2J5GAggAygJEhAKCHJlcGxheWVkGAkgASgIIikKClRva2VuRGVsdGESDQoFYWdlbnQYASABKAkSDAoEdGV4dBgCIAEoCSJHCgtDaGF0U3RhcnRlZBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdHVybl9pZBgCIAEoCRIOCgZhZ2VudHMYAyADKAkivwEKCUNoYXRFdmVudBIpCgdzdGFydGVkGAEgASgLMhYuY2hvcnVzLnYxLkNoYXRTdGFydGVkSAASJgoFZGVsdGEYAiABKAsyFS5jaG9ydXMudjEuVG9rZW5EZWx0YUgAEiwKCmFnZW50X2RvbmUYAyABKAsyFi5jaG9ydXMudjEuQWdlbnRBbnN3ZXJIABIoCgVmaW5hbBgEIAEoCzIXLmNob3J1cy52MS5DaGF0UmVzcG9uc2VIAEIHCgVldmVudCJjCgxCYXRjaFJlcXVlc3QSEAoIbWVzc2FnZXMYASADKAkSDQoFY291bnQYAiABKA0SIgoEbW9kZRgDIAEoDjIULmNob3J1cy52MS5CYXRjaE1vZGUSDgoGYWdlbnRzGAQgAygJIrkBCglCYXRjaEl0ZW0SDQoFaW5kZXgYASABKA0SDQoFYWdlbnQYAiABKAkSDwoHc3VjY2VzcxgDIAEoCBIPCgdtZXNzYWdlGAQgASgJEhAKCHJlc3BvbnNlGAUgASgJEg0KBWVycm9yGAYgASgJEhMKC2R1cmF0aW9uX21zGAcgASgBEhQKDHRpbWVzdGFtcF9tcxgIIAEoAxIPCgd0dXJuX2lkGAkgASgJEg8KB3JlcGxpY2EYCiABKAkijQEKDEJhdGNoU3VtbWFyeRINCgV0b3RhbBgBIAEoDRISCgpzdWNjZXNzZnVsGAIgASgNEg4KBmZhaWxlZBgDIAEoDRIUCgx3YWxsX3RpbWVfbXMYBCABKAESGwoTbWVzc2FnZXNfcGVyX3NlY29uZBgFIAEoARIXCg9jb252ZXJzYXRpb25faWQYBiABKAkiZwoKQmF0Y2hFdmVudBIkCgRpdGVtGAEgASgLMhQuY2hvcnVzLnYxLkJhdGNoSXRlbUgAEioKB3N1bW1hcnkYAiABKAsyFy5jaG9ydXMudjEuQmF0Y2hTdW1tYXJ5SABCBwoFZXZlbnQiEQoPR2V0U3RhdHNSZXF1ZXN0IoYCCgpBZ2VudFN0YXRzEg0KBWFnZW50GAEgASgJEhAKCHJlcXVlc3RzGAIgASgEEg4KBmVycm9ycxgDIAEoBBIUCgxzdWNjZXNzX3JhdGUYBCABKAESFgoOYXZnX2xhdGVuY3lfbXMYBSABKAESDgoGdG9rZW5zGAYgASgEEhUKDXByb21wdF90b2tlbnMYByABKAQSGQoRY29tcGxldGlvbl90b2tlbnMYCCABKAQSEQoJbGxtX2NhbGxzGAkgASgEEhsKE2F2Z190b2tlbnNfcGVyX2NhbGwYCiABKAESEwoLdXRpbGl6YXRpb24YCyABKAESEgoKY2FjaGVfaGl0cxgMIAEoBCKcAwoQR2V0U3RhdHNSZXNwb25zZRIWCg50b3RhbF9yZXF1ZXN0cxgBIAEoBBIbChNzdWNjZXNzZnVsX3JlcXVlc3RzGAIgASgEEhcKD2ZhaWxlZF9yZXF1ZXN0cxgDIAEoBBIcChRhdmdfcmVzcG9uc2VfdGltZV9tcxgEIAEoARIcChRtaW5fcmVzcG9uc2VfdGltZV9tcxgFIAEoARIcChRtYXhfcmVzcG9uc2VfdGltZV9tcxgGIAEoARIcChRwNTBfcmVzcG9uc2VfdGltZV9tcxgHIAEoARIcChRwOTVfcmVzcG9uc2VfdGltZV9tcxgIIAEoARIcChRwOTlfcmVzcG9uc2VfdGltZV9tcxgJIAEoARIdChV0aHJvdWdocHV0X3Blcl9zZWNvbmQYCiABKAESEgoKY2FjaGVfaGl0cxgLIAEoBBIUCgxjYWNoZV9taXNzZXMYDCABKAQSFgoOdXB0aW1lX3NlY29uZHMYDSABKAESJQoGYWdlbnRzGA4gAygLMhUuY2hvcnVzLnYxLkFnZW50U3RhdHMiEgoQR2V0U3RhdHVzUmVxdWVzdCJACg9Db21wb25lbnRTdGF0dXMSDAoEbmFtZRgBIAEoCRIPCgdoZWFsdGh5GAIgASgIEg4KBmRldGFpbBgDIAEoCSJfCg1SZXBsaWNhU3RhdHVzEgoKAmlkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDQoFc3RhdGUYAyABKAkSEQoJaW5fZmxpZ2h0GAQgASgNEg8KB3dvcmtlcnMYBSABKA0ivwEKD1NjYWxpbmdTZXR0aW5ncxIQCghzdHJhdGVneRgBIAEoCRITCgtpbml0X2Jsb2NrcxgCIAEoDRISCgptaW5fYmxvY2tzGAMgASgNEhIKCm1heF9ibG9ja3MYBCABKA0SEwoLcGFyYWxsZWxpc20YBSABKAESGQoRd29ya2Vyc19wZXJfYmxvY2sYBiABKA0SFAoMbWF4X2lkbGV0aW1lGAcgASgBEhcKD3N0cmF0ZWd5X3BlcmlvZBgIIAEoASKuAgoKUG9vbFN0YXR1cxINCgVhZ2VudBgBIAEoCRINCgVtb2RlbBgCIAEoCRIqCghyZXBsaWNhcxgDIAMoCzIYLmNob3J1cy52MS5SZXBsaWNhU3RhdHVzEg4KBnF1ZXVlZBgEIAEoDRIRCglpbl9mbGlnaHQYBSABKA0SQQoPYmxvY2tzX2J5X3N0YXRlGAYgAygLMiguY2hvcnVzLnYxLlBvb2xTdGF0dXMuQmxvY2tzQnlTdGF0ZUVudHJ5EisKB3NjYWxpbmcYByABKAsyGi5jaG9ydXMudjEuU2NhbGluZ1NldHRpbmdzEg0KBXNsb3RzGAggASgNGjQKEkJsb2Nrc0J5U3RhdGVFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKA06AjgBIqEBChFHZXRTdGF0dXNSZXNwb25zZRIQCgh3b3JrZmxvdxgBIAEoCRITCgtpbml0aWFsaXplZBgCIAEoCBIuCgpjb21wb25lbnRzGAMgAygLMhouY2hvcnVzLnYxLkNvbXBvbmVudFN0YXR1cxIkCgVwb29scxgEIAMoCzIVLmNob3J1cy52MS5Qb29sU3RhdHVzEg8KB3ZlcnNpb24YBSABKAkiOAoTV2F0Y2hTY2FsaW5nUmVxdWVzdBIMCgRwb29sGAEgASgJEhMKC3JlcGxheV9vbmx5GAIgASgIIsIBCgxTY2FsaW5nRXZlbnQSFAoMdGltZXN0YW1wX21zGAEgASgDEgwKBHBvb2wYAiABKAkSFQoNYmxvY2tzX2JlZm9yZRgDIAEoDRIUCgxibG9ja3NfYWZ0ZXIYBCABKA0SDgoGcmVhc29uGAUgASgJEg0KBXRhc2tzGAYgASgNEg0KBXNsb3RzGAcgASgNEhAKCHN0cmF0ZWd5GAggASgJEg4KBmRldGFpbBgJIAEoCRIRCglibG9ja19pZHMYCiADKAkiMAoQU2NhbGVQb29sUmVxdWVzdBIMCgRwb29sGAEgASgJEg4KBmJsb2NrcxgCIAEoBSI7ChFTY2FsZVBvb2xSZXNwb25zZRImCgVldmVudBgBIAEoCzIXLmNob3J1cy52MS5TY2FsaW5nRXZlbnQqWgoJQmF0Y2hNb2RlEhoKFkJBVENIX01PREVfVU5TUEVDSUZJRUQQABIaChZCQVRDSF9NT0RFX1JPVU5EX1JPQklOEAESFQoRQkFUQ0hfTU9ERV9GQU5PVVQQAjLfAwoLQ2hhdFNlcnZpY2USNwoEQ2hhdBIWLmNob3J1cy52MS5DaGF0UmVxdWVzdBoXLmNob3J1cy52MS5DaGF0UmVzcG9uc2USPAoKQ2hhdFN0cmVhbRIWLmNob3J1cy52MS5DaGF0UmVxdWVzdBoULmNob3J1cy52MS5DaGF0RXZlbnQwARI5CgVCYXRjaBIXLmNob3J1cy52MS5CYXRjaFJlcXVlc3QaFS5jaG9ydXMudjEuQmF0Y2hFdmVudDABEkMKCEdldFN0YXRzEhouY2hvcnVzLnYxLkdldFN0YXRzUmVxdWVzdBobLmNob3J1cy52MS5HZXRTdGF0c1Jlc3BvbnNlEkYKCUdldFN0YXR1cxIbLmNob3J1cy52MS5HZXRTdGF0dXNSZXF1ZXN0GhwuY2hvcnVzLnYxLkdldFN0YXR1c1Jlc3BvbnNlEkkKDFdhdGNoU2NhbGluZxIeLmNob3J1cy52MS5XYXRjaFNjYWxpbmdSZXF1ZXN0GhcuY2hvcnVzLnYxLlNjYWxpbmdFdmVudDABEkYKCVNjYWxlUG9vbBIbLmNob3J1cy52MS5TY2FsZVBvb2xSZXF1ZXN0GhwuY2hvcnVzLnYxLlNjYWxlUG9vbFJlc3BvbnNlYgZwcm90bzM", [file_chorus_v1_types]);
 
 /**
  * A user message for the agents.
@@ -800,6 +800,76 @@ export const ReplicaStatusSchema: GenMessage<ReplicaStatus> = /*@__PURE__*/
   messageDesc(file_chorus_v1_chat, 14);
 
 /**
+ * How an agent pool scales its blocks: the pool's `agents[].scaling` config, with Parsl's names.
+ *
+ * @generated from message chorus.v1.ScalingSettings
+ */
+export type ScalingSettings = Message<"chorus.v1.ScalingSettings"> & {
+  /**
+   * Strategy: "none", "simple", "htex_auto_scale" (Parsl's own) or "chorus" (the default).
+   *
+   * @generated from field: string strategy = 1;
+   */
+  strategy: string;
+
+  /**
+   * Blocks launched at start.
+   *
+   * @generated from field: uint32 init_blocks = 2;
+   */
+  initBlocks: number;
+
+  /**
+   * Fewest blocks the strategy keeps ("chorus" restores it; Parsl's strategies never scale up to it).
+   *
+   * @generated from field: uint32 min_blocks = 3;
+   */
+  minBlocks: number;
+
+  /**
+   * Most blocks the strategy launches.
+   *
+   * @generated from field: uint32 max_blocks = 4;
+   */
+  maxBlocks: number;
+
+  /**
+   * Worker slots wanted per outstanding task, 0 to 1 (1: a slot for every task).
+   *
+   * @generated from field: double parallelism = 5;
+   */
+  parallelism: number;
+
+  /**
+   * Worker slots (concurrent tasks) of one block: the agent's `workers`.
+   *
+   * @generated from field: uint32 workers_per_block = 6;
+   */
+  workersPerBlock: number;
+
+  /**
+   * Seconds a pool or block must be idle before the strategy scales it in.
+   *
+   * @generated from field: double max_idletime = 7;
+   */
+  maxIdletime: number;
+
+  /**
+   * Seconds between two strategy polls.
+   *
+   * @generated from field: double strategy_period = 8;
+   */
+  strategyPeriod: number;
+};
+
+/**
+ * Describes the message chorus.v1.ScalingSettings.
+ * Use `create(ScalingSettingsSchema)` to create a new message.
+ */
+export const ScalingSettingsSchema: GenMessage<ScalingSettings> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_chat, 15);
+
+/**
  * One agent pool.
  *
  * @generated from message chorus.v1.PoolStatus
@@ -839,6 +909,27 @@ export type PoolStatus = Message<"chorus.v1.PoolStatus"> & {
    * @generated from field: uint32 in_flight = 5;
    */
   inFlight: number;
+
+  /**
+   * Blocks by state (PENDING, RUNNING, DRAINING); states with no block are left out.
+   *
+   * @generated from field: map<string, uint32> blocks_by_state = 6;
+   */
+  blocksByState: { [key: string]: number };
+
+  /**
+   * The pool's scaling settings.
+   *
+   * @generated from field: chorus.v1.ScalingSettings scaling = 7;
+   */
+  scaling?: ScalingSettings | undefined;
+
+  /**
+   * Worker slots of RUNNING blocks: tasks the pool can run at once right now.
+   *
+   * @generated from field: uint32 slots = 8;
+   */
+  slots: number;
 };
 
 /**
@@ -846,7 +937,7 @@ export type PoolStatus = Message<"chorus.v1.PoolStatus"> & {
  * Use `create(PoolStatusSchema)` to create a new message.
  */
 export const PoolStatusSchema: GenMessage<PoolStatus> = /*@__PURE__*/
-  messageDesc(file_chorus_v1_chat, 15);
+  messageDesc(file_chorus_v1_chat, 16);
 
 /**
  * Health of the whole workflow.
@@ -862,7 +953,8 @@ export type GetStatusResponse = Message<"chorus.v1.GetStatusResponse"> & {
   workflow: string;
 
   /**
-   * True once every pool has at least one running replica.
+   * True once every pool has at least one running replica, or has scaled to zero (min_blocks 0)
+   * with nothing to do.
    *
    * @generated from field: bool initialized = 2;
    */
@@ -895,7 +987,171 @@ export type GetStatusResponse = Message<"chorus.v1.GetStatusResponse"> & {
  * Use `create(GetStatusResponseSchema)` to create a new message.
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_chorus_v1_chat, 16);
+  messageDesc(file_chorus_v1_chat, 17);
+
+/**
+ * Asks for a pool's scaling events.
+ *
+ * @generated from message chorus.v1.WatchScalingRequest
+ */
+export type WatchScalingRequest = Message<"chorus.v1.WatchScalingRequest"> & {
+  /**
+   * Only this pool's events; empty means every pool. An unknown pool is NOT_FOUND.
+   *
+   * @generated from field: string pool = 1;
+   */
+  pool: string;
+
+  /**
+   * End the stream after the recent events instead of following new ones.
+   *
+   * @generated from field: bool replay_only = 2;
+   */
+  replayOnly: boolean;
+};
+
+/**
+ * Describes the message chorus.v1.WatchScalingRequest.
+ * Use `create(WatchScalingRequestSchema)` to create a new message.
+ */
+export const WatchScalingRequestSchema: GenMessage<WatchScalingRequest> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_chat, 18);
+
+/**
+ * One change of an agent pool's block count.
+ *
+ * @generated from message chorus.v1.ScalingEvent
+ */
+export type ScalingEvent = Message<"chorus.v1.ScalingEvent"> & {
+  /**
+   * When it happened, in milliseconds since the Unix epoch.
+   *
+   * @generated from field: int64 timestamp_ms = 1;
+   */
+  timestampMs: bigint;
+
+  /**
+   * Agent pool whose blocks changed.
+   *
+   * @generated from field: string pool = 2;
+   */
+  pool: string;
+
+  /**
+   * RUNNING plus PENDING blocks before the change.
+   *
+   * @generated from field: uint32 blocks_before = 3;
+   */
+  blocksBefore: number;
+
+  /**
+   * RUNNING plus PENDING blocks after it (blocks being drained no longer count).
+   *
+   * @generated from field: uint32 blocks_after = 4;
+   */
+  blocksAfter: number;
+
+  /**
+   * Why: "init" (first poll), "scale_out" or "scale_in" (a strategy poll), "admission" (scale-out
+   * when tasks were admitted, chorus only), "min_restore" (back up to min_blocks), "block_failed" (a
+   * block died), "replace_failed" (a failed block replaced after its backoff), "manual" (ScalePool).
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * Outstanding tasks (queued plus running) at the time.
+   *
+   * @generated from field: uint32 tasks = 6;
+   */
+  tasks: number;
+
+  /**
+   * Worker slots of RUNNING and PENDING blocks before the change, as the strategy counts them.
+   *
+   * @generated from field: uint32 slots = 7;
+   */
+  slots: number;
+
+  /**
+   * The pool's strategy.
+   *
+   * @generated from field: string strategy = 8;
+   */
+  strategy: string;
+
+  /**
+   * The strategy's or the operator's explanation, for people.
+   *
+   * @generated from field: string detail = 9;
+   */
+  detail: string;
+
+  /**
+   * Blocks launched, or blocks drained and stopped, by this change.
+   *
+   * @generated from field: repeated string block_ids = 10;
+   */
+  blockIds: string[];
+};
+
+/**
+ * Describes the message chorus.v1.ScalingEvent.
+ * Use `create(ScalingEventSchema)` to create a new message.
+ */
+export const ScalingEventSchema: GenMessage<ScalingEvent> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_chat, 19);
+
+/**
+ * Sets a pool's block count.
+ *
+ * @generated from message chorus.v1.ScalePoolRequest
+ */
+export type ScalePoolRequest = Message<"chorus.v1.ScalePoolRequest"> & {
+  /**
+   * Agent pool name. An unknown pool is NOT_FOUND.
+   *
+   * @generated from field: string pool = 1;
+   */
+  pool: string;
+
+  /**
+   * Blocks wanted: 0 to the pool's max_blocks (INVALID_ARGUMENT otherwise); a count below
+   * min_blocks is raised to min_blocks. Busy blocks are drained, never cut off.
+   *
+   * @generated from field: int32 blocks = 2;
+   */
+  blocks: number;
+};
+
+/**
+ * Describes the message chorus.v1.ScalePoolRequest.
+ * Use `create(ScalePoolRequestSchema)` to create a new message.
+ */
+export const ScalePoolRequestSchema: GenMessage<ScalePoolRequest> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_chat, 20);
+
+/**
+ * The change ScalePool made.
+ *
+ * @generated from message chorus.v1.ScalePoolResponse
+ */
+export type ScalePoolResponse = Message<"chorus.v1.ScalePoolResponse"> & {
+  /**
+   * The "manual" scaling event, also sent to WatchScaling.
+   *
+   * @generated from field: chorus.v1.ScalingEvent event = 1;
+   */
+  event?: ScalingEvent | undefined;
+};
+
+/**
+ * Describes the message chorus.v1.ScalePoolResponse.
+ * Use `create(ScalePoolResponseSchema)` to create a new message.
+ */
+export const ScalePoolResponseSchema: GenMessage<ScalePoolResponse> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_chat, 21);
 
 /**
  * How a batch distributes its messages over agents.
@@ -978,7 +1234,7 @@ export const ChatService: GenService<{
     output: typeof GetStatsResponseSchema;
   },
   /**
-   * Health of every component and the replicas of every agent pool.
+   * Health of every component, and every agent pool's replicas, blocks by state and scaling settings.
    *
    * @generated from rpc chorus.v1.ChatService.GetStatus
    */
@@ -986,6 +1242,27 @@ export const ChatService: GenService<{
     methodKind: "unary";
     input: typeof GetStatusRequestSchema;
     output: typeof GetStatusResponseSchema;
+  },
+  /**
+   * Streams the agent pools' scaling events: first the recent ones the orchestrator still holds,
+   * then each new one as it happens, until the client cancels (or at once with replay_only).
+   *
+   * @generated from rpc chorus.v1.ChatService.WatchScaling
+   */
+  watchScaling: {
+    methodKind: "server_streaming";
+    input: typeof WatchScalingRequestSchema;
+    output: typeof ScalingEventSchema;
+  },
+  /**
+   * Sets an agent pool's block count by hand; its strategy then goes on from that count.
+   *
+   * @generated from rpc chorus.v1.ChatService.ScalePool
+   */
+  scalePool: {
+    methodKind: "unary";
+    input: typeof ScalePoolRequestSchema;
+    output: typeof ScalePoolResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_chorus_v1_chat, 0);

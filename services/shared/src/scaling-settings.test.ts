@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULT_SCALING_SETTINGS, validateScalingSettings } from "./settings.js";
+import { DEFAULT_SCALING_SETTINGS, validateScalingSettings } from "./scaling-settings.js";
 
 describe("validateScalingSettings", () => {
   it("accepts Parsl's defaults", () => {

@@ -1,0 +1,57 @@
+import type { BlockEvent, BlockState } from "../block.js";
+import type { Provider } from "../provider.js";
+
+/** A Provider for tests: blocks are ids that a test moves between states by hand. */
+export class FakeProvider implements Provider {
+  readonly name = "fake";
+  /** Every block launched, in order. */
+  readonly launched: string[] = [];
+  /** Every block cancelled, in order. */
+  readonly cancelled: string[] = [];
+  private readonly pools = new Map<string, string>();
+  private readonly states = new Map<string, BlockState>();
+  private readonly listeners: Array<(event: BlockEvent) => void> = [];
+  private sequence = 0;
+
+  onEvent(listener: (event: BlockEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(blockId: string, state: BlockState, address?: string): void {
+    const pool = this.pools.get(blockId) ?? "";
+    this.states.set(blockId, state);
+    for (const listener of this.listeners) listener({ blockId, pool, state, address });
+  }
+
+  launch(pool: string, count: number): string[] {
+    const ids = Array.from({ length: count }, () => `${pool}-${++this.sequence}`);
+    for (const id of ids) {
+      this.pools.set(id, pool);
+      this.launched.push(id);
+      this.emit(id, "PENDING");
+    }
+    return ids;
+  }
+
+  /** Reports the given blocks (default: every pending one) RUNNING. */
+  run(ids: readonly string[] = this.launched): void {
+    for (const id of ids) {
+      if (this.states.get(id) === "PENDING")
+        this.emit(id, "RUNNING", `127.0.0.1:${10_000 + this.launched.indexOf(id)}`);
+    }
+  }
+
+  /** Reports a block FAILED, as when its process dies. */
+  fail(id: string): void {
+    this.emit(id, "FAILED");
+  }
+
+  async cancel(blockIds: readonly string[]): Promise<void> {
+    for (const id of blockIds) {
+      this.cancelled.push(id);
+      this.emit(id, "CANCELLED");
+    }
+  }
+
+  async close(): Promise<void> {}
+}

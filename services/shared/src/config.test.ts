@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { ConfigError, loadConfig, validateConfig } from "./config.js";
+import { defaultAgents } from "./default-agents.js";
+import { POOL_SCALING_DEFAULTS } from "./pool-scaling.js";
+
+const persona = { temperature: 0.5, max_tokens: 100, system_prompt: "You help." };
+const SHIPPED = fileURLToPath(new URL("../../../config/chorus.yaml", import.meta.url));
+
+function withAgent(entry: Record<string, unknown>) {
+  return { agents: [{ name: "solo", ...persona, ...entry }] };
+}
+
+function scalingOf(entry: Record<string, unknown>) {
+  return validateConfig(withAgent(entry), "config.yaml").agents[0]?.scaling;
+}
+
+describe("validateConfig: agent pool scaling", () => {
+  it("gives every pool the chorus strategy by default, with workers as the slots per block", () => {
+    assert.deepEqual(scalingOf({ workers: 3 }), { ...POOL_SCALING_DEFAULTS, workers_per_block: 3 });
+    assert.equal(validateConfig({}, "(defaults)").agents[0]?.scaling.strategy, "chorus");
+  });
+
+  it("lays a scaling block over the defaults", () => {
+    const scaling = scalingOf({ scaling: { strategy: "htex_auto_scale", min_blocks: 0, max_blocks: 8 } });
+    assert.equal(scaling?.strategy, "htex_auto_scale");
+    assert.equal(scaling?.max_blocks, 8);
+    assert.equal(scaling?.strategy_period, POOL_SCALING_DEFAULTS.strategy_period);
+  });
+
+  it("reads replicas: N as a fixed pool of N blocks", () => {
+    const scaling = scalingOf({ replicas: 2 });
+    assert.equal(scaling?.strategy, "none");
+    assert.equal(scaling?.init_blocks, 2);
+    assert.equal(scaling?.min_blocks, 0);
+  });
+
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    [
+      "min_blocks above max_blocks",
+      { scaling: { min_blocks: 5, max_blocks: 2 } },
+      /^config\.yaml: agents\[0\]\.scaling\.min_blocks: must not exceed max_blocks$/m,
+    ],
+    [
+      "parallelism above 1",
+      { scaling: { parallelism: 1.5 } },
+      /^config\.yaml: agents\[0\]\.scaling\.parallelism: must be a number from 0 to 1$/m,
+    ],
+    [
+      "parallelism below 0",
+      { scaling: { parallelism: -0.1 } },
+      /^config\.yaml: agents\[0\]\.scaling\.parallelism: /m,
+    ],
+    [
+      "a negative strategy_period",
+      { scaling: { strategy_period: -1 } },
+      /^config\.yaml: agents\[0\]\.scaling\.strategy_period: must be a number of seconds > 0$/m,
+    ],
+    [
+      "a zero strategy_period",
+      { scaling: { strategy_period: 0 } },
+      /^config\.yaml: agents\[0\]\.scaling\.strategy_period: /m,
+    ],
+    [
+      "a negative max_idletime",
+      { scaling: { max_idletime: -5 } },
+      /^config\.yaml: agents\[0\]\.scaling\.max_idletime: must be a number of seconds >= 0$/m,
+    ],
+    [
+      "an unknown strategy",
+      { scaling: { strategy: "greedy" } },
+      /^config\.yaml: agents\[0\]\.scaling\.strategy: must be one of none, simple, htex_auto_scale, chorus$/m,
+    ],
+    [
+      "a negative block count",
+      { scaling: { max_blocks: -1 } },
+      /^config\.yaml: agents\[0\]\.scaling\.max_blocks: must be an integer >= 0$/m,
+    ],
+    [
+      "an unknown key",
+      { scaling: { max_block: 3 } },
+      /^config\.yaml: agents\[0\]\.scaling\.max_block: unknown key$/m,
+    ],
+    [
+      "workers_per_block, which agents[].workers already sets",
+      { scaling: { workers_per_block: 2 } },
+      /^config\.yaml: agents\[0\]\.scaling\.workers_per_block: set agents\[0\]\.workers instead$/m,
+    ],
+    [
+      "replicas together with scaling",
+      { replicas: 2, scaling: { max_blocks: 3 } },
+      /^config\.yaml: agents\[0\]\.replicas: cannot be combined with scaling/m,
+    ],
+    ["scaling that is not a mapping", { scaling: 3 }, /^config\.yaml: agents\[0\]\.scaling: /m],
+  ];
+  for (const [name, entry, message] of bad) {
+    it(`refuses ${name}, naming the file and the key`, () => {
+      assert.throws(
+        () => validateConfig(withAgent(entry), "config.yaml"),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      );
+    });
+  }
+
+  it("names the right entry when a later agent is wrong, and lists every error", () => {
+    const config = {
+      agents: [
+        { name: "first", ...persona },
+        { name: "second", ...persona, scaling: { min_blocks: 9, parallelism: 2 } },
+      ],
+    };
+    assert.throws(
+      () => validateConfig(config, "chorus.yaml"),
+      (err: unknown) =>
+        err instanceof Error &&
+        /chorus\.yaml: agents\[1\]\.scaling\.min_blocks/.test(err.message) &&
+        /chorus\.yaml: agents\[1\]\.scaling\.parallelism/.test(err.message),
+    );
+  });
+});
+
+describe("config/chorus.yaml", () => {
+  it("is valid and spells out the built-in defaults", () => {
+    const shipped = loadConfig(SHIPPED, {});
+    assert.deepEqual(shipped.agents, defaultAgents);
+    assert.deepEqual({ ...shipped, agents: [] }, { ...validateConfig({}, "(defaults)"), agents: [] });
+  });
+});

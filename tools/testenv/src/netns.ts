@@ -1,0 +1,138 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+async function ip(...args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run("ip", args, { timeout: 10_000 });
+    return stdout;
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim();
+    throw new Error(`testenv: \`ip ${args.join(" ")}\` failed: ${stderr || (err as Error).message}`);
+  }
+}
+
+/** One pod's network namespace: its name, IP and the host end of its veth. */
+export interface PodNetwork {
+  readonly netns: string;
+  readonly ip: string;
+  readonly hostVeth: string;
+}
+
+/**
+ * A private /24 (10.231.<n>.0/24) behind a host bridge `chorus-br<n>` whose address `.1` is
+ * the host's (and the node's) IP on it. Each pod gets a network namespace with a veth into the
+ * bridge, an address from the /24 and a default route via the bridge IP, so the host reaches pod
+ * IPs directly and pods reach each other and the host through the bridge.
+ */
+export class PodSubnet {
+  private readonly free: number[] = [];
+  private readonly used = new Map<string, PodNetwork>();
+
+  private constructor(
+    readonly index: number,
+    readonly bridge: string,
+  ) {
+    for (let host = 2; host <= 254; host++) this.free.push(host);
+  }
+
+  /** The host's address on the bridge. */
+  get gateway(): string {
+    return `10.231.${this.index}.1`;
+  }
+
+  /** The subnet in CIDR form. */
+  get cidr(): string {
+    return `10.231.${this.index}.0/24`;
+  }
+
+  /** Creates the bridge on the first free 10.231.<n>.0/24 (n from `first` up). */
+  static async create(first = 0): Promise<PodSubnet> {
+    const taken = await ip("-o", "-4", "addr", "show");
+    for (let n = first; n <= 254; n++) {
+      if (taken.includes(` 10.231.${n}.`)) continue;
+      const bridge = `chorus-br${n}`;
+      try {
+        await ip("link", "add", bridge, "type", "bridge");
+      } catch {
+        continue; // another test env holds this one
+      }
+      const subnet = new PodSubnet(n, bridge);
+      await ip("addr", "add", `${subnet.gateway}/24`, "dev", bridge);
+      await ip("link", "set", bridge, "up");
+      return subnet;
+    }
+    throw new Error("testenv: no free 10.231.<n>.0/24 for a pod subnet");
+  }
+
+  /** Makes a network namespace for one pod and returns its address. */
+  async addPod(key: string): Promise<PodNetwork> {
+    const existing = this.used.get(key);
+    if (existing) return existing;
+    const host = this.free.shift();
+    if (host === undefined) throw new Error(`testenv: pod subnet ${this.cidr} is full`);
+    const net: PodNetwork = {
+      netns: `chorus-${this.index}-${host}`,
+      ip: `10.231.${this.index}.${host}`,
+      hostVeth: `chv${this.index}p${host}`,
+    };
+    const peer = `chv${this.index}q${host}`;
+    this.used.set(key, net);
+    try {
+      await ip("netns", "add", net.netns);
+      await ip("link", "add", net.hostVeth, "type", "veth", "peer", "name", peer);
+      await ip("link", "set", peer, "netns", net.netns);
+      await ip("link", "set", net.hostVeth, "master", this.bridge, "up");
+      await ip("-n", net.netns, "link", "set", peer, "name", "eth0");
+      await ip("-n", net.netns, "addr", "add", `${net.ip}/24`, "dev", "eth0");
+      await ip("-n", net.netns, "link", "set", "eth0", "up");
+      await ip("-n", net.netns, "link", "set", "lo", "up");
+      await ip("-n", net.netns, "route", "add", "default", "via", this.gateway);
+    } catch (err) {
+      await this.removePod(key);
+      throw err;
+    }
+    return net;
+  }
+
+  /** Deletes a pod's namespace (its veth pair goes with it) and frees its address. */
+  async removePod(key: string): Promise<void> {
+    const net = this.used.get(key);
+    if (!net) return;
+    this.used.delete(key);
+    await ip("netns", "del", net.netns).catch(() => undefined);
+    await ip("link", "del", net.hostVeth).catch(() => undefined);
+    this.free.push(Number(net.ip.split(".")[3]));
+  }
+
+  /** Namespaces currently held. */
+  pods(): PodNetwork[] {
+    return [...this.used.values()];
+  }
+
+  /** Removes every pod namespace, then the bridge. */
+  async destroy(): Promise<void> {
+    for (const key of [...this.used.keys()]) await this.removePod(key);
+    await ip("link", "del", this.bridge).catch(() => undefined);
+  }
+}
+
+/** Names of all network namespaces on the machine (for leak checks). */
+export async function listNetns(): Promise<string[]> {
+  const out = await ip("netns", "list");
+  return out
+    .split("\n")
+    .map((line) => line.split(" ")[0] ?? "")
+    .filter((name) => name !== "");
+}
+
+/** True if a network interface with this name exists. */
+export async function linkExists(name: string): Promise<boolean> {
+  try {
+    await ip("link", "show", name);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,240 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import {
+  AppsV1Api,
+  CoreV1Api,
+  DiscoveryV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Deployment,
+} from "@kubernetes/client-node";
+import { REPO_ROOT } from "./binaries.js";
+import { linkExists, listNetns } from "./netns.js";
+import { grpcHealthCheck } from "./probes.js";
+import { isAlive, waitFor } from "./processes.js";
+import { down, type TestEnv, up } from "./testenv.js";
+
+const NS = "default";
+const NAME = "smoke-agent";
+const MERGE = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+const verbose = process.env.CHORUS_TESTENV_VERBOSE === "1";
+
+function deployment(replicas: number): V1Deployment {
+  const labels = { "app.kubernetes.io/name": "chorus", "app.kubernetes.io/component": "agent", app: NAME };
+  return {
+    metadata: { name: NAME, namespace: NS, labels },
+    spec: {
+      replicas,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          terminationGracePeriodSeconds: 5,
+          volumes: [{ name: "config", configMap: { name: `${NAME}-config` } }],
+          containers: [
+            {
+              name: "agent",
+              image: "chorus:test",
+              // No command: the image entrypoint `chorus` maps to the local CLI bundle.
+              args: [
+                "agent",
+                "--config",
+                "/etc/chorus/chorus.yaml",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                "8000",
+              ].concat(["--replica-id", "$(POD_NAME)"]),
+              env: [
+                { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+                {
+                  name: "GREETING",
+                  valueFrom: { configMapKeyRef: { name: `${NAME}-config`, key: "greeting" } },
+                },
+              ],
+              ports: [{ name: "grpc", containerPort: 8000 }],
+              volumeMounts: [{ name: "config", mountPath: "/etc/chorus", readOnly: true }],
+              readinessProbe: { grpc: { port: 8000 }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+function inode(path: string): number {
+  return statSync(path).ino;
+}
+
+describe("test control plane (etcd, kube-apiserver, kube-controller-manager, test kubelet)", () => {
+  let env: TestEnv | undefined;
+  let core: CoreV1Api;
+  let apps: AppsV1Api;
+  let discovery: DiscoveryV1Api;
+  const started: { pids: number[]; netns: string[] } = { pids: [], netns: [] };
+
+  const readyPods = async (count: number) =>
+    waitFor(
+      `${count} Ready pods`,
+      async () => {
+        const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: `app=${NAME}` })).items;
+        const ready = pods.filter(
+          (p) =>
+            !p.metadata?.deletionTimestamp &&
+            p.status?.phase === "Running" &&
+            p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+        );
+        return ready.length === count && pods.length === count ? ready : undefined;
+      },
+      60_000,
+      250,
+    );
+
+  const sliceIps = async () => {
+    const slices = await discovery.listNamespacedEndpointSlice({
+      namespace: NS,
+      labelSelector: `kubernetes.io/service-name=${NAME}`,
+    });
+    return slices.items
+      .flatMap((s) => s.endpoints)
+      .filter((e) => e.conditions?.ready)
+      .flatMap((e) => e.addresses)
+      .sort();
+  };
+
+  it("starts the control plane, or fails naming the build command", { timeout: 180_000 }, async () => {
+    env = await up(verbose ? { log: (m) => console.error(`[testenv] ${m}`) } : {});
+    core = env.kc.makeApiClient(CoreV1Api);
+    apps = env.kc.makeApiClient(AppsV1Api);
+    discovery = env.kc.makeApiClient(DiscoveryV1Api);
+    started.pids.push(...env.controlPlanePids);
+    const nodes = await core.listNode();
+    assert.deepEqual(
+      nodes.items.map((n) => n.metadata?.name),
+      [env.kubelet.nodeName],
+    );
+    const version = await env.tool("kubectl", ["version", "-o", "json"]);
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(JSON.parse(version.stdout).serverVersion.gitVersion, /^v1\.\d+\.\d+$/);
+  });
+
+  it("runs a Deployment's pods as processes in their own network namespaces, Ready with namespace IPs", {
+    timeout: 120_000,
+  }, async () => {
+    assert.ok(env, "control plane not started");
+    await core.createNamespacedConfigMap({
+      namespace: NS,
+      body: {
+        metadata: { name: `${NAME}-config` },
+        data: {
+          "chorus.yaml": readFileSync(join(REPO_ROOT, "config/chorus.yaml"), "utf8"),
+          greeting: "hello",
+        },
+      },
+    });
+    await core.createNamespacedService({
+      namespace: NS,
+      body: {
+        metadata: { name: NAME },
+        spec: { selector: { app: NAME }, ports: [{ name: "grpc", port: 8000, targetPort: "grpc" }] },
+      },
+    });
+    await apps.createNamespacedDeployment({ namespace: NS, body: deployment(2) });
+    const pods = await readyPods(2);
+    const prefix = env.podCidr.replace(/0\/24$/, "");
+    for (const pod of pods)
+      assert.ok(pod.status?.podIP?.startsWith(prefix), `${pod.status?.podIP} in ${env.podCidr}`);
+    const running = env.kubelet.pods();
+    assert.equal(running.length, 2);
+    for (const pod of running) {
+      assert.ok(pod.netns && pod.pids.length === 1, `${pod.name} has a namespace and one process`);
+      const pid = pod.pids[0] ?? 0;
+      assert.equal(
+        inode(`/proc/${pid}/ns/net`),
+        inode(`/run/netns/${pod.netns}`),
+        "process is inside the pod netns",
+      );
+      const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      assert.ok(environ.includes(`POD_IP=${pod.ip}`), "fieldRef status.podIP resolved");
+      assert.ok(environ.includes(`POD_NAME=${pod.name}`), "fieldRef metadata.name resolved");
+      assert.ok(environ.includes("GREETING=hello"), "configMapKeyRef resolved");
+      started.pids.push(pid);
+      started.netns.push(pod.netns);
+    }
+    assert.ok((await listNetns()).includes(running[0]?.netns ?? "?"));
+  });
+
+  it("publishes both pod IPs in the Service's EndpointSlice (real endpointslice controller)", {
+    timeout: 60_000,
+  }, async () => {
+    assert.ok(env, "control plane not started");
+    const want = env.kubelet
+      .pods()
+      .map((p) => p.ip ?? "")
+      .sort();
+    const got = await waitFor(
+      "EndpointSlice with both pod IPs",
+      async () => {
+        const ips = await sliceIps();
+        return ips.join() === want.join() ? ips : undefined;
+      },
+      30_000,
+    );
+    assert.deepEqual(got, want);
+  });
+
+  it("lets the host dial each pod IP (grpc.health.v1 Check)", { timeout: 30_000 }, async () => {
+    assert.ok(env, "control plane not started");
+    for (const pod of env.kubelet.pods()) {
+      assert.equal(await grpcHealthCheck(pod.ip ?? "", 8000, "", 3000), true, `health of ${pod.ip}`);
+    }
+  });
+
+  it("scales to 1 through the scale subresource: one process stops and its namespace is removed", {
+    timeout: 90_000,
+  }, async () => {
+    assert.ok(env, "control plane not started");
+    const kubelet = env.kubelet;
+    const before = kubelet.pods();
+    await apps.patchNamespacedDeploymentScale(
+      { name: NAME, namespace: NS, body: { spec: { replicas: 1 } } },
+      MERGE,
+    );
+    await waitFor(
+      "one pod left on the kubelet",
+      () => (kubelet.pods().length === 1 ? true : undefined),
+      60_000,
+    );
+    const [kept] = kubelet.pods();
+    const gone = before.find((p) => p.uid !== kept?.uid);
+    assert.ok(gone?.netns, "a pod was removed");
+    for (const pid of gone.pids) assert.equal(isAlive(pid), false, `process ${pid} stopped`);
+    assert.equal((await listNetns()).includes(gone.netns), false, `${gone.netns} deleted`);
+    await readyPods(1);
+    await waitFor(
+      "EndpointSlice with one pod IP",
+      async () => ((await sliceIps()).join() === kept?.ip ? true : undefined),
+      30_000,
+    );
+  });
+
+  it("down stops every process it started and removes namespaces, bridge and temp dir", {
+    timeout: 60_000,
+  }, async () => {
+    assert.ok(env, "control plane not started");
+    const { dir } = env;
+    const bridge = `chorus-br${env.hostIp.split(".")[2]}`;
+    await down(env);
+    for (const pid of started.pids) assert.equal(isAlive(pid), false, `pid ${pid} still alive`);
+    const namespaces = await listNetns();
+    for (const netns of started.netns)
+      assert.equal(namespaces.includes(netns), false, `${netns} left behind`);
+    assert.equal(await linkExists(bridge), false, `${bridge} left behind`);
+    assert.equal(existsSync(dir), false, `${dir} left behind`);
+    env = undefined;
+  });
+});
