@@ -150,6 +150,11 @@ export function implement<S extends DescService>(
           );
           if (!context.signal.aborted) call.end();
         } catch (err) {
+          // A cancelled call has no one to tell; its handler's error is an expected consequence.
+          if (context.signal.aborted) {
+            observe(name, status.CANCELLED, (performance.now() - started) / 1000);
+            return;
+          }
           observe(name, codeOf(err), (performance.now() - started) / 1000);
           call.emit("error", toServiceError(err, log.child({ requestId: context.requestId }), name));
         }

@@ -72,7 +72,11 @@ describe("chorus up, through the generated client", () => {
         text.set(agent, (text.get(agent) ?? "") + piece);
       }
       if (event.event.case === "agentDone") {
-        assert.equal(text.get(event.event.value.agent), event.event.value.text, "deltas add up to the answer");
+        assert.equal(
+          text.get(event.event.value.agent),
+          event.event.value.text,
+          "deltas add up to the answer",
+        );
       }
       if (event.event.case === "final") final = event.event.value.answer;
     }
@@ -120,7 +124,10 @@ describe("chorus up, through the generated client", () => {
     for (const item of items) {
       assert.equal(item.success, true);
       assert.equal(item.agent, AGENTS[item.index % 3]);
-      assert.equal(item.message, `Test message ${item.index + 1}: What can you tell me about parallel processing?`);
+      assert.equal(
+        item.message,
+        `Test message ${item.index + 1}: What can you tell me about parallel processing?`,
+      );
     }
     assert.deepEqual(
       { total: summary?.total, successful: summary?.successful, failed: summary?.failed },
@@ -134,7 +141,14 @@ describe("chorus up, through the generated client", () => {
     for await (const event of chat.batch({ messages: ["one", "two"], mode: BatchMode.FANOUT }, soon())) {
       if (event.event.case === "item") agents.push(`${event.event.value.index}:${event.event.value.agent}`);
     }
-    assert.deepEqual(agents.sort(), ["0:analytical", "0:balanced", "0:creative", "1:analytical", "1:balanced", "1:creative"]);
+    assert.deepEqual(agents.sort(), [
+      "0:analytical",
+      "0:balanced",
+      "0:creative",
+      "1:analytical",
+      "1:balanced",
+      "1:creative",
+    ]);
   });
 
   it("reports statistics with wall-clock throughput and per-agent numbers", async () => {
@@ -142,7 +156,10 @@ describe("chorus up, through the generated client", () => {
     assert.ok(stats.totalRequests >= 5n);
     assert.equal(stats.failedRequests, 0n);
     assert.ok(stats.p50ResponseTimeMs <= stats.p99ResponseTimeMs);
-    assert.ok(stats.minResponseTimeMs <= stats.avgResponseTimeMs && stats.avgResponseTimeMs <= stats.maxResponseTimeMs);
+    assert.ok(
+      stats.minResponseTimeMs <= stats.avgResponseTimeMs &&
+        stats.avgResponseTimeMs <= stats.maxResponseTimeMs,
+    );
     assert.ok(stats.throughputPerSecond > 0);
     assert.deepEqual(
       stats.agents.map((a) => a.agent),

@@ -29,7 +29,10 @@ export function testConfig(dir: string, overrides: Record<string, unknown> = {})
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
     const current = base[key];
-    merged[key] = current && value && typeof value === "object" && !Array.isArray(value) ? { ...current, ...value } : value;
+    merged[key] =
+      current && value && typeof value === "object" && !Array.isArray(value)
+        ? { ...current, ...value }
+        : value;
   }
   return merged;
 }
@@ -66,7 +69,10 @@ export async function startChorusUp(
     rmSync(dir, { recursive: true, force: true });
   };
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`chorus up not ready in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`chorus up not ready in ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
     const check = () => {
       const match = /ready at (\S+)/.exec(output);
       if (match?.[1]) {
