@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline/promises";
-import { BatchMode, ChatService, HistoryService } from "@chorus/proto";
+import { type AgentAnswer, BatchMode, ChatService, HistoryService } from "@chorus/proto";
 import { createClient } from "@chorus/shared";
 import { BatchProgress } from "./batch-progress.js";
 import { reportError } from "./client-commands.js";
@@ -88,6 +88,11 @@ export async function runRepl(address: string, out: NodeJS.WritableStream = proc
   }
 }
 
+function agentNotice(a: AgentAnswer): string {
+  const outcome = a.ok ? "answered" : `failed: ${a.error}`;
+  return `  · ${a.agent} ${outcome} in ${a.latencyMs.toFixed(0)} ms${a.cached ? " (cached)" : ""}\n`;
+}
+
 async function streamTurn(
   chat: ReturnType<typeof createClient<typeof ChatService>>,
   conversationId: string,
@@ -96,6 +101,9 @@ async function streamTurn(
 ): Promise<string> {
   let lead = "";
   let streamed = "";
+  let leadDone = false;
+  // Other agents' notices wait until the streamed answer's line is complete, so lines never interleave.
+  const held: string[] = [];
   for await (const event of chat.chatStream(
     { conversationId, message },
     { deadline: new Date(Date.now() + 120_000) },
@@ -109,12 +117,16 @@ async function streamTurn(
       streamed += e.value.text;
       out.write(e.value.text);
     } else if (e.case === "agentDone") {
-      const a = e.value;
-      if (a.agent === lead) out.write("\n");
-      out.write(
-        `  · ${a.agent} ${a.ok ? "answered" : `failed: ${a.error}`} in ${a.latencyMs.toFixed(0)} ms${a.cached ? " (cached)" : ""}\n`,
-      );
+      if (e.value.agent !== lead && !leadDone) {
+        held.push(agentNotice(e.value));
+        continue;
+      }
+      if (e.value.agent === lead) {
+        leadDone = true;
+        out.write(`\n${agentNotice(e.value)}${held.splice(0).join("")}`);
+      } else out.write(agentNotice(e.value));
     } else if (e.case === "final") {
+      if (!leadDone) out.write(`\n${held.splice(0).join("")}`);
       const by = e.value.answeredBy.join(", ") || "none";
       if (e.value.answer.trim() !== streamed.trim()) out.write(`chorus (${by})> ${e.value.answer}\n`);
       else out.write(`  (answer from ${by})\n`);
