@@ -13,7 +13,10 @@ async function main(): Promise<number> {
     process.stderr.write("usage: cli.ts up | bin\n");
     return 2;
   }
-  const env = await up({ log: (message) => process.stderr.write(`[testenv] ${message}\n`) });
+  const env = await up({
+    cleanupOnSignal: false,
+    log: (message) => process.stderr.write(`[testenv] ${message}\n`),
+  });
   process.stdout.write(
     [
       `export KUBECONFIG=${env.kubeconfig}`,

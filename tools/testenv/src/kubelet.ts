@@ -190,7 +190,8 @@ export class TestKubelet {
         this.log(`${namespace}/${name}: stopped`);
       }
       await this.core
-        .deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0, body: { preconditions: { uid } } })
+        // With a body, the apiserver ignores query parameters: the grace period must be in the body.
+        .deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0, preconditions: { uid } } })
         .catch((err: { code?: number; message?: string }) => {
           if (err.code !== 404) this.log(`finalise ${namespace}/${name}: ${err.message}`);
         });

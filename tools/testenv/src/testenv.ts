@@ -8,6 +8,7 @@ import { type ControlPlane, startControlPlane } from "./control-plane.js";
 import { TestKubelet } from "./kubelet.js";
 import { PodSubnet } from "./netns.js";
 import { signalGroup } from "./processes.js";
+import { reapStale, writeOwner } from "./stale.js";
 
 /** Options of `up`. */
 export interface UpOptions {
@@ -21,7 +22,14 @@ export interface UpOptions {
   readonly log?: (message: string) => void;
   /** Milliseconds to wait for each control-plane component; default 90 s. */
   readonly timeoutMs?: number;
+  /**
+   * On SIGINT/SIGTERM/SIGHUP kill everything `up` started and re-raise the signal (default true);
+   * set false when the caller handles signals and calls `down` itself.
+   */
+  readonly cleanupOnSignal?: boolean;
 }
+
+const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** A running test control plane with its kubelet. */
 export interface TestEnv {
@@ -51,7 +59,7 @@ export interface TestEnv {
 interface Internals {
   readonly controlPlane: ControlPlane;
   readonly subnet: PodSubnet;
-  readonly onExit: () => void;
+  readonly unhook: () => void;
 }
 
 const internals = new WeakMap<TestEnv, Internals>();
@@ -74,6 +82,7 @@ export function defaultCommands(): Record<string, string[]> {
 export async function up(options: UpOptions = {}): Promise<TestEnv> {
   const bin = requireBinaries(options.binDir);
   const log = options.log ?? (() => undefined);
+  for (const dir of reapStale()) log(`removed a test env whose owner died: ${dir}`);
   const dir = mkdtempSync(join(tmpdir(), "chorus-testenv-"));
   let subnet: PodSubnet | undefined;
   let controlPlane: ControlPlane | undefined;
@@ -95,12 +104,26 @@ export async function up(options: UpOptions = {}): Promise<TestEnv> {
         execFileSync("ip", ["link", "del", subnet.bridge], { stdio: "ignore" });
       } catch {}
     }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // A test runner that gives up on a file signals it: clean up, then die of the same signal.
+  const onSignal = (signal: NodeJS.Signals) => {
+    onExit();
+    process.kill(process.pid, signal);
   };
   process.once("exit", onExit);
+  if (options.cleanupOnSignal !== false) for (const s of SIGNALS) process.once(s, onSignal);
+  const unhook = () => {
+    process.removeListener("exit", onExit);
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+  };
   try {
     subnet = await PodSubnet.create();
     log(`pod subnet ${subnet.cidr} on ${subnet.bridge}`);
+    const owner = { ownerPid: process.pid, bridge: subnet.bridge, netnsPrefix: `chorus-${subnet.index}-` };
+    writeOwner(dir, { ...owner, pids: [] });
     controlPlane = await startControlPlane(bin, dir, [subnet.gateway], options.timeoutMs);
+    writeOwner(dir, { ...owner, pids: controlPlane.processes.map((p) => p.pid) });
     log(`apiserver ${controlPlane.server}`);
     kubelet = await TestKubelet.start({
       kubeconfig: controlPlane.kubeconfig,
@@ -120,7 +143,7 @@ export async function up(options: UpOptions = {}): Promise<TestEnv> {
     await kubelet?.stop(0).catch(() => undefined);
     await controlPlane?.stop().catch(() => undefined);
     await subnet?.destroy().catch(() => undefined);
-    process.removeListener("exit", onExit);
+    unhook();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -139,7 +162,7 @@ export async function up(options: UpOptions = {}): Promise<TestEnv> {
     controlPlanePids: controlPlane.processes.map((p) => p.pid),
     tool: (name, args, opts = {}) => runTool(join(bin, name), args, kubeconfig, opts),
   };
-  internals.set(env, { controlPlane, subnet, onExit });
+  internals.set(env, { controlPlane, subnet, unhook });
   return env;
 }
 
@@ -151,7 +174,7 @@ export async function down(env: TestEnv, options: { keepDir?: boolean } = {}): P
   await env.kubelet.stop(5);
   await own.controlPlane.stop();
   await own.subnet.destroy();
-  process.removeListener("exit", own.onExit);
+  own.unhook();
   if (!options.keepDir) rmSync(env.dir, { recursive: true, force: true });
 }
 
