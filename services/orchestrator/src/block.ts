@@ -1,28 +1,12 @@
 import type { AgentService } from "@chorus/proto";
 import type { PromiseClient } from "@chorus/shared";
+import { type PoolBlockState, TERMINAL_BLOCK_STATES } from "./scaling/pool-state.js";
 
-/** Parsl's block states, plus DRAINING: no new tasks, stopped once idle. */
-export type BlockState =
-  | "PENDING"
-  | "RUNNING"
-  | "DRAINING"
-  | "CANCELLED"
-  | "COMPLETED"
-  | "FAILED"
-  | "TIMEOUT"
-  | "HELD"
-  | "MISSING"
-  | "SCALED_IN";
+/** Parsl's block states (without UNKNOWN), plus DRAINING: no new tasks, stopped once idle. */
+export type BlockState = Exclude<PoolBlockState, "UNKNOWN"> | "DRAINING";
 
 /** States from which a block never comes back. */
-export const TERMINAL_STATES: ReadonlySet<BlockState> = new Set([
-  "CANCELLED",
-  "COMPLETED",
-  "FAILED",
-  "TIMEOUT",
-  "MISSING",
-  "SCALED_IN",
-]);
+export const TERMINAL_STATES = TERMINAL_BLOCK_STATES as ReadonlySet<BlockState>;
 
 /** One agent replica as the dispatcher sees it. */
 export interface Block {

@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ChatEventSchema, ChatService } from "@chorus/proto";
+import type { Aggregation, ChatEventSchema, ChatRequest, ChatService } from "@chorus/proto";
 import { type CallContext, RpcError, type ServiceHandlers } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { AsyncQueue } from "./async-queue.js";
@@ -8,7 +8,7 @@ import type { Scaler } from "./scaler.js";
 import type { ScalingEvents } from "./scaling-events.js";
 import { scalingHandlers } from "./scaling-service.js";
 import { type StatusSources, statusReport } from "./status-report.js";
-import { runTurn, type TurnDeps } from "./turn.js";
+import { runTurn, type TurnDeps, type TurnInput } from "./turn.js";
 import { validateBatch, validateChat } from "./validate.js";
 
 /** Counts turns in flight and refuses new ones past the configured bound. */
@@ -54,22 +54,28 @@ export function chatHandlers(
   const { config, stats } = deps;
   const admission = new Admission(config.orchestrator.max_concurrent_turns);
   const timeout = config.orchestrator.turn_timeout_ms;
+  const turnInput = (
+    request: ChatRequest,
+    context: CallContext,
+    agents: string[],
+    aggregation: Aggregation,
+  ): TurnInput => ({
+    conversationId: request.conversationId,
+    message: request.message,
+    turnId: request.turnId,
+    aggregation,
+    agents,
+    deadline: deadlineOf(context, timeout),
+    signal: context.signal,
+    requestId: context.requestId,
+    useContext: true,
+  });
   return {
     async chat(request, context) {
       const { agents, aggregation } = validateChat(request, config);
       const leave = admission.enter();
       try {
-        return await runTurn(deps, {
-          conversationId: request.conversationId,
-          message: request.message,
-          turnId: request.turnId,
-          aggregation,
-          agents,
-          deadline: deadlineOf(context, timeout),
-          signal: context.signal,
-          requestId: context.requestId,
-          useContext: true,
-        });
+        return await runTurn(deps, turnInput(request, context, agents, aggregation));
       } finally {
         leave();
       }
@@ -80,15 +86,7 @@ export function chatHandlers(
       const leave = admission.enter();
       const queue = new AsyncQueue<MessageInitShape<typeof ChatEventSchema>>();
       runTurn(deps, {
-        conversationId: request.conversationId,
-        message: request.message,
-        turnId: request.turnId,
-        aggregation,
-        agents,
-        deadline: deadlineOf(context, timeout),
-        signal: context.signal,
-        requestId: context.requestId,
-        useContext: true,
+        ...turnInput(request, context, agents, aggregation),
         onEvent: (event) => queue.push(event),
       })
         .then(

@@ -9,6 +9,7 @@ import {
   makeInformer,
   PatchStrategy,
   setHeaderOptions,
+  type V1PersistentVolumeClaim,
   type V1Pod,
 } from "@kubernetes/client-node";
 import { kubeconfigYaml } from "./certs.js";
@@ -16,6 +17,7 @@ import type { PodSubnet } from "./netns.js";
 import { registerNode, renewLease } from "./node-registration.js";
 import { PodRuntime, writeInto } from "./pod-runtime.js";
 import type { PodSources } from "./pod-spec.js";
+import { startProvisioner } from "./pv-provisioner.js";
 
 /** Options of the test kubelet. */
 export interface KubeletOptions {
@@ -64,6 +66,7 @@ export class TestKubelet {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
   private informer: Informer<V1Pod> | undefined;
+  private claims: Informer<V1PersistentVolumeClaim> | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private proxy: Server | undefined;
@@ -93,6 +96,13 @@ export class TestKubelet {
         kubelet.log(`lease: ${err.message}`),
       );
     }, LEASE_RENEW_MS);
+    kubelet.claims = await startProvisioner(
+      kubelet.kc,
+      kubelet.core,
+      (namespace, claim) => kubelet.claimDir(namespace, claim),
+      kubelet.log,
+      () => kubelet.stopped,
+    );
     await kubelet.watch();
     return kubelet;
   }
@@ -120,6 +130,7 @@ export class TestKubelet {
     clearInterval(this.leaseTimer);
     clearTimeout(this.restartTimer);
     await this.informer?.stop().catch(() => undefined);
+    await this.claims?.stop().catch(() => undefined);
     await Promise.allSettled([...this.queues.values()]);
     await Promise.all([...this.runtimes.values()].map((runtime) => runtime.stop(graceSeconds)));
     this.runtimes.clear();
@@ -203,11 +214,7 @@ export class TestKubelet {
       sources: this.sources(),
       podsDir: join(this.options.dir, "pods"),
       logDir: join(this.options.dir, "logs"),
-      claimDir: (ns, claim) => {
-        const dir = join(this.options.dir, "claims", ns, claim);
-        mkdirSync(dir, { recursive: true });
-        return dir;
-      },
+      claimDir: (ns, claim) => this.claimDir(ns, claim),
       commands: this.options.commands ?? {},
       defaultEntrypoint: this.options.defaultEntrypoint ?? ["chorus"],
       baseEnv: this.options.baseEnv ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" },
@@ -218,6 +225,13 @@ export class TestKubelet {
     this.runtimes.set(uid, created);
     mkdirSync(join(this.options.dir, "logs"), { recursive: true });
     await created.start();
+  }
+
+  /** The host directory behind a PersistentVolumeClaim (created on first use). */
+  claimDir(namespace: string, claim: string): string {
+    const dir = join(this.options.dir, "claims", namespace, claim);
+    mkdirSync(dir, { recursive: true });
+    return dir;
   }
 
   private async bind(namespace: string, name: string): Promise<void> {
