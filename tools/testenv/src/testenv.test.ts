@@ -222,6 +222,95 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
     );
   });
 
+  it("runs a StatefulSet pod on a provisioned claim (PVC bound by the real binder)", {
+    timeout: 60_000,
+  }, async () => {
+    assert.ok(env, "control plane not started");
+    const labels = { app: "smoke-store" };
+    await apps.createNamespacedStatefulSet({
+      namespace: NS,
+      body: {
+        metadata: { name: "smoke-store" },
+        spec: {
+          serviceName: "smoke-store",
+          replicas: 1,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              terminationGracePeriodSeconds: 1,
+              containers: [
+                {
+                  name: "store",
+                  image: "busybox",
+                  command: ["sh", "-c", "echo $(POD_NAME) > /data/owner && exec sleep 300"],
+                  env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+                  volumeMounts: [{ name: "data", mountPath: "/data" }],
+                },
+              ],
+            },
+          },
+          volumeClaimTemplates: [
+            {
+              metadata: { name: "data" },
+              spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+            },
+          ],
+        },
+      },
+    });
+    const claim = "data-smoke-store-0";
+    await waitFor(
+      "PVC bound",
+      async () => {
+        const pvc = await core.readNamespacedPersistentVolumeClaim({ name: claim, namespace: NS });
+        return pvc.status?.phase === "Bound" ? true : undefined;
+      },
+      30_000,
+    );
+    const file = join(env.kubelet.claimDir(NS, claim), "owner");
+    const owner = await waitFor(
+      "the pod to write into its claim",
+      () => (existsSync(file) ? readFileSync(file, "utf8").trim() : undefined),
+      30_000,
+    );
+    assert.equal(owner, "smoke-store-0");
+  });
+
+  it("ends a restartPolicy Never pod that exits 0 as Succeeded (what helm test waits for)", {
+    timeout: 60_000,
+  }, async () => {
+    assert.ok(env, "control plane not started");
+    await core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: "smoke-check" },
+        spec: {
+          restartPolicy: "Never",
+          volumes: [{ name: "config", configMap: { name: `${NAME}-config` } }],
+          containers: [
+            {
+              name: "check",
+              image: "busybox",
+              command: ["sh", "-c", 'test "$(cat /cfg/greeting)" = hello'],
+              volumeMounts: [{ name: "config", mountPath: "/cfg" }],
+            },
+          ],
+        },
+      },
+    });
+    const phase = await waitFor(
+      "smoke-check to finish",
+      async () => {
+        const pod = await core.readNamespacedPod({ name: "smoke-check", namespace: NS });
+        const p = pod.status?.phase;
+        return p === "Succeeded" || p === "Failed" ? p : undefined;
+      },
+      30_000,
+    );
+    assert.equal(phase, "Succeeded");
+  });
+
   it("down stops every process it started and removes namespaces, bridge and temp dir", {
     timeout: 60_000,
   }, async () => {
