@@ -43,6 +43,27 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    provider: z
+      .object({
+        /** Where agent blocks come from: child processes here, or pods of Deployments. */
+        kind: z.enum(["local", "kubernetes"]).default("local"),
+        kubernetes: z
+          .object({
+            namespace: z.string().default(""),
+            kubeconfig: z.string().default(""),
+            deployment_template: z.string().includes("{pool}").default("chorus-agent-{pool}"),
+            service_template: z.string().includes("{pool}").default("chorus-agent-{pool}"),
+            agent_port_name: z.string().default("grpc"),
+            lease_name: z.string().min(1).default("chorus-orchestrator"),
+            lease_duration_seconds: positiveInt.default(15),
+            renew_deadline_seconds: positiveInt.default(10),
+            retry_period_seconds: positiveInt.default(2),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     history: z
       .object({
         host: z.string().default("127.0.0.1"),

@@ -79,6 +79,14 @@ export class PodSubnet {
     };
     const peer = `chv${this.index}q${host}`;
     this.used.set(key, net);
+    // Names under this index belong to us (we hold its bridge): anything left is stale.
+    for (const args of [
+      ["link", "del", net.hostVeth],
+      ["link", "del", peer],
+      ["netns", "del", net.netns],
+    ]) {
+      await ip(...args).catch(() => undefined);
+    }
     try {
       await ip("netns", "add", net.netns);
       await ip("link", "add", net.hostVeth, "type", "veth", "peer", "name", peer);
