@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { Aggregation, BatchMode, ChatService, HistoryService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
-import { type ChorusUp, startChorusUp } from "./testing/chorus-up.js";
+import { type ChorusUp, CLI_BUNDLE, startChorusUp } from "./testing/chorus-up.js";
 
 const AGENTS = ["creative", "analytical", "balanced"];
 const soon = () => ({ deadline: new Date(Date.now() + 30_000) });
@@ -199,5 +200,13 @@ describe("chorus up, through the generated client", () => {
     assert.deepEqual(exported, [turn.turnId]);
     const deleted = await history.deleteConversation({ conversationId: turn.conversationId }, soon());
     assert.equal(deleted.deletedTurns, 1);
+  });
+
+  it("answers `chorus health` with SERVING and exit code 0", () => {
+    const out = execFileSync(process.execPath, [CLI_BUNDLE, "health", mesh.address], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(out.trim(), `${mesh.address} SERVING`);
   });
 });

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ask, stats, statusCommand } from "./client-commands.js";
+import { healthCommand } from "./health-command.js";
 import { startMesh } from "./mesh.js";
 import { configPath, loadConfigOrExit, orchestratorAddress } from "./options.js";
 import { runRepl } from "./repl.js";
@@ -19,6 +20,7 @@ const USAGE = `usage: chorus <command> [--config FILE] [options]
   up                   start the mesh (history, simulator, orchestrator, agents) and wait
   ask "MESSAGE"        one turn [--json] [--conversation ID] [--agents a,b] [--aggregation MODE] [--turn-id ID]
   stats                statistics [--json]
+  health ADDRESS...    grpc.health.v1 check of each address; exit 0 only if all are SERVING [--service NAME]
   status               component health, pool blocks and scaling settings [--json]
   scale-log            scaling events: recent ones, then live until Ctrl-C [--pool P] [--json] [--no-follow]
   scale POOL N         set a pool's blocks by hand (its strategy goes on from N) [--json]
@@ -46,6 +48,7 @@ const { values: flags, positionals } = parseArgs({
     "turn-id": { type: "string" },
     pool: { type: "string" },
     "no-follow": { type: "boolean", default: false },
+    service: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -113,6 +116,8 @@ async function main(): Promise<number | undefined> {
     }
     case "stats":
       return stats(orchestratorAddress(flags.address, loadConfigOrExit(file)), flags.json ?? false);
+    case "health":
+      return healthCommand(positionals.slice(1), flags.service ?? "");
     case "status":
       return statusCommand(orchestratorAddress(flags.address, loadConfigOrExit(file)), flags.json ?? false);
     case "scale-log":

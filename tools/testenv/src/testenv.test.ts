@@ -277,7 +277,7 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
     assert.equal(owner, "smoke-store-0");
   });
 
-  it("ends a restartPolicy Never pod that exits 0 as Succeeded (what helm test waits for)", {
+  it("ends a restartPolicy Never pod that exits 0 as Succeeded, having reached the API as its ServiceAccount", {
     timeout: 60_000,
   }, async () => {
     assert.ok(env, "control plane not started");
@@ -292,7 +292,8 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
             {
               name: "check",
               image: "busybox",
-              command: ["sh", "-c", 'test "$(cat /cfg/greeting)" = hello'],
+              // A ConfigMap file via the rewritten mount path, then the API as the pod's ServiceAccount.
+              command: ["sh", "-c", 'test "$(cat /cfg/greeting)" = hello && kubectl auth whoami -o name'],
               volumeMounts: [{ name: "config", mountPath: "/cfg" }],
             },
           ],
@@ -309,6 +310,8 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
       30_000,
     );
     assert.equal(phase, "Succeeded");
+    const log = readFileSync(join(env.dir, "logs", `${NS}_smoke-check_check.log`), "utf8");
+    assert.match(log, /system:serviceaccount:default:default/);
   });
 
   it("down stops every process it started and removes namespaces, bridge and temp dir", {
