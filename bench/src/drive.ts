@@ -50,13 +50,38 @@ function awaitMessage<T>(child: ChildProcess, key: string, timeoutMs: number): P
   });
 }
 
+/** Called when the measured window opens and when it closes. */
+export interface WindowHooks {
+  readonly onStart?: () => void;
+  readonly onEnd?: () => void;
+}
+
+function scheduleWindow(spec: LoadSpec, startAt: number, hooks: WindowHooks): () => void {
+  const opens = setTimeout(() => hooks.onStart?.(), Math.max(0, startAt + spec.warmupMs - Date.now()));
+  const closes = setTimeout(
+    () => hooks.onEnd?.(),
+    Math.max(0, startAt + spec.warmupMs + spec.durationMs - Date.now()),
+  );
+  return () => {
+    clearTimeout(opens);
+    clearTimeout(closes);
+  };
+}
+
 /** Drives `target` under `spec` from this process, or from `processes` forked load processes. */
-export async function drive(spec: LoadSpec, target: TargetSpec, processes = 1): Promise<LoadResult> {
+export async function drive(
+  spec: LoadSpec,
+  target: TargetSpec,
+  processes = 1,
+  hooks: WindowHooks = {},
+): Promise<LoadResult> {
   if (processes <= 1) {
     const opened = await openTarget(target);
+    const cancel = scheduleWindow(spec, Date.now(), hooks);
     try {
       return await runLoad(spec, opened.call);
     } finally {
+      cancel();
       await opened.close();
     }
   }
@@ -81,7 +106,12 @@ export async function drive(spec: LoadSpec, target: TargetSpec, processes = 1): 
     const results = children.map((child) => awaitMessage<LoadResult>(child, "result", bound));
     const startAt = Date.now() + 200;
     for (const child of children) child.send({ startAt });
-    return mergeResults(await Promise.all(results));
+    const cancel = scheduleWindow(spec, startAt, hooks);
+    try {
+      return mergeResults(await Promise.all(results));
+    } finally {
+      cancel();
+    }
   } finally {
     for (const child of children) {
       if (child.pid) activeWorkers.delete(child.pid);

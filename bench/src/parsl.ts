@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { defaultAgents } from "@chorus/shared";
 import type { LoadResult, Sample } from "./load.js";
-import { cmdlineOf, processTree } from "./proc.js";
+import { allPids, cmdlineOf, processTree } from "./proc.js";
 import { type UsageReport, watchUsage } from "./usage.js";
 
 const SCRIPT = new URL("../parsl/parsl_chat.py", import.meta.url).pathname;
@@ -40,6 +40,13 @@ function parslService(pid: number): string {
   return "parsl:worker";
 }
 
+/** The driver's tree plus every process started for this run (they name its run directory). */
+function parslProcesses(driverPid: number, runDir: string) {
+  const roots = allPids().filter((pid) => pid !== driverPid && cmdlineOf(pid).join(" ").includes(runDir));
+  const pids = new Set([...processTree(driverPid), ...roots.flatMap((pid) => processTree(pid))]);
+  return [...pids].map((pid) => ({ pid, service: parslService(pid) }));
+}
+
 function toResult(event: Event): LoadResult {
   const raw = (event.samples as Array<[number, number, boolean, number]>) ?? [];
   const samples: Sample[] = raw.map(([startMs, latencyMs, ok, slowestAgentMs]) => ({
@@ -62,12 +69,13 @@ function toResult(event: Event): LoadResult {
 async function runScript(
   python: string,
   job: Record<string, unknown>,
-  onEvent: (event: Event, pid: number) => void,
+  onEvent: (event: Event, processes: () => Array<{ pid: number; service: string }>) => void,
   timeoutMs: number,
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "chorus-bench-parsl-"));
   const jobPath = join(dir, "job.json");
-  writeFileSync(jobPath, JSON.stringify({ ...job, run_dir: join(dir, "runinfo") }));
+  const runDir = join(dir, "runinfo");
+  writeFileSync(jobPath, JSON.stringify({ ...job, run_dir: runDir }));
   const child = spawn(python, [SCRIPT, jobPath], {
     // HTEX starts `process_worker_pool.py` by name: the virtualenv's bin must be on PATH.
     env: { ...process.env, PATH: `${dirname(python)}:${process.env.PATH ?? ""}` },
@@ -82,7 +90,7 @@ async function runScript(
     const lines = createInterface({ input: child.stdout });
     for await (const line of lines) {
       if (!line.startsWith("{")) continue;
-      onEvent(JSON.parse(line) as Event, child.pid ?? -1);
+      onEvent(JSON.parse(line) as Event, () => parslProcesses(child.pid ?? -1, runDir));
     }
     const code = await new Promise<number | null>((resolve) => {
       if (child.exitCode !== null) resolve(child.exitCode);
@@ -132,12 +140,12 @@ export async function runParslLevels(
         max_turns: options.maxTurns,
       },
     },
-    (event, pid) => {
+    (event, processes) => {
       if (event.event === "ready") {
         startupS = Number(event.startup_s);
         workers = Number(event.workers);
       } else if (event.event === "level_start") {
-        watch = watchUsage(() => processTree(pid).map((p) => ({ pid: p, service: parslService(p) })));
+        watch = watchUsage(processes);
       } else if (event.event === "level_end") {
         usage = watch?.stop();
         watch = undefined;

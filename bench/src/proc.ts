@@ -55,6 +55,13 @@ export function processTree(pid: number, depth = 6): number[] {
   return [pid, ...childrenOf(pid).flatMap((child) => processTree(child, depth - 1))];
 }
 
+/** Every process id on the machine. */
+export function allPids(): number[] {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
+}
+
 /** The command line of `pid` as its arguments. */
 export function cmdlineOf(pid: number): string[] {
   return (readText(`/proc/${pid}/cmdline`) ?? "").split("\0").filter((part) => part.length > 0);

@@ -6,8 +6,8 @@
 #   tools/testenv/build.sh            # build what is missing
 #   CHORUS_CACHE=/somewhere tools/testenv/build.sh
 #
-# Heavy builds run under `nice -n 19` so a shared 2-core machine stays usable. A cold build
-# of kube-apiserver + kube-controller-manager + kubectl takes tens of minutes on 2 cores.
+# Heavy builds run under `nice -n 19` so a shared 2-core machine stays usable. A cold build of
+# everything took 9.5 minutes on 2 cores (kubernetes alone ~5.5); a warm run, milliseconds.
 set -euo pipefail
 
 K8S_VERSION="1.36.3"       # k8s.io/kubernetes v1.36.3 (needs go >= 1.26.0)

@@ -10,10 +10,12 @@ import {
 } from "@chorus/shared";
 import type { Cache } from "./cache.js";
 import { historyProxyHandlers } from "./history-proxy.js";
+import { kubernetesSetup, type Leadership } from "./k8s-setup.js";
 import { type AgentCommand, LocalProvider } from "./local-provider.js";
 import { LruCache } from "./lru-cache.js";
 import { orchestratorMetrics } from "./orchestrator-metrics.js";
 import { Pool } from "./pool.js";
+import type { Provider } from "./provider.js";
 import { RedisCache } from "./redis-cache.js";
 import { Scaler } from "./scaler.js";
 import { ScalingEvents } from "./scaling-events.js";
@@ -41,8 +43,10 @@ export interface RunningOrchestrator {
   readonly port: number;
   readonly metricsPort: number | undefined;
   readonly pools: ReadonlyMap<string, Pool>;
-  readonly provider: LocalProvider;
+  readonly provider: Provider;
   readonly scaler: Scaler;
+  /** Whether this orchestrator scales the pools (always, with the local provider) or only routes. */
+  readonly leadership: Leadership;
   readonly events: ScalingEvents;
   close(graceMs?: number): Promise<void>;
 }
@@ -82,19 +86,33 @@ function waitForReplicas(pools: ReadonlyMap<string, Pool>, timeoutMs: number): P
   });
 }
 
+// With the local provider this orchestrator is alone with its pools, so it always scales them.
+function soleLeadership(scaler: Scaler): Leadership {
+  scaler.start();
+  return {
+    status: () => ({ healthy: true, detail: "leader (local provider: this orchestrator scales its pools)" }),
+    close: async () => {},
+  };
+}
+
 /** Starts the agent pools, the cache and the ChatService server. */
 export async function runOrchestrator(options: OrchestratorOptions): Promise<RunningOrchestrator> {
   const { config } = options;
   const log = options.log ?? createLogger("orchestrator");
+  // Each pool gets its own copy of its settings: the platform may override them while it runs.
+  const agents = config.agents.map((agent) => ({ ...agent, scaling: { ...agent.scaling } }));
   const pools = new Map(
-    config.agents.map((agent) => [agent.name, new Pool(agent, config.orchestrator.queue_limit)]),
+    agents.map((agent) => [agent.name, new Pool(agent, config.orchestrator.queue_limit)]),
   );
-  const provider = new LocalProvider(options.agentCommand, config.orchestrator.agent_start_timeout_ms, log);
+  const kubernetes = config.provider.kind === "kubernetes" ? kubernetesSetup(config, agents, log) : undefined;
+  const provider: Provider =
+    kubernetes?.provider ??
+    new LocalProvider(options.agentCommand, config.orchestrator.agent_start_timeout_ms, log);
   const events = new ScalingEvents();
   const metrics = new Metrics("orchestrator");
   const poolMetrics = orchestratorMetrics(metrics, pools, events);
   const scaler = new Scaler(pools, provider, events, { log });
-  scaler.start();
+  const leadership = kubernetes ? await kubernetes.start(scaler) : soleLeadership(scaler);
   const allReady = await waitForReplicas(pools, config.orchestrator.agent_start_timeout_ms);
   if (!allReady) log.warn("some agent pools have no running replica yet; turns for them will wait or fail");
 
@@ -117,6 +135,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     llmBaseUrl: options.llmBaseUrl,
     llmApiKey: options.llmApiKey,
     version: options.version ?? "dev",
+    scaler: () => ({ name: "scaler", ...leadership.status() }),
   };
   const server = await serve({
     host: options.host,
@@ -141,9 +160,11 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     pools,
     provider,
     scaler,
+    leadership,
     events,
     async close(graceMs = 5000) {
       scaler.close();
+      await leadership.close();
       // WatchScaling streams never end on their own; end them so the server can drain.
       events.close();
       await server.close(graceMs);

@@ -2,7 +2,7 @@ import { type Logger, RpcError } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { BlockEvent } from "./block.js";
 import type { Pool } from "./pool.js";
-import type { Provider } from "./provider.js";
+import type { PoolNotice, Provider } from "./provider.js";
 import { RestartGate, type RestartPolicy } from "./scaler-restarts.js";
 import { activeBlocks, snapshotPool } from "./scaler-snapshot.js";
 import {
@@ -11,6 +11,7 @@ import {
   htexVictims,
   initialMemory,
   onAdmission,
+  type ScalingSettings,
   type StrategyMemory,
 } from "./scaling/index.js";
 import type { ScalingEvent, ScalingEvents, ScalingReason } from "./scaling-events.js";
@@ -40,6 +41,10 @@ export class PoolScaler {
   private replaceTimer: NodeJS.Timeout | undefined;
   private changeQueued = false;
   private closed = false;
+  /** True while this scaler changes the pool; a follower only keeps its picture up to date. */
+  private active = false;
+  /** The config's settings, before any override from the platform. */
+  private readonly base: ScalingSettings;
 
   constructor(
     readonly pool: Pool,
@@ -47,6 +52,7 @@ export class PoolScaler {
   ) {
     this.gate = new RestartGate(deps.policy);
     this.target = pool.agent.scaling.init_blocks;
+    this.base = { ...pool.agent.scaling };
     pool.onChange(() => this.queueChangeCheck());
   }
 
@@ -54,14 +60,32 @@ export class PoolScaler {
     return this.pool.agent.scaling;
   }
 
-  /** Runs the first poll (init_blocks) and starts the periodic loop. */
+  /** True while this scaler changes the pool (it leads). */
+  get leading(): boolean {
+    return this.active && !this.closed;
+  }
+
+  /**
+   * Starts changing the pool: the first poll (init_blocks, unless the pool was found already
+   * sized) and the periodic loop. A pool found outside min..max is brought back within them.
+   */
   start(): void {
+    if (this.closed || this.active) return;
+    this.active = true;
+    if (!this.memory.firstPoll) this.clampFound();
     this.poll();
+  }
+
+  /** Stops changing the pool (leadership lost): no polls, launches or cancels until start. */
+  pause(): void {
+    this.active = false;
+    clearTimeout(this.periodTimer);
+    clearTimeout(this.replaceTimer);
   }
 
   /** One strategy poll now; the next one follows strategy_period later. */
   poll(): void {
-    if (this.closed) return;
+    if (this.closed || !this.active) return;
     clearTimeout(this.periodTimer);
     this.periodTimer = setTimeout(() => this.poll(), this.settings.strategy_period * 1000);
     // During a backoff only the pending replacement may launch, so a crash loop stays slow.
@@ -135,6 +159,7 @@ export class PoolScaler {
 
   /** Stops every DRAINING block that has finished its tasks. */
   private retireIdle(): void {
+    if (!this.active) return;
     const idle = [...this.pool.blocks.values()].filter((b) => b.state === "DRAINING" && b.inFlight === 0);
     this.cancel(idle.map((block) => block.id));
   }
@@ -153,7 +178,7 @@ export class PoolScaler {
   }
 
   private admit(): void {
-    if (this.settings.strategy !== "chorus" || this.memory.firstPoll) return;
+    if (!this.active || this.settings.strategy !== "chorus" || this.memory.firstPoll) return;
     const nowMs = this.deps.clock();
     if (this.gate.waiting(nowMs)) return;
     const decision = onAdmission(snapshotPool(this.pool, nowMs, this.gate.exhausted(nowMs)), this.settings);
@@ -166,7 +191,7 @@ export class PoolScaler {
     const wasDraining = this.pool.blocks.get(event.blockId)?.state === "DRAINING";
     this.pool.apply(event);
     // A draining block was leaving anyway; its loss asks for no replacement.
-    if (event.state !== "FAILED" || wasDraining || this.closed) return;
+    if (event.state !== "FAILED" || wasDraining || this.closed || !this.active) return;
     const nowMs = this.deps.clock();
     this.publish("block_failed", before, event.detail ?? "block failed", [event.blockId]);
     const backoff = this.gate.record(nowMs);
@@ -183,7 +208,7 @@ export class PoolScaler {
   }
 
   private replace(): void {
-    if (this.closed) return;
+    if (this.closed || !this.active) return;
     const wait = this.gate.openIn(this.deps.clock());
     if (wait > 0) this.replaceTimer = setTimeout(() => this.replace(), wait);
     else this.step(true);
@@ -207,6 +232,11 @@ export class PoolScaler {
     const wanted = Math.max(requested, min_blocks);
     const detail = `set by hand to ${requested}${wanted > requested ? `, raised to min_blocks ${min_blocks}` : ""}`;
     const current = activeBlocks(this.pool);
+    if (!this.active && this.deps.provider.resize) {
+      // A follower hands the count to the platform; the leader adopts it from there.
+      this.deps.provider.resize(this.pool.name, wanted);
+      return this.publish("manual", current, `${detail}; sent to the leading orchestrator`, [], wanted);
+    }
     this.target = wanted;
     // The idle timer starts over, so blocks added by hand get a full max_idletime.
     this.memory = { ...this.memory, idleSince: null };
@@ -217,12 +247,18 @@ export class PoolScaler {
     return this.remove(victims, "manual", detail, false);
   }
 
-  private publish(reason: ScalingReason, before: number, detail: string, blockIds: readonly string[]) {
+  private publish(
+    reason: ScalingReason,
+    before: number,
+    detail: string,
+    blockIds: readonly string[],
+    after = activeBlocks(this.pool),
+  ) {
     const event: ScalingEvent = {
       timeMs: this.deps.clock(),
       pool: this.pool.name,
       blocksBefore: before,
-      blocksAfter: activeBlocks(this.pool),
+      blocksAfter: after,
       reason,
       tasks: this.pool.outstanding,
       slots: before * this.settings.workers_per_block,
@@ -233,6 +269,59 @@ export class PoolScaler {
     this.deps.log.info({ ...event }, "scaling");
     this.deps.events.publish(event);
     return event;
+  }
+
+  /** Applies what the provider saw change outside Chorus: a pool size or settings overrides. */
+  onNotice(notice: PoolNotice): void {
+    if (this.closed) return;
+    if (notice.kind === "resized") this.adopt(notice.blocks, notice.previous, notice.first);
+    else this.override(notice.overrides, notice.warnings);
+  }
+
+  /**
+   * Takes a size set outside Chorus as the pool's current state: a `none` pool keeps it; other
+   * strategies clamp it to min..max (and put the platform back within them) and go on from there.
+   */
+  private adopt(blocks: number, previous: number, first: boolean): void {
+    this.memory = { firstPoll: false, idleSince: null };
+    const { strategy, min_blocks, max_blocks } = this.settings;
+    const wanted = strategy === "none" ? blocks : Math.min(max_blocks, Math.max(min_blocks, blocks));
+    this.target = wanted;
+    // At start, and on a follower, the size is only recorded; a new leader clamps it in start().
+    if (first || !this.active) return;
+    const how = strategy === "none" ? "strategy none follows it" : "adopted as the current state";
+    const clamped =
+      wanted === blocks ? "" : `, clamped to ${wanted} (min_blocks ${min_blocks}, max_blocks ${max_blocks})`;
+    if (wanted !== blocks) this.deps.provider.resize?.(this.pool.name, wanted);
+    this.publish("manual", previous, `scaled to ${blocks} outside Chorus: ${how}${clamped}`, [], wanted);
+  }
+
+  // A leader that found the pool outside min..max (at start or on taking over) brings it back.
+  private clampFound(): void {
+    const { strategy, min_blocks, max_blocks } = this.settings;
+    const current = activeBlocks(this.pool);
+    const wanted = Math.min(max_blocks, Math.max(min_blocks, current));
+    if (strategy === "none" || wanted === current || !this.deps.provider.resize) return;
+    this.target = wanted;
+    this.deps.provider.resize(this.pool.name, wanted);
+    const detail = `found ${current} blocks, outside min_blocks ${min_blocks}..max_blocks ${max_blocks}`;
+    this.publish("init", current, detail, [], wanted);
+  }
+
+  /** Applies settings overrides over the config's (the next poll, run at once, uses them). */
+  private override(overrides: Partial<ScalingSettings>, warnings: readonly string[]): void {
+    for (const warning of warnings)
+      this.deps.log.warn({ pool: this.pool.name }, `scaling settings: ${warning}`);
+    const next = { ...this.base, ...overrides };
+    const before = this.settings;
+    if (JSON.stringify(next) === JSON.stringify(before)) return;
+    this.pool.agent.scaling = next;
+    this.deps.log.info({ pool: this.pool.name, overrides, settings: next }, "scaling settings changed");
+    if (next.strategy !== before.strategy) {
+      this.memory = { ...this.memory, idleSince: null };
+      if (next.strategy === "none") this.target = activeBlocks(this.pool);
+    }
+    this.poll();
   }
 
   /** Stops polling and replacing. */

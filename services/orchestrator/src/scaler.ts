@@ -33,11 +33,22 @@ export class Scaler {
     };
     for (const pool of pools.values()) this.scalers.set(pool.name, new PoolScaler(pool, deps));
     provider.onEvent((event) => this.scalers.get(event.pool)?.onBlockEvent(event));
+    provider.onNotice?.((notice) => this.scalers.get(notice.pool)?.onNotice(notice));
   }
 
-  /** Launches every pool's init_blocks and starts the strategy loops. */
+  /** Launches every pool's init_blocks and starts the strategy loops (this orchestrator leads). */
   start(): void {
     for (const scaler of this.scalers.values()) scaler.start();
+  }
+
+  /** Stops the strategy loops but keeps applying block events, for an orchestrator that only routes. */
+  pause(): void {
+    for (const scaler of this.scalers.values()) scaler.pause();
+  }
+
+  /** True while the strategy loops run. */
+  get leading(): boolean {
+    return [...this.scalers.values()].some((scaler) => scaler.leading);
   }
 
   /** The scaler of one pool, or undefined. */

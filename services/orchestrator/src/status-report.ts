@@ -76,6 +76,8 @@ export interface StatusSources {
   readonly llmBaseUrl: string;
   readonly llmApiKey: string;
   readonly version: string;
+  /** Who scales the pools (component "scaler": leader or follower). */
+  readonly scaler?: (() => Component) | undefined;
 }
 
 /** Checks every component and describes every pool. */
@@ -91,7 +93,13 @@ export async function statusReport(sources: StatusSources): Promise<StatusInit> 
   return {
     workflow: sources.config.workflow,
     initialized: pools.every(poolReady),
-    components: [history, cache, llm, ...pools.map(poolComponent)],
+    components: [
+      history,
+      cache,
+      llm,
+      ...(sources.scaler ? [sources.scaler()] : []),
+      ...pools.map(poolComponent),
+    ],
     pools: pools.map((pool) => ({
       agent: pool.name,
       model: pool.agent.model,

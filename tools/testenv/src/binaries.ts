@@ -39,7 +39,7 @@ export function requireBinaries(dir = binDir()): string {
   if (missing.length > 0) {
     throw new Error(
       `testenv: missing ${missing.join(", ")} in ${dir}; build them with \`${BUILD_COMMAND}\` ` +
-        "(cold build: tens of minutes on 2 cores; warm: seconds)",
+        "(cold: about 10 minutes on 2 cores; then cached)",
     );
   }
   return dir;

@@ -83,7 +83,7 @@ async function waitHealthy(p: Started, what: string, check: () => Promise<boolea
 export async function startControlPlane(
   bin: string,
   dir: string,
-  extraIps: readonly string[],
+  network: { readonly extraIps: readonly string[]; readonly serviceCidr: string },
   timeoutMs = 90_000,
 ): Promise<ControlPlane> {
   const processes: Started[] = [];
@@ -91,7 +91,7 @@ export async function startControlPlane(
     for (const p of [...processes].reverse()) await stopProcess(p, 10_000);
   };
   try {
-    const pki = makePki(dir, ["127.0.0.1", "10.0.0.1", ...extraIps]);
+    const pki = makePki(dir, ["127.0.0.1", ...network.extraIps]);
     const etcdPort = await freePort();
     const peerPort = await freePort();
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
@@ -137,7 +137,7 @@ export async function startControlPlane(
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         `--service-account-key-file=${pki.saPub}`,
         `--service-account-signing-key-file=${pki.saKey}`,
-        "--service-cluster-ip-range=10.0.0.0/24",
+        `--service-cluster-ip-range=${network.serviceCidr}`,
         "--allow-privileged=true",
         `--cert-dir=${join(dir, "apiserver-certs")}`,
         "--profiling=false",

@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
-import { createConnection, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import {
   CoordinationV1Api,
   CoreV1Api,
+  DiscoveryV1Api,
   type Informer,
   KubeConfig,
   makeInformer,
@@ -12,12 +12,13 @@ import {
   type V1PersistentVolumeClaim,
   type V1Pod,
 } from "@kubernetes/client-node";
-import { kubeconfigYaml } from "./certs.js";
+import { apiSources, writePodKubeconfig } from "./api-sources.js";
 import type { PodSubnet } from "./netns.js";
 import { registerNode, renewLease } from "./node-registration.js";
-import { PodRuntime, writeInto } from "./pod-runtime.js";
+import { PodRuntime } from "./pod-runtime.js";
 import type { PodSources } from "./pod-spec.js";
 import { startProvisioner } from "./pv-provisioner.js";
+import { ServiceProxy } from "./service-proxy.js";
 
 /** Options of the test kubelet. */
 export interface KubeletOptions {
@@ -60,6 +61,8 @@ const LEASE_RENEW_MS = 10_000;
  */
 export class TestKubelet {
   readonly nodeName: string;
+  private readonly kc: KubeConfig;
+  private readonly sources: PodSources;
   private readonly core: CoreV1Api;
   private readonly coordination: CoordinationV1Api;
   private readonly runtimes = new Map<string, PodRuntime>();
@@ -69,8 +72,7 @@ export class TestKubelet {
   private claims: Informer<V1PersistentVolumeClaim> | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
-  private proxy: Server | undefined;
-  private proxyPort = 0;
+  private services: ServiceProxy | undefined;
   private stopped = false;
   private readonly log: (message: string) => void;
 
@@ -82,14 +84,22 @@ export class TestKubelet {
     this.nodeName = options.nodeName ?? "testenv-node";
     this.log = options.log ?? (() => undefined);
     this.kc = kc;
+    this.sources = apiSources(this.core, options.caCertPem);
   }
 
-  private readonly kc: KubeConfig;
-
-  /** Starts the API proxy for pods, registers the node, and starts watching pods. */
+  /** Starts the service proxy, registers the node, provisions claims and starts watching pods. */
   static async start(options: KubeletOptions): Promise<TestKubelet> {
     const kubelet = new TestKubelet(options);
-    await kubelet.startProxy();
+    kubelet.services = new ServiceProxy(
+      kubelet.kc,
+      kubelet.core,
+      kubelet.kc.makeApiClient(DiscoveryV1Api),
+      options.subnet,
+      options.apiserverPort,
+      () => kubelet.rewriteHosts(),
+      kubelet.log,
+    );
+    await kubelet.services.start();
     await registerNode(kubelet.core, kubelet.coordination, kubelet.nodeName, options.subnet);
     kubelet.leaseTimer = setInterval(() => {
       renewLease(kubelet.coordination, kubelet.nodeName).catch((err: Error) =>
@@ -119,9 +129,21 @@ export class TestKubelet {
     }));
   }
 
-  /** Address pods use to reach the apiserver (the bridge IP, proxied to loopback). */
+  /** Address pods use to reach the apiserver: the `kubernetes` Service's ClusterIP, proxied to loopback. */
   get apiserverForPods(): string {
-    return `https://${this.options.subnet.gateway}:${this.proxyPort}`;
+    return `https://${this.options.subnet.apiServiceIp}:443`;
+  }
+
+  /** Rewrites every running pod's /etc/hosts after Services changed. */
+  private rewriteHosts(): void {
+    for (const runtime of this.runtimes.values())
+      if (runtime.net) this.writeHosts(runtime.pod, runtime.net.netns, runtime.net.ip);
+  }
+
+  private writeHosts(pod: V1Pod, netns: string, ip: string): void {
+    const hosts =
+      this.services?.hosts(pod.metadata?.namespace ?? "default", pod.metadata?.name ?? "", ip) ?? "";
+    this.options.subnet.writeHosts(netns, hosts);
   }
 
   /** Stops watching and kills every pod process (SIGTERM, then SIGKILL after `graceSeconds`). */
@@ -134,23 +156,7 @@ export class TestKubelet {
     await Promise.allSettled([...this.queues.values()]);
     await Promise.all([...this.runtimes.values()].map((runtime) => runtime.stop(graceSeconds)));
     this.runtimes.clear();
-    await new Promise<void>((resolve) => (this.proxy ? this.proxy.close(() => resolve()) : resolve()));
-  }
-
-  private async startProxy(): Promise<void> {
-    const server = createServer((socket) => {
-      const upstream = createConnection({ host: "127.0.0.1", port: this.options.apiserverPort });
-      socket.pipe(upstream).pipe(socket);
-      socket.on("error", () => upstream.destroy());
-      upstream.on("error", () => socket.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, this.options.subnet.gateway, () => resolve());
-    });
-    const address = server.address();
-    this.proxyPort = typeof address === "object" && address ? address.port : 0;
-    this.proxy = server;
+    await this.services?.stop();
   }
 
   private async watch(): Promise<void> {
@@ -211,14 +217,19 @@ export class TestKubelet {
     if (runtime || pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return;
     const created = new PodRuntime(pod, {
       subnet: this.options.subnet,
-      sources: this.sources(),
+      sources: this.sources,
       podsDir: join(this.options.dir, "pods"),
       logDir: join(this.options.dir, "logs"),
       claimDir: (ns, claim) => this.claimDir(ns, claim),
       commands: this.options.commands ?? {},
       defaultEntrypoint: this.options.defaultEntrypoint ?? ["chorus"],
-      baseEnv: this.options.baseEnv ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-      podKubeconfig: (p, dir) => this.podKubeconfig(p, dir),
+      baseEnv: {
+        ...(this.options.baseEnv ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" }),
+        KUBERNETES_SERVICE_HOST: this.options.subnet.apiServiceIp,
+        KUBERNETES_SERVICE_PORT: "443",
+      },
+      podKubeconfig: (p, dir) => writePodKubeconfig(this.sources, p, dir, this.apiserverForPods),
+      writeHosts: (p, net) => this.writeHosts(p, net.netns, net.ip),
       changed: () => this.statusChanged(uid),
       log: this.log,
     });
@@ -277,58 +288,5 @@ export class TestKubelet {
         .patchNamespacedPodStatus({ name, namespace, body: { status: runtime.status() } }, MERGE)
         .catch((err: Error) => this.log(`status ${namespace}/${name}: ${err.message}`));
     });
-  }
-
-  private sources(): PodSources {
-    const core = this.core;
-    const missing = (err: unknown) => {
-      if ((err as { code?: number }).code === 404) return undefined;
-      throw err;
-    };
-    return {
-      caCert: this.options.caCertPem,
-      configMap: (namespace, name) =>
-        core.readNamespacedConfigMap({ name, namespace }).then((cm) => ({ ...(cm.data ?? {}) }), missing),
-      secret: (namespace, name) =>
-        core
-          .readNamespacedSecret({ name, namespace })
-          .then(
-            (secret) =>
-              Object.fromEntries(
-                Object.entries(secret.data ?? {}).map(([k, v]) => [
-                  k,
-                  Buffer.from(v, "base64").toString("utf8"),
-                ]),
-              ),
-            missing,
-          ),
-      serviceAccountToken: async (pod, expirationSeconds) => {
-        const request = await core.createNamespacedServiceAccountToken({
-          name: pod.spec?.serviceAccountName ?? "default",
-          namespace: pod.metadata?.namespace ?? "default",
-          body: {
-            spec: {
-              audiences: ["https://kubernetes.default.svc.cluster.local"],
-              expirationSeconds: Math.max(expirationSeconds ?? 3600, 3600),
-              boundObjectRef: {
-                apiVersion: "v1",
-                kind: "Pod",
-                name: pod.metadata?.name,
-                uid: pod.metadata?.uid,
-              },
-            },
-          },
-        });
-        return request.status?.token ?? "";
-      },
-    };
-  }
-
-  /** Writes a kubeconfig with a token of the pod's ServiceAccount (unless automount is off). */
-  private async podKubeconfig(pod: V1Pod, dir: string): Promise<string | undefined> {
-    if (pod.spec?.automountServiceAccountToken === false) return undefined;
-    const token = await this.sources().serviceAccountToken(pod, 3600);
-    const ca = writeInto(dir, "ca.crt", this.options.caCertPem);
-    return writeInto(dir, "kubeconfig", kubeconfigYaml(this.apiserverForPods, ca, { token }));
   }
 }

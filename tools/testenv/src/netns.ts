@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -20,11 +22,15 @@ export interface PodNetwork {
   readonly hostVeth: string;
 }
 
+/** Where `ip netns exec` finds per-namespace files it bind-mounts over /etc (hosts, resolv.conf). */
+const NETNS_ETC = "/etc/netns";
+
 /**
  * A private /24 (10.231.<n>.0/24) behind a host bridge `chorus-br<n>` whose address `.1` is
  * the host's (and the node's) IP on it. Each pod gets a network namespace with a veth into the
- * bridge, an address from the /24 and a default route via the bridge IP, so the host reaches pod
- * IPs directly and pods reach each other and the host through the bridge.
+ * bridge, an address from .2–.127 and a default route via the bridge IP, so the host reaches pod
+ * IPs directly and pods reach each other and the host through the bridge. The upper half
+ * (.128/25) is the Service ClusterIP range; the service proxy puts those IPs on the bridge.
  */
 export class PodSubnet {
   private readonly free: number[] = [];
@@ -34,7 +40,7 @@ export class PodSubnet {
     readonly index: number,
     readonly bridge: string,
   ) {
-    for (let host = 2; host <= 254; host++) this.free.push(host);
+    for (let host = 2; host <= 127; host++) this.free.push(host);
   }
 
   /** The host's address on the bridge. */
@@ -45,6 +51,33 @@ export class PodSubnet {
   /** The subnet in CIDR form. */
   get cidr(): string {
     return `10.231.${this.index}.0/24`;
+  }
+
+  /** The Service ClusterIP range (the apiserver's --service-cluster-ip-range). */
+  get serviceCidr(): string {
+    return `10.231.${this.index}.128/25`;
+  }
+
+  /** The first ClusterIP, which the apiserver gives the `kubernetes` Service. */
+  get apiServiceIp(): string {
+    return `10.231.${this.index}.129`;
+  }
+
+  /** Puts a /32 (a ClusterIP) on the bridge so the host can listen on it. */
+  async addAddress(address: string): Promise<void> {
+    await ip("addr", "replace", `${address}/32`, "dev", this.bridge);
+  }
+
+  /** Removes a /32 added by `addAddress`. */
+  async removeAddress(address: string): Promise<void> {
+    await ip("addr", "del", `${address}/32`, "dev", this.bridge).catch(() => undefined);
+  }
+
+  /** Writes a pod namespace's /etc/hosts (seen by processes started with `ip netns exec`). */
+  writeHosts(netns: string, content: string): void {
+    const dir = join(NETNS_ETC, netns);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "hosts"), content);
   }
 
   /** Creates the bridge on the first free 10.231.<n>.0/24 (n from `first` up). */
@@ -88,6 +121,11 @@ export class PodSubnet {
       await ip(...args).catch(() => undefined);
     }
     try {
+      // Pods resolve names only from their hosts file; DNS queries stay on the pod's loopback.
+      const etc = join(NETNS_ETC, net.netns);
+      mkdirSync(etc, { recursive: true });
+      writeFileSync(join(etc, "resolv.conf"), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+      writeFileSync(join(etc, "hosts"), "127.0.0.1 localhost\n");
       await ip("netns", "add", net.netns);
       await ip("link", "add", net.hostVeth, "type", "veth", "peer", "name", peer);
       await ip("link", "set", peer, "netns", net.netns);
@@ -111,6 +149,7 @@ export class PodSubnet {
     this.used.delete(key);
     await ip("netns", "del", net.netns).catch(() => undefined);
     await ip("link", "del", net.hostVeth).catch(() => undefined);
+    rmSync(join(NETNS_ETC, net.netns), { recursive: true, force: true });
     this.free.push(Number(net.ip.split(".")[3]));
   }
 

@@ -27,6 +27,8 @@ export interface RuntimeDeps {
   readonly defaultEntrypoint: readonly string[];
   /** Environment every pod process starts from. */
   readonly baseEnv: Readonly<Record<string, string>>;
+  /** Writes the pod namespace's /etc/hosts (Services by name). */
+  writeHosts(pod: V1Pod, net: PodNetwork): void;
   /** Writes a kubeconfig with the pod's ServiceAccount token, or returns undefined. */
   podKubeconfig(pod: V1Pod, dir: string): Promise<string | undefined>;
   /** Asks the kubelet to patch this pod's status soon. */
@@ -63,6 +65,7 @@ export class PodRuntime {
     this.startTime ??= now();
     try {
       this.net ??= await this.deps.subnet.addPod(this.key);
+      this.deps.writeHosts(this.pod, this.net);
       const mounts = await this.writeVolumes();
       const kubeconfig = await this.deps.podKubeconfig(this.pod, this.dir);
       for (const container of this.pod.spec?.containers ?? []) {

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isAlive, signalGroup } from "./processes.js";
@@ -64,6 +64,9 @@ export function reapStale(root = tmpdir()): string[] {
       for (const pid of quiet(["netns", "pids", ns]).split("\n").filter(Boolean))
         signalGroup(Number(pid), "SIGKILL");
       quiet(["netns", "del", ns]);
+    }
+    for (const ns of existsSync("/etc/netns") ? readdirSync("/etc/netns") : []) {
+      if (ns.startsWith(record.netnsPrefix)) rmSync(join("/etc/netns", ns), { recursive: true, force: true });
     }
     quiet(["link", "del", record.bridge]);
     rmSync(dir, { recursive: true, force: true });

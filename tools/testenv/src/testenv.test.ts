@@ -277,7 +277,7 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
     assert.equal(owner, "smoke-store-0");
   });
 
-  it("ends a restartPolicy Never pod that exits 0 as Succeeded, having reached the API as its ServiceAccount", {
+  it("ends a restartPolicy Never pod as Succeeded after it reached the API as its ServiceAccount and a Service by name", {
     timeout: 60_000,
   }, async () => {
     assert.ok(env, "control plane not started");
@@ -293,8 +293,25 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
               name: "check",
               image: "busybox",
               // A ConfigMap file via the rewritten mount path, then the API as the pod's ServiceAccount.
-              command: ["sh", "-c", 'test "$(cat /cfg/greeting)" = hello && kubectl auth whoami -o name'],
+              command: [
+                "sh",
+                "-c",
+                'test "$(cat /cfg/greeting)" = hello && kubectl auth whoami -o jsonpath={.status.userInfo.username}',
+              ],
               volumeMounts: [{ name: "config", mountPath: "/cfg" }],
+            },
+            {
+              // The Service by name (hosts file) through its ClusterIP (the service proxy).
+              name: "dial",
+              image: "fullstorydev/grpcurl",
+              command: [
+                "grpcurl",
+                "-plaintext",
+                "-max-time",
+                "5",
+                "smoke-agent:8000",
+                "grpc.health.v1.Health/Check",
+              ],
             },
           ],
         },
@@ -312,6 +329,8 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
     assert.equal(phase, "Succeeded");
     const log = readFileSync(join(env.dir, "logs", `${NS}_smoke-check_check.log`), "utf8");
     assert.match(log, /system:serviceaccount:default:default/);
+    const dialled = readFileSync(join(env.dir, "logs", `${NS}_smoke-check_dial.log`), "utf8");
+    assert.match(dialled, /SERVING/);
   });
 
   it("down stops every process it started and removes namespaces, bridge and temp dir", {

@@ -98,6 +98,7 @@ export async function up(options: UpOptions = {}): Promise<TestEnv> {
       try {
         execFileSync("ip", ["netns", "del", pod.netns], { stdio: "ignore" });
       } catch {}
+      rmSync(join("/etc/netns", pod.netns), { recursive: true, force: true });
     }
     if (subnet) {
       try {
@@ -122,7 +123,12 @@ export async function up(options: UpOptions = {}): Promise<TestEnv> {
     log(`pod subnet ${subnet.cidr} on ${subnet.bridge}`);
     const owner = { ownerPid: process.pid, bridge: subnet.bridge, netnsPrefix: `chorus-${subnet.index}-` };
     writeOwner(dir, { ...owner, pids: [] });
-    controlPlane = await startControlPlane(bin, dir, [subnet.gateway], options.timeoutMs);
+    controlPlane = await startControlPlane(
+      bin,
+      dir,
+      { extraIps: [subnet.gateway, subnet.apiServiceIp], serviceCidr: subnet.serviceCidr },
+      options.timeoutMs,
+    );
     writeOwner(dir, { ...owner, pids: controlPlane.processes.map((p) => p.pid) });
     log(`apiserver ${controlPlane.server}`);
     kubelet = await TestKubelet.start({

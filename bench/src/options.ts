@@ -1,0 +1,99 @@
+import type { ProfileName } from "./profiles.js";
+
+/** How long one load run warms up and measures (ms). */
+export interface Timing {
+  readonly warmupMs: number;
+  readonly durationMs: number;
+}
+
+/** Everything a bench run does, with its bounds. */
+export interface BenchOptions {
+  readonly smoke: boolean;
+  readonly profiles: readonly ProfileName[];
+  readonly levels: Record<ProfileName, readonly number[]>;
+  readonly timing: Record<ProfileName, Timing>;
+  /** Run the Parsl baseline (needs the Parsl virtualenv, built from PyPI on first use). */
+  readonly parsl: boolean;
+  /** HTEX workers for the level runs: enough for every task of the highest level to run at once. */
+  readonly parslWorkers: Record<ProfileName, number>;
+  /** Measure cache hits through a real redis-server. */
+  readonly redis: boolean;
+  readonly scaling?: { replicas: readonly number[]; workers: number } & Timing;
+  readonly autoscale?: {
+    readonly concurrency: number;
+    readonly idleMs: number;
+    readonly durationMs: number;
+    readonly workers: number;
+    readonly maxBlocks: number;
+    readonly strategies: readonly ("chorus" | "simple")[];
+    readonly parsl: boolean;
+  };
+  readonly soak?: { durationMs: number; rate: number; sampleMs: number; idleMs: number };
+  /** Load-generating processes for the Chorus and echo runs. */
+  readonly loadProcesses: number;
+  /** Upper bound of calls in one load run. */
+  readonly maxCalls: number;
+  /** Sections to run (all when undefined): profile names, cache, scaling, soak, autoscale. */
+  readonly sections?: readonly string[] | undefined;
+}
+
+/** Whether `options` runs the section `name`. */
+export function runs(options: BenchOptions, name: string): boolean {
+  return options.sections === undefined || options.sections.includes(name);
+}
+
+/** The full suite: about 15 minutes on 2 cores. */
+export const FULL: BenchOptions = {
+  smoke: false,
+  profiles: ["zero", "fast", "slow"],
+  levels: { zero: [1, 4, 16, 64], fast: [1, 4, 16], slow: [1, 16] },
+  timing: {
+    zero: { warmupMs: 1000, durationMs: 4000 },
+    fast: { warmupMs: 2000, durationMs: 8000 },
+    slow: { warmupMs: 0, durationMs: 17_000 },
+  },
+  parsl: true,
+  parslWorkers: { zero: 16, fast: 48, slow: 48 },
+  redis: true,
+  scaling: { replicas: [1, 2, 4, 8], workers: 32, warmupMs: 2000, durationMs: 8000 },
+  autoscale: {
+    concurrency: 16,
+    idleMs: 3000,
+    durationMs: 25_000,
+    workers: 4,
+    maxBlocks: 8,
+    strategies: ["chorus", "simple"],
+    parsl: true,
+  },
+  soak: { durationMs: 300_000, rate: 100, sampleMs: 5000, idleMs: 10_000 },
+  loadProcesses: 1,
+  maxCalls: 200_000,
+};
+
+/** A seconds-long smoke of every code path, with no Parsl and no thresholds. */
+export const SMOKE: BenchOptions = {
+  smoke: true,
+  profiles: ["zero"],
+  levels: { zero: [1, 4], fast: [4], slow: [1] },
+  timing: {
+    zero: { warmupMs: 200, durationMs: 800 },
+    fast: { warmupMs: 300, durationMs: 1500 },
+    slow: { warmupMs: 0, durationMs: 2000 },
+  },
+  parsl: false,
+  parslWorkers: { zero: 4, fast: 12, slow: 12 },
+  redis: true,
+  scaling: { replicas: [1, 2], workers: 4, warmupMs: 300, durationMs: 1000 },
+  autoscale: {
+    concurrency: 8,
+    idleMs: 500,
+    durationMs: 3000,
+    workers: 4,
+    maxBlocks: 2,
+    strategies: ["chorus"],
+    parsl: false,
+  },
+  soak: { durationMs: 2000, rate: 50, sampleMs: 500, idleMs: 500 },
+  loadProcesses: 1,
+  maxCalls: 20_000,
+};

@@ -1,0 +1,217 @@
+import type { RunRecord } from "./measure.js";
+import type { BenchResults } from "./results.js";
+import type { ProfileSection } from "./section-profiles.js";
+import { limitFraction } from "./targets-check.js";
+
+function n(value: number | null | undefined, digits = 1): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(digits);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+function at(runs: readonly RunRecord[], concurrency: number): RunRecord | undefined {
+  return runs.find((run) => run.concurrency === concurrency);
+}
+
+function profileTable(section: ProfileSection): string {
+  const zero = section.profile === "zero";
+  const header = [
+    "c",
+    "Chorus turns/s",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "over slowest agent p50",
+    "Parsl turns/s",
+    "Parsl p50",
+    "Parsl p99",
+    "Chorus ÷ Parsl",
+    zero ? "echo calls/s" : "direct p50 (no orchestrator)",
+    zero ? "echo p50 ms" : "Chorus ÷ direct p50",
+    ...(zero ? ["limit turns/s", "% of limit"] : []),
+  ];
+  const rows = section.chorus.map((run) => {
+    const parsl = at(section.parsl, run.concurrency);
+    const echo = at(section.echo, run.concurrency);
+    const direct = at(section.direct, run.concurrency);
+    const base = [
+      String(run.concurrency),
+      n(run.perSecond),
+      n(run.latency.p50, 2),
+      n(run.latency.p95, 2),
+      n(run.latency.p99, 2),
+      n(run.addedOverSlowestAgent?.p50, 2),
+      n(parsl?.perSecond),
+      n(parsl?.latency.p50, 1),
+      n(parsl?.latency.p99, 1),
+      parsl ? `${n(run.perSecond / parsl.perSecond, 1)}×` : "–",
+    ];
+    if (zero) {
+      const limit = echo ? echo.perSecond / 5 : Number.NaN;
+      return [...base, n(echo?.perSecond, 0), n(echo?.latency.p50, 2), n(limit, 0), `${n(100 * limitFraction(run, echo), 0)}%`];
+    }
+    return [...base, n(direct?.latency.p50, 0), `${n(direct ? run.latency.p50 / direct.latency.p50 : Number.NaN, 3)}×`];
+  });
+  const failed = section.chorus.reduce((sum, run) => sum + run.failed, 0);
+  const parslFailed = section.parsl.reduce((sum, run) => sum + run.failed, 0);
+  const notes = [
+    `Failed turns: Chorus ${failed}, Parsl ${parslFailed}.`,
+    section.parslStartupS !== undefined
+      ? `Parsl: ${section.parslWorkers} HTEX workers, ready after ${n(section.parslStartupS, 1)} s.`
+      : "",
+    section.parslError ? `Parsl failed: ${section.parslError.split("\n")[0]}` : "",
+  ].filter(Boolean);
+  return `### Profile \`${section.profile}\`\n\n${table(header, rows)}\n\n${notes.join(" ")}\n`;
+}
+
+function usageTable(title: string, run: RunRecord | undefined): string {
+  if (!run?.usage) return "";
+  const rows = run.usage.services.map((s) => [
+    s.service,
+    String(s.processes),
+    n(s.cpuCores, 2),
+    n(run.perSecond > 0 ? (1000 * s.cpuCores) / run.perSecond : Number.NaN, 2),
+    n(s.rssMb, 0),
+    n(s.maxRssMb, 0),
+  ]);
+  const header = ["service", "processes", "CPU (cores)", "CPU ms per turn", "RSS MB (each)", "max RSS MB"];
+  return `#### ${title} (${n(run.perSecond)} turns/s, machine ${n(run.usage.machineBusyCores, 2)} cores busy)\n\n${table(header, rows)}\n`;
+}
+
+function cacheTable(results: BenchResults): string {
+  const cache = results.cache;
+  if (!cache) return "";
+  const rows = [
+    ...cache.hits.map((r) => ["Chorus turn, 3 cache hits (Redis)", r]),
+    ...cache.misses.map((r) => ["Chorus turn, 3 misses + 3 SETs (Redis)", r]),
+    ...cache.redisGet.map((r) => ["ioredis GET (the limit)", r]),
+  ].map(([label, run]) => {
+    const r = run as RunRecord;
+    return [label as string, String(r.concurrency), n(r.perSecond, 0), n(r.latency.p50, 3), n(r.latency.p99, 3)];
+  });
+  return `### Cache hits through Redis\n\n${table(["measure", "c", "per s", "p50 ms", "p99 ms"], rows)}\n`;
+}
+
+function scalingTable(results: BenchResults): string {
+  const scaling = results.scaling;
+  if (!scaling) return "";
+  const rows = scaling.points.map((p) => [
+    String(p.replicas),
+    String(p.concurrency),
+    n(p.run.perSecond),
+    n(p.idealPerSecond),
+    n(p.efficiency, 2),
+    n(p.run.latency.p50, 0),
+    n(p.run.latency.p99, 0),
+    n(p.machineBusyCores, 2),
+    n(p.chorusCores, 2),
+    n(p.scaleSeconds, 1),
+  ]);
+  const header = [
+    "replicas/pool",
+    "turns in flight",
+    "turns/s",
+    "ideal turns/s",
+    "efficiency",
+    "p50 ms",
+    "p99 ms",
+    "machine CPU (cores)",
+    "Chorus CPU (cores)",
+    "scale-up s",
+  ];
+  return `### Replicas (\`fast\`, ${scaling.workersPerReplica} workers per replica)\n\n${table(header, rows)}\n`;
+}
+
+function autoscaleTable(results: BenchResults): string {
+  if (results.autoscale.length === 0) return "";
+  const ms = (value: number | null) => (value === null ? "never" : `${(value / 1000).toFixed(2)} s`);
+  const rows = results.autoscale.map((r) => [
+    r.system,
+    String(r.concurrency),
+    ms(r.firstDecisionMs),
+    ms(r.firstNewBlockServingMs),
+    ms(r.allBlocksServingMs),
+    ms(r.p99RecoveredMs),
+    String(r.turns),
+    String(r.failed),
+    n(r.p50Ms, 0),
+    n(r.p99Ms, 0),
+  ]);
+  const threshold = results.autoscale[0]?.p99ThresholdMs ?? 0;
+  const header = [
+    "strategy",
+    "turns in flight",
+    "first scale-out decision",
+    "first new block serving",
+    "all blocks serving",
+    `p99 ≤ ${threshold} ms from`,
+    "turns",
+    "failed",
+    "p50 ms",
+    "p99 ms",
+  ];
+  return `### Load step from idle (\`fast\`)\n\n${table(header, rows)}\n`;
+}
+
+function soakTable(results: BenchResults): string {
+  const soak = results.soak;
+  if (!soak) return "";
+  const rows = soak.series.map((s) => [
+    s.service,
+    n(s.idleBeforeMb, 0),
+    n(s.earlyMb, 0),
+    n(s.endMb, 0),
+    n(s.idleAfterMb, 0),
+    n(s.slopeMbPerMin, 2),
+  ]);
+  const header = ["service", "idle RSS MB", "RSS after 1/4 MB", "RSS at end MB", "idle again MB", "slope MB/min"];
+  const run = soak.run;
+  return `### Soak (\`zero\`, ${soak.rate} turns/s open loop for ${soak.durationS} s: ${run.latency.n} turns, ${run.failed} failed, p50 ${n(run.latency.p50, 1)} ms, p99 ${n(run.latency.p99, 1)} ms)\n\n${table(header, rows)}\n`;
+}
+
+/** The markdown report of a run: targets, every table, the plots. */
+export function markdownReport(results: BenchResults, plots: readonly string[]): string {
+  const m = results.machine;
+  const loads = m.load.map(([, l]) => l);
+  const targetRows = results.targets.map((t) => [t.target, t.measured, t.met === null ? "–" : t.met ? "met" : "**missed**"]);
+  const highest = (runs: readonly RunRecord[]) => runs.reduce<RunRecord | undefined>((a, b) => (!a || b.concurrency > a.concurrency ? b : a), undefined);
+  const usage = results.profiles.flatMap((p) => [
+    usageTable(`Chorus, \`${p.profile}\`, c=${highest(p.chorus)?.concurrency}`, highest(p.chorus)),
+    usageTable(`Parsl, \`${p.profile}\`, c=${highest(p.parsl)?.concurrency}`, highest(p.parsl)),
+  ]);
+  return [
+    `# Chorus benchmark${results.smoke ? " (smoke: tiny runs, no conclusions)" : ""}`,
+    "",
+    `${results.startedAt}, ${n(results.durationS, 0)} s, commit ${results.git.commit.slice(0, 12)}${results.git.dirtyFiles ? ` + ${results.git.dirtyFiles} changed files` : ""}. ` +
+      `${m.cpus} × ${m.cpuModel}, ${n(m.memoryGb, 0)} GB, Node ${m.node}.`,
+    "",
+    `Load: before \`${m.uptimeBefore}\`; after \`${m.uptimeAfter}\`; 1-min load average during the run ${n(Math.min(...loads), 2)}–${n(Math.max(...loads), 2)} (other work shares this machine).`,
+    "",
+    `A turn is ${results.callsPerTurn.total} gRPC calls (Chat, 3 × Generate, AppendTurn); the echo-derived limit is echo calls/s ÷ ${results.callsPerTurn.total}.`,
+    "",
+    "## Targets",
+    "",
+    table(["target", "measured", ""], targetRows),
+    "",
+    "## Results",
+    "",
+    ...results.profiles.map(profileTable),
+    cacheTable(results),
+    scalingTable(results),
+    autoscaleTable(results),
+    soakTable(results),
+    "### CPU and memory per service",
+    "",
+    ...usage.filter(Boolean),
+    results.errors.length ? `## Errors\n\n${results.errors.map((e) => `- ${e}`).join("\n")}\n` : "",
+    "## Plots",
+    "",
+    ...plots.map((file) => `![${file}](${file})`),
+    "",
+    "Reproduce: `npm run bench` (about 15 minutes; `npm run bench:smoke` for a seconds-long smoke).",
+    "",
+  ].join("\n");
+}

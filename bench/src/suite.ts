@@ -1,0 +1,122 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { snapshotBundle } from "./mesh.js";
+import { type BenchOptions, runs } from "./options.js";
+import { writePlots } from "./plots.js";
+import { loadAverage } from "./proc.js";
+import { markdownReport } from "./report-md.js";
+import { type BenchResults, CALLS_PER_TURN } from "./results.js";
+import { autoscaleSection, type StepReaction } from "./section-autoscale.js";
+import { type CacheSection, cacheSection } from "./section-cache.js";
+import { type ProfileSection, profileSection } from "./section-profiles.js";
+import { type ScalingSection, scalingSection } from "./section-scaling.js";
+import { type SoakSection, soakSection } from "./section-soak.js";
+import { checkTargets } from "./targets-check.js";
+import { round } from "./usage.js";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+function run(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { cwd: ROOT, encoding: "utf8", timeout: 10_000 }).trim();
+  } catch {
+    return "";
+  }
+}
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+/** Where a finished run's files went. */
+export interface BenchOutput {
+  readonly results: BenchResults;
+  readonly jsonPath: string;
+  readonly markdownPath: string;
+  readonly plots: string[];
+}
+
+/** Runs every section `options` enables, in order, and writes JSON, markdown and plots to `outDir`. */
+export async function runBench(options: BenchOptions, outDir: string): Promise<BenchOutput> {
+  const started = new Date();
+  const t0 = performance.now();
+  const uptimeBefore = run("uptime", []);
+  const load: Array<[number, number]> = [[0, loadAverage()[0]]];
+  const loadTimer = setInterval(() => load.push([round((performance.now() - t0) / 1000, 0), loadAverage()[0]]), 10_000);
+  loadTimer.unref();
+  const errors: string[] = [];
+  const attempt = async <T>(name: string, body: () => Promise<T>): Promise<T | undefined> => {
+    log(`section ${name} (load ${loadAverage().join(" ")})`);
+    try {
+      return await body();
+    } catch (err) {
+      errors.push(`${name}: ${(err as Error).message.split("\n").slice(0, 3).join(" ")}`);
+      log(`section ${name} failed: ${(err as Error).stack ?? err}`);
+      return undefined;
+    }
+  };
+  const bundle = snapshotBundle();
+  const profiles: ProfileSection[] = [];
+  let cache: CacheSection | undefined;
+  let scaling: ScalingSection | undefined;
+  let soak: SoakSection | undefined;
+  let autoscale: StepReaction[] = [];
+  try {
+    for (const profile of options.profiles.filter((name) => runs(options, name))) {
+      const section = await attempt(`profile ${profile}`, () => profileSection(options, bundle.path, profile));
+      if (section) profiles.push(section);
+    }
+    if (options.redis && runs(options, "cache")) cache = await attempt("cache", () => cacheSection(options, bundle.path));
+    if (runs(options, "scaling")) scaling = await attempt("scaling", () => scalingSection(options, bundle.path));
+    if (runs(options, "soak")) soak = await attempt("soak", () => soakSection(options, bundle.path));
+    // Last, as the issue asks: the load step from idle, per strategy.
+    if (runs(options, "autoscale")) {
+      autoscale = (await attempt("autoscale", () => autoscaleSection(options, bundle.path))) ?? [];
+    }
+  } finally {
+    clearInterval(loadTimer);
+    bundle.remove();
+  }
+  load.push([round((performance.now() - t0) / 1000, 0), loadAverage()[0]]);
+  const cpu = cpus();
+  const results: BenchResults = {
+    version: 1,
+    smoke: options.smoke,
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationS: round((performance.now() - t0) / 1000, 1),
+    git: {
+      commit: run("git", ["rev-parse", "HEAD"]),
+      dirtyFiles: run("git", ["status", "--porcelain"]).split("\n").filter(Boolean).length,
+    },
+    machine: {
+      cpus: cpu.length,
+      cpuModel: cpu[0]?.model ?? "unknown",
+      memoryGb: round(totalmem() / 2 ** 30, 1),
+      node: process.version,
+      uptimeBefore,
+      uptimeAfter: run("uptime", []),
+      load,
+    },
+    callsPerTurn: CALLS_PER_TURN,
+    profiles,
+    cache,
+    scaling,
+    soak,
+    autoscale,
+    targets: checkTargets(profiles, scaling, autoscale, soak),
+    errors,
+  };
+  mkdirSync(outDir, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, "-");
+  const jsonPath = join(outDir, `bench-${stamp}.json`);
+  const json = `${JSON.stringify(results, null, 1)}\n`;
+  writeFileSync(jsonPath, json);
+  writeFileSync(join(outDir, "latest.json"), json);
+  const plots = writePlots(results, outDir);
+  const markdownPath = join(outDir, "latest.md");
+  writeFileSync(markdownPath, markdownReport(results, plots));
+  return { results, jsonPath, markdownPath, plots };
+}

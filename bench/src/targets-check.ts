@@ -1,0 +1,122 @@
+import type { RunRecord } from "./measure.js";
+import { CALLS_PER_TURN, type TargetCheck } from "./results.js";
+import type { StepReaction } from "./section-autoscale.js";
+import type { ProfileSection } from "./section-profiles.js";
+import type { ScalingSection } from "./section-scaling.js";
+import type { SoakSection } from "./section-soak.js";
+
+/** A machine this busy (cores) counts as CPU-bound. */
+export const CPU_BOUND_CORES = 0.9;
+
+function at(runs: readonly RunRecord[], concurrency: number): RunRecord | undefined {
+  return runs.find((run) => run.concurrency === concurrency);
+}
+
+function fixed(value: number, digits = 2): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : "n/a";
+}
+
+/** Chorus turns/s over the echo-derived limit (echo calls/s ÷ gRPC calls per turn). */
+export function limitFraction(chorus: RunRecord, echo: RunRecord | undefined): number {
+  return echo && echo.perSecond > 0 ? chorus.perSecond / (echo.perSecond / CALLS_PER_TURN.total) : Number.NaN;
+}
+
+function zeroTargets(zero: ProfileSection | undefined): TargetCheck[] {
+  const c1 = zero && at(zero.chorus, 1);
+  const checks: TargetCheck[] = [
+    {
+      target: "zero, c=1: Chorus adds ≤ 2 ms per turn at p50",
+      measured: c1
+        ? `p50 ${fixed(c1.latency.p50)} ms (all of it added: generation takes 0 ms); over the slowest agent task ${fixed(c1.addedOverSlowestAgent?.p50 ?? Number.NaN)} ms`
+        : "not measured",
+      met: c1 ? c1.latency.p50 <= 2 : null,
+    },
+  ];
+  if (!zero) return checks;
+  const ratios = zero.chorus.map((run) => ({ c: run.concurrency, r: run.perSecond / (at(zero.parsl, run.concurrency)?.perSecond ?? Number.NaN) }));
+  const measuredParsl = ratios.filter(({ r }) => Number.isFinite(r));
+  checks.push({
+    target: "zero: Chorus turns/s ≥ 5× Parsl at every concurrency",
+    measured: measuredParsl.length ? measuredParsl.map(({ c, r }) => `c=${c}: ${fixed(r, 1)}×`).join(", ") : "Parsl not measured",
+    met: measuredParsl.length ? measuredParsl.every(({ r }) => r >= 5) : null,
+  });
+  const fractions = zero.chorus.map((run) => ({ c: run.concurrency, f: limitFraction(run, at(zero.echo, run.concurrency)) }));
+  const measuredEcho = fractions.filter(({ f }) => Number.isFinite(f));
+  checks.push({
+    target: "zero: Chorus turns/s ≥ 40% of the echo-derived limit",
+    measured: measuredEcho.map(({ c, f }) => `c=${c}: ${fixed(100 * f, 0)}%`).join(", ") || "not measured",
+    met: measuredEcho.length ? measuredEcho.every(({ f }) => f >= 0.4) : null,
+  });
+  return checks;
+}
+
+function fastTarget(fast: ProfileSection | undefined): TargetCheck {
+  const chorus = fast && at(fast.chorus, 16);
+  const direct = fast && at(fast.direct, 16);
+  if (!chorus || !direct) return { target: "fast, c=16: p50 ≤ 1.05× the slowest agent's generation", measured: "not measured", met: null };
+  const ratio = chorus.latency.p50 / direct.latency.p50;
+  return {
+    target: "fast, c=16: p50 ≤ 1.05× the slowest agent's generation",
+    measured: `${fixed(ratio, 3)}× (turn p50 ${fixed(chorus.latency.p50, 0)} ms; slowest of three direct generations p50 ${fixed(direct.latency.p50, 0)} ms; orchestrator-measured slowest agent task p50 ${fixed(chorus.slowestAgent?.p50 ?? Number.NaN, 0)} ms)`,
+    met: ratio <= 1.05,
+  };
+}
+
+function scalingTarget(scaling: ScalingSection | undefined): TargetCheck {
+  const target = "throughput near-linear in replicas until CPU-bound";
+  if (!scaling || scaling.points.length < 2) return { target, measured: "not measured", met: null };
+  const cpuBound = scaling.points.find((p) => p.machineBusyCores >= CPU_BOUND_CORES * 2);
+  const beforeLimit = scaling.points.filter((p) => !cpuBound || p.replicas < cpuBound.replicas);
+  const measured = scaling.points.map((p) => `${p.replicas}: ${fixed(p.run.perSecond, 1)}/s (eff ${fixed(p.efficiency)}, CPU ${fixed(p.machineBusyCores, 1)} cores)`).join("; ");
+  return {
+    target,
+    measured: `${measured}${cpuBound ? `; CPU-bound from ${cpuBound.replicas} replicas` : "; never CPU-bound"}`,
+    met: beforeLimit.every((p) => p.efficiency >= 0.8),
+  };
+}
+
+function autoscaleTarget(reactions: readonly StepReaction[]): TargetCheck {
+  const chorus = reactions.find((r) => r.system === "chorus:chorus");
+  const target = "first scale-out decision within 1 s of the load step; no turn fails";
+  if (!chorus) return { target, measured: "not measured", met: null };
+  const others = reactions.filter((r) => r !== chorus).map((r) => `${r.system} ${r.firstDecisionMs ?? "none"} ms`);
+  return {
+    target,
+    measured: `chorus strategy ${chorus.firstDecisionMs ?? "none"} ms, ${chorus.failed} failed of ${chorus.turns}${others.length ? ` (${others.join(", ")})` : ""}`,
+    met: chorus.firstDecisionMs !== null && chorus.firstDecisionMs <= 1000 && reactions.every((r) => r.failed === 0),
+  };
+}
+
+function soakTargets(soak: SoakSection | undefined): TargetCheck[] {
+  const agents = soak?.series.filter((s) => s.service.startsWith("agent:")) ?? [];
+  if (!soak || agents.length === 0) {
+    return [{ target: "idle agent RSS ≤ 80 MB; no growth over a bounded soak", measured: "not measured", met: null }];
+  }
+  const idle = Math.max(...agents.map((s) => s.idleBeforeMb));
+  const growth = soak.series.map((s) => `${s.service} ${fixed(s.slopeMbPerMin)} MB/min (${fixed(s.earlyMb, 0)}→${fixed(s.endMb, 0)} MB)`);
+  return [
+    { target: "idle agent replica RSS ≤ 80 MB", measured: `largest idle agent ${fixed(idle, 1)} MB`, met: idle <= 80 },
+    {
+      target: `no RSS growth over the ${soak.durationS} s soak`,
+      measured: growth.join("; "),
+      met: soak.series.every((s) => s.slopeMbPerMin < 1 && s.endMb <= s.earlyMb * 1.1 + 2),
+    },
+  ];
+}
+
+/** Checks every target of issue #5 against one run's numbers. */
+export function checkTargets(
+  profiles: readonly ProfileSection[],
+  scaling: ScalingSection | undefined,
+  autoscale: readonly StepReaction[],
+  soak: SoakSection | undefined,
+): TargetCheck[] {
+  const byName = (name: string) => profiles.find((p) => p.profile === name);
+  return [
+    ...zeroTargets(byName("zero")),
+    fastTarget(byName("fast")),
+    scalingTarget(scaling),
+    autoscaleTarget(autoscale),
+    ...soakTargets(soak),
+  ];
+}

@@ -1,0 +1,85 @@
+{{/*
+The config file of each component: the keys of config/chorus.yaml that it reads, from
+.Values.config, plus the addresses, ports, paths and provider names the chart decides.
+*/}}
+
+{{/* The model's base URL: openai.baseUrl, else the in-chart simulator. */}}
+{{- define "chorus.llmBaseUrl" -}}
+{{- if .Values.openai.baseUrl }}
+{{- .Values.openai.baseUrl }}
+{{- else if .Values.simulator.enabled }}
+{{- printf "http://%s-llm-sim:%d/v1" (include "chorus.fullname" .) (int .Values.simulator.port) }}
+{{- else }}
+{{- fail "set openai.baseUrl (a real model) or simulator.enabled=true" }}
+{{- end }}
+{{- end }}
+
+{{/* The Redis URL written into the config ("" for none; redis.existingSecret sets REDIS_URL instead). */}}
+{{- define "chorus.redisUrl" -}}
+{{- if .Values.redis.enabled }}
+{{- printf "redis://%s-redis:6379" (include "chorus.fullname" .) }}
+{{- else }}
+{{- .Values.redis.url }}
+{{- end }}
+{{- end }}
+
+{{/* The `llm` block every model caller reads. */}}
+{{- define "chorus.llmConfig" -}}
+{{- merge (dict "base_url" (include "chorus.llmBaseUrl" .)) (deepCopy .Values.config.llm) | toYaml }}
+{{- end }}
+
+{{/* The orchestrator's config file: every key (it runs turns, pools, cache and the provider). */}}
+{{- define "chorus.config.orchestrator" -}}
+{{- $c := .Values.config }}
+{{- $full := include "chorus.fullname" . }}
+{{- $file := dict
+  "workflow" $c.workflow
+  "orchestrator" (merge (dict "host" "0.0.0.0" "port" (int .Values.orchestrator.port) "metrics_port" (int (include "chorus.metricsPort" .))) (deepCopy $c.orchestrator))
+  "provider" (dict
+    "kind" "kubernetes"
+    "kubernetes" (merge (dict
+      "namespace" ""
+      "kubeconfig" ""
+      "deployment_template" (printf "%s-agent-{pool}" $full)
+      "service_template" (printf "%s-agent-{pool}" $full)
+      "agent_port_name" "grpc"
+      "lease_name" (printf "%s-orchestrator" $full)) (deepCopy $c.provider.kubernetes)))
+  "history" (merge (dict "address" (printf "%s-history:%d" $full (int .Values.history.port))) (deepCopy $c.history))
+  "llm" (include "chorus.llmConfig" . | fromYaml)
+  "cache" $c.cache
+  "redis" (merge (dict "url" (include "chorus.redisUrl" .)) (deepCopy $c.redis))
+  "limits" $c.limits
+  "agents" $c.agents }}
+{{- toYaml $file }}
+{{- end }}
+
+{{/* The history service's config file. Its SQLite path is relative to its working directory, the /data volume. */}}
+{{- define "chorus.config.history" -}}
+{{- $file := dict
+  "workflow" .Values.config.workflow
+  "history" (merge (dict "host" "0.0.0.0" "port" (int .Values.history.port) "metrics_port" (int (include "chorus.metricsPort" .)) "path" "chorus.db") (deepCopy .Values.config.history)) }}
+{{- toYaml $file }}
+{{- end }}
+
+{{/* One pool's config file: its own persona, the model and the limits; call with (dict "root" $ "agent" $agent). */}}
+{{- define "chorus.config.agent" -}}
+{{- $file := dict
+  "workflow" .root.Values.config.workflow
+  "llm" (include "chorus.llmConfig" .root | fromYaml)
+  "limits" .root.Values.config.limits
+  "agents" (list .agent) }}
+{{- toYaml $file }}
+{{- end }}
+
+{{/* The simulator's config file. */}}
+{{- define "chorus.config.llmSim" -}}
+{{- $file := dict
+  "workflow" .Values.config.workflow
+  "simulator" (merge (dict "host" "0.0.0.0" "port" (int .Values.simulator.port)) (deepCopy .Values.config.simulator)) }}
+{{- toYaml $file }}
+{{- end }}
+
+{{/* True when the chart runs the simulator. */}}
+{{- define "chorus.simulatorEnabled" -}}
+{{- if and .Values.simulator.enabled (not .Values.openai.baseUrl) }}true{{ end }}
+{{- end }}

@@ -1,0 +1,78 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { AgentConfig, ChorusConfig, Logger } from "@chorus/shared";
+import { CoordinationV1Api } from "@kubernetes/client-node";
+import { loadKubeConfig, resolveNamespace } from "./k8s-client.js";
+import { LeaseElector } from "./k8s-leader.js";
+import { KubernetesProvider } from "./k8s-provider.js";
+import type { Scaler } from "./scaler.js";
+
+/** Who changes the pools: this orchestrator or another one; shown as GetStatus component "scaler". */
+export interface Leadership {
+  status(): { healthy: boolean; detail: string };
+  close(): Promise<void>;
+}
+
+/** A Kubernetes provider with what the election needs. */
+export interface KubernetesSetup {
+  readonly provider: KubernetesProvider;
+  start(scaler: Scaler): Promise<Leadership>;
+}
+
+/**
+ * Builds the Kubernetes provider from `provider.kubernetes` (credentials, namespace, object
+ * names). `start` lists and watches the pools, then runs the Lease election: the scaler runs its
+ * strategy loops only while this orchestrator leads; every orchestrator routes.
+ */
+export function kubernetesSetup(
+  config: ChorusConfig,
+  agents: readonly AgentConfig[],
+  log: Logger,
+): KubernetesSetup {
+  const settings = config.provider.kubernetes;
+  const kc = loadKubeConfig(settings.kubeconfig);
+  const namespace = resolveNamespace(settings.namespace, kc);
+  // The pod name (hostname in a pod) plus a random part: a restarted pod is a new candidate.
+  const identity = `${hostname()}_${randomBytes(4).toString("hex")}`;
+  const provider = new KubernetesProvider({ kc, namespace, settings, agents, identity, log });
+  return {
+    provider,
+    async start(scaler) {
+      await provider.start();
+      const elector = new LeaseElector(
+        kc.makeApiClient(CoordinationV1Api),
+        {
+          namespace,
+          name: settings.lease_name,
+          identity,
+          durationSeconds: settings.lease_duration_seconds,
+          renewDeadlineSeconds: settings.renew_deadline_seconds,
+          retryPeriodSeconds: settings.retry_period_seconds,
+        },
+        log,
+      );
+      elector.onChange((leading) => {
+        // The provider learns first, so the scaler's first poll sees the pools as the leader does.
+        if (leading) {
+          provider.lead(true);
+          scaler.start();
+        } else {
+          scaler.pause();
+          provider.lead(false);
+        }
+      });
+      elector.start();
+      const lease = `lease ${namespace}/${settings.lease_name}`;
+      log.info({ namespace, identity, lease: settings.lease_name }, "kubernetes provider watching the pools");
+      return {
+        status: () => ({
+          healthy: true,
+          detail: elector.leading
+            ? `leader (${identity}, ${lease})`
+            : `follower (leader: ${elector.holder || "none yet"}, ${lease})`,
+        }),
+        close: () => elector.close(),
+      };
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { isMap, isScalar, isSeq, parse, parseDocument } from "yaml";
+import { CHART_DIR, REPO_ROOT, renderChart, runTool } from "./testing/helm.js";
+
+// Keys of config/chorus.yaml that the chart decides (addresses, ports, paths, provider names),
+// so values.config leaves them out and the templates write them into each pod's config file.
+const CHART_SET_KEYS = [
+  "orchestrator.host",
+  "orchestrator.port",
+  "orchestrator.metrics_port",
+  "provider.kind",
+  "provider.kubernetes.namespace",
+  "provider.kubernetes.kubeconfig",
+  "provider.kubernetes.deployment_template",
+  "provider.kubernetes.service_template",
+  "provider.kubernetes.agent_port_name",
+  "provider.kubernetes.lease_name",
+  "history.host",
+  "history.port",
+  "history.metrics_port",
+  "history.path",
+  "llm.base_url",
+  "simulator.host",
+  "simulator.port",
+  "redis.url",
+];
+
+/** Flattens nested mappings into dotted keys; lists (config.agents) stay whole values. */
+function flatten(value: unknown, prefix = ""): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    for (const [key, child] of Object.entries(value)) {
+      for (const [k, v] of flatten(child, prefix ? `${prefix}.${key}` : key)) out.set(k, v);
+    }
+  } else {
+    out.set(prefix, value);
+  }
+  return out;
+}
+
+/**
+ * Collects dotted paths of values.yaml keys with no comment on the line before or at the end of
+ * their line. The yaml parser hangs the comment before a block's first key on the block (or, for
+ * a list's first item, on the list), so that comment is passed down as `first`. Flow mappings
+ * (`{ cpu: 100m }`) are documented by their key's comment.
+ */
+function uncommentedKeys(node: unknown, path: string, missing: string[], first?: string | null): void {
+  if (isMap(node) && !node.flow) {
+    const leading = node.commentBefore ?? first;
+    node.items.forEach((pair, index) => {
+      const key = isScalar(pair.key) ? String(pair.key.value) : "?";
+      const where = path ? `${path}.${key}` : key;
+      const inline = isScalar(pair.value) ? pair.value.comment : undefined;
+      const before = isScalar(pair.key) ? pair.key.commentBefore : undefined;
+      if (!before && !inline && !(index === 0 && leading)) missing.push(where);
+      uncommentedKeys(pair.value, where, missing);
+    });
+  } else if (isSeq(node) && !node.flow) {
+    node.items.forEach((item, index) => {
+      uncommentedKeys(item, `${path}[${index}]`, missing, index === 0 ? node.commentBefore : undefined);
+    });
+  }
+}
+
+describe("charts/chorus", () => {
+  it("passes helm lint --strict with the defaults and with Redis, a real model and an existing Secret", () => {
+    const variants = [
+      [],
+      ["--set", "redis.enabled=true", "--set", "openai.baseUrl=https://api.openai.com/v1"],
+      ["--set", "openai.existingSecret=my-openai", "--set", "redis.existingSecret=my-redis"],
+      ["--set", "openai.apiKey=sk-test", "--set", "metrics.enabled=false", "--set", "networkPolicy.enabled=false"],
+    ];
+    for (const args of variants) {
+      const result = runTool("helm", ["lint", "--strict", CHART_DIR, ...args]);
+      assert.equal(result.code, 0, `helm lint --strict ${args.join(" ")}:\n${result.stdout}${result.stderr}`);
+    }
+  });
+
+  const typos: [string, string, RegExp][] = [
+    ["an unknown top-level key", "unknownKey=1", /additional properties 'unknownKey' not allowed/],
+    ["a misspelt config key", "config.orchestrator.agregation=all", /\/config\/orchestrator.*'agregation'/],
+    ["a misspelt scaling key", "config.agents[0].scaling.max_block=3", /\/config\/agents\/0\/scaling.*'max_block'/],
+    ["a config key the chart sets", "config.history.path=/tmp/x.db", /\/config\/history.*'path'/],
+    ["a misspelt resources key", "orchestrator.resources.limit.cpu=1", /\/orchestrator\/resources.*'limit'/],
+    ["a misspelt securityContext key", "securityContext.readOnlyRootFs=true", /\/securityContext.*'readOnlyRootFs'/],
+    ["an unknown aggregation", "config.orchestrator.aggregation=loudest", /\/config\/orchestrator\/aggregation/],
+  ];
+  for (const [what, set, message] of typos) {
+    it(`rejects ${what} through values.schema.json (--set ${set})`, () => {
+      assert.throws(() => renderChart(["--set", set]), message);
+    });
+  }
+
+  it("rejects a pools entry that names no agent, naming the key", () => {
+    assert.throws(
+      () => renderChart(["--set", "pools.creativ.resources.limits.cpu=1"]),
+      /pools\.creativ: no agent named "creativ"/,
+    );
+  });
+
+  it("documents every values.yaml key with a comment", () => {
+    const doc = parseDocument(readFileSync(join(CHART_DIR, "values.yaml"), "utf8"));
+    const missing: string[] = [];
+    uncommentedKeys(doc.contents, "", missing);
+    assert.deepEqual(missing, []);
+  });
+
+  it("mirrors config/chorus.yaml in values.config: same keys and defaults, except the keys the chart sets", () => {
+    const repo = flatten(parse(readFileSync(join(REPO_ROOT, "config/chorus.yaml"), "utf8")));
+    const values = parse(readFileSync(join(CHART_DIR, "values.yaml"), "utf8"));
+    const chart = flatten(values.config);
+    for (const key of CHART_SET_KEYS) {
+      assert.ok(repo.has(key), `${key} is not a key of config/chorus.yaml any more`);
+      assert.ok(!chart.has(key), `values.config.${key} is set by the chart and must not be a value`);
+    }
+    for (const [key, value] of repo) {
+      if (CHART_SET_KEYS.includes(key)) continue;
+      assert.ok(chart.has(key), `config/chorus.yaml key ${key} is missing from values.config`);
+      assert.deepEqual(chart.get(key), value, `values.config.${key} differs from config/chorus.yaml`);
+    }
+    assert.deepEqual(
+      [...chart.keys()].filter((key) => !repo.has(key)),
+      [],
+      "values.config keys that config/chorus.yaml does not have",
+    );
+  });
+
+  it("writes every chart-set key into some pod's config file", () => {
+    const files = renderChart()
+      .filter((m) => m.kind === "ConfigMap")
+      .map((m) => flatten(parse(m.data["chorus.yaml"])));
+    for (const key of CHART_SET_KEYS) {
+      assert.ok(
+        files.some((file) => file.has(key)),
+        `no rendered config file sets ${key}`,
+      );
+    }
+  });
+});
