@@ -13,7 +13,11 @@ const externalDependencies = {
 
 await build({
   entryPoints: [new URL("./src/main.ts", import.meta.url).pathname],
-  outfile: new URL("./dist/chorus.mjs", import.meta.url).pathname,
+  outdir: new URL("./dist", import.meta.url).pathname,
+  entryNames: "chorus",
+  outExtension: { ".js": ".mjs" },
+  chunkNames: "chunks/[name]-[hash]",
+  splitting: true,
   bundle: true,
   platform: "node",
   format: "esm",

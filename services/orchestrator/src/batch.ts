@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Aggregation, type BatchEventSchema } from "@chorus/proto";
 import { detailsOf } from "@chorus/shared";
@@ -40,6 +41,8 @@ function tasksOf(input: BatchInput): BatchTask[] {
 export function runBatch(deps: TurnDeps, input: BatchInput): AsyncIterable<BatchEventInit> {
   const queue = new AsyncQueue<BatchEventInit>();
   const tasks = tasksOf(input);
+  // Every concurrent item's turn listens to the batch call's signal; that many listeners is expected.
+  setMaxListeners(deps.config.limits.batch_concurrency * 4 + 10, input.signal);
   const conversationId = randomUUID();
   const started = performance.now();
   let next = 0;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
@@ -70,10 +70,11 @@ describe("Dockerfile (read, not built: no Docker engine here)", () => {
     const major = nodeMajor();
     assert.equal(major % 2, 0, "even Node majors are the LTS lines");
     const froms = dockerfile.filter((i) => i.op === "FROM").map((i) => i.args.split(/\s+/)[0]);
-    assert.deepEqual(froms, ["${NODE_IMAGE}", "${NODE_IMAGE}"]);
+    assert.equal(froms.length, 2, "a build stage and a runtime stage");
+    for (const from of froms) assert.match(from ?? "", /^\$\{NODE_IMAGE\}$/);
     const packages = Object.entries(lock.packages as Record<string, { dev?: boolean; engines?: unknown }>);
     const failing = packages
-      .filter(([path, pkg]) => !pkg.dev && typeof (pkg.engines as { node?: unknown })?.node === "string")
+      .filter(([, pkg]) => !pkg.dev && typeof (pkg.engines as { node?: unknown })?.node === "string")
       .map(([path, pkg]) => [path || "(root)", (pkg.engines as { node: string }).node])
       .filter(([, range]) => !satisfiesMajor(major, range ?? ""));
     assert.deepEqual(failing, [], `Node ${major} does not satisfy these engines`);
@@ -88,7 +89,10 @@ describe("Dockerfile (read, not built: no Docker engine here)", () => {
       .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
     const workspaces = Object.keys(lock.packages).filter((p) => p && !p.includes("node_modules"));
     for (const file of ["package.json", "package-lock.json", ...workspaces.map((w) => `${w}/package.json`)]) {
-      assert.ok(copied.includes(file), `${file} is copied before npm ci (or npm ci fails on a missing workspace)`);
+      assert.ok(
+        copied.includes(file),
+        `${file} is copied before npm ci (or npm ci fails on a missing workspace)`,
+      );
     }
     const build = dockerfile.find((i) => i.op === "RUN" && i.args.includes("npm run build"));
     assert.match(build?.args ?? "", /npm prune --omit=dev/);
@@ -97,15 +101,21 @@ describe("Dockerfile (read, not built: no Docker engine here)", () => {
   it("runs the chorus CLI bundle as a fixed non-root user, the chart's runAsUser and fsGroup", () => {
     const entrypoint = runtime.find((i) => i.op === "ENTRYPOINT");
     assert.deepEqual(JSON.parse(entrypoint?.args ?? "[]"), ["node", "/app/tools/cli/dist/chorus.mjs"]);
-    assert.match(readFileSync(join(REPO_ROOT, "tools/cli/build.mjs"), "utf8"), /"\.\/dist\/chorus\.mjs"/);
     assert.ok(
-      runtime.some((i) => i.op === "COPY" && /\/app\/tools\/cli\/dist\s/.test(`${i.args} `)),
-      "the runtime stage copies the bundle",
+      existsSync(join(REPO_ROOT, "tools/cli/dist/chorus.mjs")),
+      "npm run build writes tools/cli/dist/chorus.mjs (run it first)",
+    );
+    assert.ok(
+      runtime.some((i) => i.op === "COPY" && /\/app\/tools\/cli\/dist \.\/tools\/cli\/dist$/.test(i.args)),
+      "the runtime stage copies the whole dist directory (the entry and its chunks)",
     );
     const users = runtime.filter((i) => i.op === "USER");
     assert.equal(users.length, 1);
     const [uid, gid] = (users[0]?.args ?? "").split(":").map(Number);
-    assert.ok(uid && uid > 0 && gid && gid > 0, "USER is a numeric non-root uid:gid (runAsNonRoot can verify it)");
+    assert.ok(
+      uid && uid > 0 && gid && gid > 0,
+      "USER is a numeric non-root uid:gid (runAsNonRoot can verify it)",
+    );
     assert.ok(
       runtime.findIndex((i) => i.op === "USER") < runtime.findIndex((i) => i.op === "ENTRYPOINT"),
       "USER comes before ENTRYPOINT",

@@ -71,7 +71,11 @@ describe("charts/chorus render", () => {
     const orchestrator = find(defaults, "Deployment", "chorus-orchestrator");
     assert.equal(podSpecOf(orchestrator).serviceAccountName, "chorus-orchestrator");
     for (const pod of workloads(defaults).filter((m) => m !== orchestrator)) {
-      assert.equal(podSpecOf(pod).automountServiceAccountToken, false, `${pod.metadata.name} gets no API token`);
+      assert.equal(
+        podSpecOf(pod).automountServiceAccountToken,
+        false,
+        `${pod.metadata.name} gets no API token`,
+      );
     }
   });
 
@@ -142,7 +146,10 @@ describe("charts/chorus render", () => {
       assert.equal(container.args[0], "agent");
       assert.equal(arg("--agent"), pool);
       assert.equal(arg("--replica-id"), "$(POD_NAME)");
-      assert.equal(arg("--port"), String(container.ports.find((p: Manifest) => p.name === "grpc").containerPort));
+      assert.equal(
+        arg("--port"),
+        String(container.ports.find((p: Manifest) => p.name === "grpc").containerPort),
+      );
       const podName = container.env.find((e: Manifest) => e.name === "POD_NAME");
       assert.deepEqual(podName.valueFrom, { fieldRef: { fieldPath: "metadata.name" } });
       assert.deepEqual(
@@ -166,13 +173,20 @@ describe("charts/chorus render", () => {
         assert.equal(sc.allowPrivilegeEscalation, false, name);
         assert.deepEqual(sc.capabilities.drop, ["ALL"], name);
         const tmp = container.volumeMounts.find((m: Manifest) => m.mountPath === "/tmp");
-        assert.ok(spec.volumes.find((v: Manifest) => v.name === tmp?.name)?.emptyDir, `${name}: /tmp emptyDir`);
+        assert.ok(
+          spec.volumes.find((v: Manifest) => v.name === tmp?.name)?.emptyDir,
+          `${name}: /tmp emptyDir`,
+        );
       }
     }
   });
 
   it("probes every gRPC service natively on the number of its port named grpc", () => {
-    const grpcPods = workloads(defaults).filter((m) => ["orchestrator", "history", "agent"].includes(m.spec.template?.metadata.labels["app.kubernetes.io/component"]));
+    const grpcPods = workloads(defaults).filter((m) =>
+      ["orchestrator", "history", "agent"].includes(
+        m.spec.template?.metadata.labels["app.kubernetes.io/component"],
+      ),
+    );
     assert.equal(grpcPods.length, 2 + POOLS.length);
     for (const workload of grpcPods) {
       const [container] = podSpecOf(workload).containers;
@@ -187,7 +201,10 @@ describe("charts/chorus render", () => {
     assert.equal(history.spec.replicas, 1);
     const [claim] = history.spec.volumeClaimTemplates;
     const [container] = podSpecOf(history).containers;
-    assert.equal(container.volumeMounts.find((m: Manifest) => m.name === claim.metadata.name).mountPath, "/data");
+    assert.equal(
+      container.volumeMounts.find((m: Manifest) => m.name === claim.metadata.name).mountPath,
+      "/data",
+    );
     assert.equal(container.workingDir, "/data");
     assert.equal(configOf(defaults, "chorus-history").history.path, "chorus.db", "relative to /data");
   });
@@ -227,6 +244,16 @@ describe("charts/chorus render", () => {
     }
     const orchestrator = find(defaults, "NetworkPolicy", "chorus-orchestrator");
     assert.deepEqual(orchestrator.spec.ingress, [{ ports: [{ port: "grpc" }] }], "clients from anywhere");
+    const restricted = find(
+      renderChart(["--set", "networkPolicy.clientsFrom[0].namespaceSelector.matchLabels.team=a"]),
+      "NetworkPolicy",
+      "chorus-orchestrator",
+    );
+    assert.deepEqual(
+      restricted.spec.ingress[0].from.map((peer: Manifest) => Object.keys(peer)[0]),
+      ["namespaceSelector", "podSelector"],
+      "the listed clients, and the test pod",
+    );
   });
 
   it("renders Redis, a real model and Secrets only when asked", () => {
@@ -246,7 +273,12 @@ describe("charts/chorus render", () => {
     assert.equal(config.redis.url, "redis://chorus-redis:6379");
     assert.equal(config.llm.base_url, "https://api.openai.com/v1");
     assert.equal(find(rendered, "Secret", "chorus-openai").stringData.OPENAI_API_KEY, "sk-test");
-    const existing = renderChart(["--set", "openai.existingSecret=mine", "--set", "openai.existingSecretKey=key"]);
+    const existing = renderChart([
+      "--set",
+      "openai.existingSecret=mine",
+      "--set",
+      "openai.existingSecretKey=key",
+    ]);
     assert.ok(!kinds(existing).some((k) => k.startsWith("Secret/")));
     const env = podSpecOf(find(existing, "Deployment", "chorus-agent-creative")).containers[0].env;
     assert.deepEqual(env.find((e: Manifest) => e.name === "OPENAI_API_KEY").valueFrom, {

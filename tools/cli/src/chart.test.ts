@@ -71,7 +71,14 @@ describe("charts/chorus", () => {
       [],
       ["--set", "redis.enabled=true", "--set", "openai.baseUrl=https://api.openai.com/v1"],
       ["--set", "openai.existingSecret=my-openai", "--set", "redis.existingSecret=my-redis"],
-      ["--set", "openai.apiKey=sk-test", "--set", "metrics.enabled=false", "--set", "networkPolicy.enabled=false"],
+      [
+        "--set",
+        "openai.apiKey=sk-test",
+        "--set",
+        "metrics.enabled=false",
+        "--set",
+        "networkPolicy.enabled=false",
+      ],
     ];
     for (const args of variants) {
       const result = runTool("helm", ["lint", "--strict", CHART_DIR, ...args]);
@@ -82,11 +89,23 @@ describe("charts/chorus", () => {
   const typos: [string, string, RegExp][] = [
     ["an unknown top-level key", "unknownKey=1", /additional properties 'unknownKey' not allowed/],
     ["a misspelt config key", "config.orchestrator.agregation=all", /\/config\/orchestrator.*'agregation'/],
-    ["a misspelt scaling key", "config.agents[0].scaling.max_block=3", /\/config\/agents\/0\/scaling.*'max_block'/],
+    [
+      "a misspelt scaling key",
+      "config.agents[0].scaling.max_block=3",
+      /\/config\/agents\/0\/scaling.*'max_block'/,
+    ],
     ["a config key the chart sets", "config.history.path=/tmp/x.db", /\/config\/history.*'path'/],
     ["a misspelt resources key", "orchestrator.resources.limit.cpu=1", /\/orchestrator\/resources.*'limit'/],
-    ["a misspelt securityContext key", "securityContext.readOnlyRootFs=true", /\/securityContext.*'readOnlyRootFs'/],
-    ["an unknown aggregation", "config.orchestrator.aggregation=loudest", /\/config\/orchestrator\/aggregation/],
+    [
+      "a misspelt securityContext key",
+      "securityContext.readOnlyRootFs=true",
+      /\/securityContext.*'readOnlyRootFs'/,
+    ],
+    [
+      "an unknown aggregation",
+      "config.orchestrator.aggregation=loudest",
+      /\/config\/orchestrator\/aggregation/,
+    ],
   ];
   for (const [what, set, message] of typos) {
     it(`rejects ${what} through values.schema.json (--set ${set})`, () => {

@@ -1,7 +1,5 @@
-import { runAgent } from "@chorus/agent";
-import { runHistory } from "@chorus/history";
-import { startSimulator } from "@chorus/llm-sim";
-import { runOrchestrator } from "@chorus/orchestrator";
+// Each service is imported only by the command that runs it, so an agent process never loads
+// SQLite, Redis or Kubernetes clients (idle RSS is a benchmark target).
 import { announceReady, type ChorusConfig, createLogger, stopOnSignals } from "@chorus/shared";
 import { intFlag } from "./options.js";
 
@@ -19,6 +17,7 @@ export interface ServiceFlags {
 /** `chorus history`: the history service. */
 export async function historyCommand(config: ChorusConfig, flags: ServiceFlags): Promise<void> {
   const log = createLogger("history");
+  const { runHistory } = await import("@chorus/history");
   const running = await runHistory({
     config,
     host: flags.host ?? config.history.host,
@@ -35,6 +34,7 @@ export async function historyCommand(config: ChorusConfig, flags: ServiceFlags):
 export async function agentCommand(config: ChorusConfig, flags: ServiceFlags): Promise<void> {
   const agent = flags.agent ?? config.agents[0]?.name ?? "";
   const log = createLogger(`agent-${agent}`);
+  const { runAgent } = await import("@chorus/agent");
   const running = await runAgent({
     config,
     agent,
@@ -53,6 +53,7 @@ export async function agentCommand(config: ChorusConfig, flags: ServiceFlags): P
 /** `chorus llm-sim`: the built-in OpenAI-compatible simulator. */
 export async function simulatorCommand(config: ChorusConfig, flags: ServiceFlags): Promise<void> {
   const log = createLogger("llm-sim");
+  const { startSimulator } = await import("@chorus/llm-sim");
   const running = await startSimulator({
     ...config.simulator,
     host: flags.host ?? config.simulator.host,
@@ -72,6 +73,7 @@ export async function orchestratorCommand(
 ) {
   const log = createLogger("orchestrator");
   const entry = process.argv[1] ?? "";
+  const { runOrchestrator } = await import("@chorus/orchestrator");
   const running = await runOrchestrator({
     config,
     host: flags.host ?? config.orchestrator.host,
