@@ -44,7 +44,10 @@ export async function spawnReady(
   };
   try {
     const match = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${command} not ready in ${options.timeoutMs} ms`)), options.timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${command} not ready in ${options.timeoutMs} ms`)),
+        options.timeoutMs,
+      );
       const check = () => {
         const found = options.ready.exec(output);
         if (!found) return;

@@ -35,7 +35,10 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
 
 function awaitMessage<T>(child: ChildProcess, key: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`load worker sent no ${key} in ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`load worker sent no ${key} in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onMessage = (message: Record<string, unknown>) => {
       if (!(key in message)) return;
       clearTimeout(timer);

@@ -51,7 +51,9 @@ for (const target of output.results.targets) {
   process.stdout.write(`${verdict} ${target.target}: ${target.measured}\n`);
 }
 if (output.results.errors.length > 0) {
-  process.stderr.write(`bench: ${output.results.errors.length} section(s) failed:\n${output.results.errors.join("\n")}\n`);
+  process.stderr.write(
+    `bench: ${output.results.errors.length} section(s) failed:\n${output.results.errors.join("\n")}\n`,
+  );
   process.exit(1);
 }
 process.exit(0);

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultAgents } from "@chorus/shared";
@@ -8,19 +8,21 @@ import { processTree, serviceOf } from "./proc.js";
 import { type ProfileName, simulatorSection } from "./profiles.js";
 import type { WatchedProcess } from "./usage.js";
 
-const BUILT_BUNDLE = new URL("../../tools/cli/dist/chorus.mjs", import.meta.url).pathname;
+const BUILT_DIST = new URL("../../tools/cli/dist/", import.meta.url).pathname;
 const SNAPSHOT_DIR = new URL("../dist/", import.meta.url).pathname;
 
 /**
- * Copies the built CLI bundle so agents forked later in the run execute the code the run started
- * with, even if someone rebuilds meanwhile. It stays under the repository so node_modules resolve.
+ * Copies the built CLI (entry and chunks) so agents forked later in the run execute the code the
+ * run started with, even if someone rebuilds meanwhile. It stays under the repository so
+ * node_modules resolve.
  */
 export function snapshotBundle(): { path: string; remove(): void } {
-  if (!existsSync(BUILT_BUNDLE)) throw new Error(`${BUILT_BUNDLE} is missing: run npm run build`);
-  mkdirSync(SNAPSHOT_DIR, { recursive: true });
-  const path = join(SNAPSHOT_DIR, `chorus-${process.pid}.mjs`);
-  copyFileSync(BUILT_BUNDLE, path);
-  return { path, remove: () => rmSync(path, { force: true }) };
+  if (!existsSync(join(BUILT_DIST, "chorus.mjs")))
+    throw new Error(`${BUILT_DIST}chorus.mjs is missing: run npm run build`);
+  const dir = join(SNAPSHOT_DIR, `run-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  cpSync(BUILT_DIST, dir, { recursive: true, filter: (source) => !source.endsWith(".map") });
+  return { path: join(dir, "chorus.mjs"), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** How each agent pool of a bench mesh runs. */
@@ -106,11 +108,15 @@ export async function startMesh(spec: MeshSpec): Promise<BenchMesh> {
   };
   let started: { child: BenchChild; match: string };
   try {
-    started = await spawnReady(process.execPath, [...(spec.execArgv ?? []), spec.bundle, "up", "--config", configPath], {
-      env,
-      ready: /ready at (\S+)/,
-      timeoutMs: 90_000,
-    });
+    started = await spawnReady(
+      process.execPath,
+      [...(spec.execArgv ?? []), spec.bundle, "up", "--config", configPath],
+      {
+        env,
+        ready: /ready at (\S+)/,
+        timeoutMs: 90_000,
+      },
+    );
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;

@@ -12,11 +12,18 @@ const GREY = PALETTE.grey ?? [128, 128, 128];
 const PURPLE = PALETTE.purple ?? [128, 0, 128];
 
 function highestCommon(a: readonly RunRecord[], b: readonly RunRecord[]): number | undefined {
-  const levels = a.map((r) => r.concurrency).filter((c) => b.length === 0 || b.some((r) => r.concurrency === c));
+  const levels = a
+    .map((r) => r.concurrency)
+    .filter((c) => b.length === 0 || b.some((r) => r.concurrency === c));
   return levels.length ? Math.max(...levels) : undefined;
 }
 
-function cdfSeries(name: string, run: RunRecord | undefined, color: Series["color"], dashed = false): Series[] {
+function cdfSeries(
+  name: string,
+  run: RunRecord | undefined,
+  color: Series["color"],
+  dashed = false,
+): Series[] {
   return run && run.cdf.length > 0 ? [{ name, color, dashed, points: run.cdf.filter(([x]) => x > 0) }] : [];
 }
 
@@ -55,8 +62,18 @@ function replicasPlot(results: BenchResults): Buffer | undefined {
     yLabel: "turns per second",
     yMin: 0,
     series: [
-      { name: "Chorus, measured", color: BLUE, markers: true, points: points.map((p) => [p.replicas, p.run.perSecond]) },
-      { name: "linear from 1 replica", color: GREY, dashed: true, points: points.map((p) => [p.replicas, perReplica * p.replicas]) },
+      {
+        name: "Chorus, measured",
+        color: BLUE,
+        markers: true,
+        points: points.map((p) => [p.replicas, p.run.perSecond]),
+      },
+      {
+        name: "linear from 1 replica",
+        color: GREY,
+        dashed: true,
+        points: points.map((p) => [p.replicas, perReplica * p.replicas]),
+      },
       {
         name: "machine CPU busy x 100 (cores)",
         color: RED,
@@ -70,7 +87,11 @@ function replicasPlot(results: BenchResults): Buffer | undefined {
 
 function blocksPlot(results: BenchResults): Buffer | undefined {
   if (results.autoscale.length === 0) return undefined;
-  const colors: Record<string, Series["color"]> = { "chorus:chorus": GREEN, "chorus:simple": PURPLE, "parsl:simple": RED };
+  const colors: Record<string, Series["color"]> = {
+    "chorus:chorus": GREEN,
+    "chorus:simple": PURPLE,
+    "parsl:simple": RED,
+  };
   const series: Series[] = results.autoscale.flatMap((r) => [
     {
       name: `${r.system}${r.system.startsWith("parsl") ? " (block = 3 pools)" : ""} serving`,

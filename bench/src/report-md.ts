@@ -51,9 +51,19 @@ function profileTable(section: ProfileSection): string {
     ];
     if (zero) {
       const limit = echo ? echo.perSecond / 5 : Number.NaN;
-      return [...base, n(echo?.perSecond, 0), n(echo?.latency.p50, 2), n(limit, 0), `${n(100 * limitFraction(run, echo), 0)}%`];
+      return [
+        ...base,
+        n(echo?.perSecond, 0),
+        n(echo?.latency.p50, 2),
+        n(limit, 0),
+        `${n(100 * limitFraction(run, echo), 0)}%`,
+      ];
     }
-    return [...base, n(direct?.latency.p50, 0), `${n(direct ? run.latency.p50 / direct.latency.p50 : Number.NaN, 3)}×`];
+    return [
+      ...base,
+      n(direct?.latency.p50, 0),
+      `${n(direct ? run.latency.p50 / direct.latency.p50 : Number.NaN, 3)}×`,
+    ];
   });
   const failed = section.chorus.reduce((sum, run) => sum + run.failed, 0);
   const parslFailed = section.parsl.reduce((sum, run) => sum + run.failed, 0);
@@ -90,7 +100,13 @@ function cacheTable(results: BenchResults): string {
     ...cache.redisGet.map((r) => ["ioredis GET (the limit)", r]),
   ].map(([label, run]) => {
     const r = run as RunRecord;
-    return [label as string, String(r.concurrency), n(r.perSecond, 0), n(r.latency.p50, 3), n(r.latency.p99, 3)];
+    return [
+      label as string,
+      String(r.concurrency),
+      n(r.perSecond, 0),
+      n(r.latency.p50, 3),
+      n(r.latency.p99, 3),
+    ];
   });
   return `### Cache hits through Redis\n\n${table(["measure", "c", "per s", "p50 ms", "p99 ms"], rows)}\n`;
 }
@@ -167,7 +183,14 @@ function soakTable(results: BenchResults): string {
     n(s.idleAfterMb, 0),
     n(s.slopeMbPerMin, 2),
   ]);
-  const header = ["service", "idle RSS MB", "RSS after 1/4 MB", "RSS at end MB", "idle again MB", "slope MB/min"];
+  const header = [
+    "service",
+    "idle RSS MB",
+    "RSS after 1/4 MB",
+    "RSS at end MB",
+    "idle again MB",
+    "slope MB/min",
+  ];
   const run = soak.run;
   return `### Soak (\`zero\`, ${soak.rate} turns/s open loop for ${soak.durationS} s: ${run.latency.n} turns, ${run.failed} failed, p50 ${n(run.latency.p50, 1)} ms, p99 ${n(run.latency.p99, 1)} ms)\n\n${table(header, rows)}\n`;
 }
@@ -176,8 +199,13 @@ function soakTable(results: BenchResults): string {
 export function markdownReport(results: BenchResults, plots: readonly string[]): string {
   const m = results.machine;
   const loads = m.load.map(([, l]) => l);
-  const targetRows = results.targets.map((t) => [t.target, t.measured, t.met === null ? "–" : t.met ? "met" : "**missed**"]);
-  const highest = (runs: readonly RunRecord[]) => runs.reduce<RunRecord | undefined>((a, b) => (!a || b.concurrency > a.concurrency ? b : a), undefined);
+  const targetRows = results.targets.map((t) => [
+    t.target,
+    t.measured,
+    t.met === null ? "–" : t.met ? "met" : "**missed**",
+  ]);
+  const highest = (runs: readonly RunRecord[]) =>
+    runs.reduce<RunRecord | undefined>((a, b) => (!a || b.concurrency > a.concurrency ? b : a), undefined);
   const usage = results.profiles.flatMap((p) => [
     usageTable(`Chorus, \`${p.profile}\`, c=${highest(p.chorus)?.concurrency}`, highest(p.chorus)),
     usageTable(`Parsl, \`${p.profile}\`, c=${highest(p.parsl)?.concurrency}`, highest(p.parsl)),

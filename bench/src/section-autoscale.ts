@@ -35,7 +35,8 @@ export interface StepReaction {
   /** [ms since the step, serving blocks per pool, requested blocks per pool]. */
   readonly blocks: Array<[number, number, number]>;
   readonly events: StepEvent[];
-  readonly error?: string | undefined;
+  /** [ms after the step the turn started, its latency in ms; -1 if it failed]. */
+  readonly samples: Array<[number, number]>;
 }
 
 function log(message: string): void {
@@ -47,7 +48,10 @@ export function p99Recovery(result: LoadResult, thresholdMs: number): number | n
   const buckets = new Map<number, number[]>();
   for (const sample of result.samples) {
     const bucket = Math.floor(sample.startMs / 1000);
-    buckets.set(bucket, [...(buckets.get(bucket) ?? []), sample.ok ? sample.latencyMs : Number.POSITIVE_INFINITY]);
+    buckets.set(bucket, [
+      ...(buckets.get(bucket) ?? []),
+      sample.ok ? sample.latencyMs : Number.POSITIVE_INFINITY,
+    ]);
   }
   const ordered = [...buckets].sort((a, b) => a[0] - b[0]);
   let recovered: number | null = null;
@@ -83,7 +87,8 @@ function summary(
     concurrency,
     firstDecisionMs: firstDecision ? round(firstDecision.ms, 0) : null,
     firstNewBlockServingMs: after.find(([, serving]) => serving > initial)?.[0] ?? null,
-    allBlocksServingMs: target > initial ? (after.find(([, serving]) => serving >= target)?.[0] ?? null) : null,
+    allBlocksServingMs:
+      target > initial ? (after.find(([, serving]) => serving >= target)?.[0] ?? null) : null,
     p99RecoveredMs: p99Recovery(result, threshold),
     p99ThresholdMs: threshold,
     turns: result.samples.length,
@@ -92,6 +97,10 @@ function summary(
     p99Ms: round(percentile(latencies, 99), 1),
     blocks,
     events,
+    samples: result.samples.map((s): [number, number] => [
+      round(s.startMs, 0),
+      s.ok ? round(s.latencyMs, 1) : -1,
+    ]),
   };
 }
 
@@ -125,7 +134,12 @@ async function chorusStep(
     max_idletime: 120,
     strategy_period: 5,
   };
-  const mesh = await startMesh({ bundle, llmBaseUrl: simUrl, profile: "fast", pool: { workers: options.workers, scaling } });
+  const mesh = await startMesh({
+    bundle,
+    llmBaseUrl: simUrl,
+    profile: "fast",
+    pool: { workers: options.workers, scaling },
+  });
   const client = createClient(ChatService, mesh.address);
   const watching = new AbortController();
   const events: Array<Omit<StepEvent, "ms"> & { at: number }> = [];
@@ -148,14 +162,23 @@ async function chorusStep(
     const poller = (async () => {
       const end = stepAt + options.durationMs;
       while (!watching.signal.aborted && Date.now() < end + 1000) {
-        const [serving, requested] = await poolBlocks(client).catch((): [number, number] => [Number.NaN, Number.NaN]);
+        const [serving, requested] = await poolBlocks(client).catch((): [number, number] => [
+          Number.NaN,
+          Number.NaN,
+        ]);
         blocks.push([Date.now() - stepAt, serving, requested]);
         await sleep(200);
       }
     })();
     await sleep(Math.max(0, stepAt - Date.now()));
     const result = await drive(
-      { mode: "closed", concurrency: options.concurrency, warmupMs: 0, durationMs: options.durationMs, maxCalls },
+      {
+        mode: "closed",
+        concurrency: options.concurrency,
+        warmupMs: 0,
+        durationMs: options.durationMs,
+        maxCalls,
+      },
       { kind: "chat", address: mesh.address, tag: `step-${strategy}` },
     );
     watching.abort();
@@ -204,7 +227,9 @@ async function parslStep(
     if (launched !== before) events.push({ ms, pool: "htex", before, after: launched, reason: "strategy" });
   }
   const reaction = summary("parsl:simple", options.concurrency, step.result, threshold, blocks, events);
-  log(`step parsl:simple decision ${reaction.firstDecisionMs} ms, serving ${reaction.firstNewBlockServingMs} ms`);
+  log(
+    `step parsl:simple decision ${reaction.firstDecisionMs} ms, serving ${reaction.firstNewBlockServingMs} ms`,
+  );
   return reaction;
 }
 

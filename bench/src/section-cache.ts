@@ -25,9 +25,11 @@ function log(message: string): void {
 export async function cacheSection(options: BenchOptions, bundle: string): Promise<CacheSection> {
   const section: CacheSection = { hits: [], misses: [], redisGet: [] };
   const redis = await startRedisServer();
-  const sim = await startSimulatorProcess(bundle, "zero");
+  let sim: Awaited<ReturnType<typeof startSimulatorProcess>> | undefined;
   try {
-    const simProcess = () => [{ pid: sim.child.pid, service: "llm-sim" }];
+    sim = await startSimulatorProcess(bundle, "zero");
+    const simPid = sim.child.pid;
+    const simProcess = () => [{ pid: simPid, service: "llm-sim" }];
     const mesh = await startMesh({
       bundle,
       llmBaseUrl: sim.url,
@@ -42,11 +44,20 @@ export async function cacheSection(options: BenchOptions, bundle: string): Promi
       await warm.call(0);
       await warm.close();
       for (const concurrency of LEVELS) {
-        const spec = { mode: "closed" as const, concurrency, ...options.timing.zero, maxCalls: options.maxCalls };
+        const spec = {
+          mode: "closed" as const,
+          concurrency,
+          ...options.timing.zero,
+          maxCalls: options.maxCalls,
+        };
         const hit = await measure("chorus-cache-hit", "zero", spec, hitTarget, processes);
         section.hits.push(hit.run);
         log(`cache hit c=${concurrency} ${hit.run.perSecond} turns/s p50 ${hit.run.latency.p50} ms`);
-        const missTarget = { kind: "chat" as const, address: mesh.address, tag: `cache-miss-c${concurrency}` };
+        const missTarget = {
+          kind: "chat" as const,
+          address: mesh.address,
+          tag: `cache-miss-c${concurrency}`,
+        };
         const miss = await measure("chorus-redis-miss", "zero", spec, missTarget, processes);
         section.misses.push(miss.run);
       }
@@ -58,13 +69,24 @@ export async function cacheSection(options: BenchOptions, bundle: string): Promi
     await client.set(key, JSON.stringify({ text: "x".repeat(480), promptTokens: 40, completionTokens: 64 }));
     client.disconnect();
     for (const concurrency of LEVELS) {
-      const spec = { mode: "closed" as const, concurrency, ...options.timing.zero, maxCalls: options.maxCalls * 5 };
-      const { run } = await measure("redis-get", "zero", spec, { kind: "redis-get", url: redis.url, key }, () => []);
+      const spec = {
+        mode: "closed" as const,
+        concurrency,
+        ...options.timing.zero,
+        maxCalls: options.maxCalls * 5,
+      };
+      const { run } = await measure(
+        "redis-get",
+        "zero",
+        spec,
+        { kind: "redis-get", url: redis.url, key },
+        () => [],
+      );
       section.redisGet.push(run);
       log(`redis GET c=${concurrency} ${run.perSecond}/s p50 ${run.latency.p50} ms`);
     }
   } finally {
-    await sim.stop();
+    await sim?.stop();
     await redis.stop();
   }
   return section;

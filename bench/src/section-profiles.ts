@@ -1,5 +1,5 @@
 import { spawnReady } from "./child.js";
-import { record, measure, type RunRecord } from "./measure.js";
+import { measure, type RunRecord, record } from "./measure.js";
 import { fixedPool, startMesh, startSimulatorProcess } from "./mesh.js";
 import type { BenchOptions } from "./options.js";
 import { parslPython, runParslLevels } from "./parsl.js";
@@ -76,7 +76,12 @@ async function echoRuns(options: BenchOptions, levels: readonly number[]): Promi
   const runs: RunRecord[] = [];
   try {
     for (const concurrency of levels) {
-      const spec = { mode: "closed" as const, concurrency, ...options.timing.zero, maxCalls: options.maxCalls * 5 };
+      const spec = {
+        mode: "closed" as const,
+        concurrency,
+        ...options.timing.zero,
+        maxCalls: options.maxCalls * 5,
+      };
       const target = { kind: "echo" as const, address, tag: `echo-c${concurrency}` };
       const processes = () => [{ pid: child.pid, service: "echo-server" }];
       const { run } = await measure("echo", "zero", spec, target, processes, options.loadProcesses);
@@ -89,7 +94,12 @@ async function echoRuns(options: BenchOptions, levels: readonly number[]): Promi
   return runs;
 }
 
-async function parslRuns(options: BenchOptions, profile: ProfileName, simUrl: string, section: ProfileSection) {
+async function parslRuns(
+  options: BenchOptions,
+  profile: ProfileName,
+  simUrl: string,
+  section: ProfileSection,
+) {
   const levels = options.levels[profile];
   const timing = options.timing[profile];
   try {
@@ -102,7 +112,13 @@ async function parslRuns(options: BenchOptions, profile: ProfileName, simUrl: st
       maxTurns: options.maxCalls,
     });
     for (const level of out.levels) {
-      const run = record("parsl", profile, { concurrency: level.concurrency, mode: "closed" }, level.result, level.usage);
+      const run = record(
+        "parsl",
+        profile,
+        { concurrency: level.concurrency, mode: "closed" },
+        level.result,
+        level.usage,
+      );
       section.parsl.push(run);
       log(`${profile} c=${level.concurrency} parsl ${run.perSecond} turns/s p50 ${run.latency.p50} ms`);
     }

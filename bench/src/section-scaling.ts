@@ -55,7 +55,10 @@ async function scaleTo(client: PromiseClient<typeof ChatService>, replicas: numb
 }
 
 /** Measures closed-loop throughput with 1, 2, 4, 8 replicas per pool, one slot-full of turns each. */
-export async function scalingSection(options: BenchOptions, bundle: string): Promise<ScalingSection | undefined> {
+export async function scalingSection(
+  options: BenchOptions,
+  bundle: string,
+): Promise<ScalingSection | undefined> {
   const scaling = options.scaling;
   if (!scaling) return undefined;
   const sim = await startSimulatorProcess(bundle, "fast");

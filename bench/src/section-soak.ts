@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { drive } from "./drive.js";
-import { record, type RunRecord } from "./measure.js";
+import { type RunRecord, record } from "./measure.js";
 import { fixedPool, startMesh, startSimulatorProcess } from "./mesh.js";
 import type { BenchOptions } from "./options.js";
 import { sampleProc } from "./proc.js";
@@ -36,7 +36,9 @@ function rssByService(processes: WatchedProcess[]): Map<string, number> {
     const sample = sampleProc(pid);
     if (sample) groups.set(service, [...(groups.get(service) ?? []), sample.rssMb]);
   }
-  return new Map([...groups].map(([service, values]) => [service, values.reduce((a, b) => a + b, 0) / values.length]));
+  return new Map(
+    [...groups].map(([service, values]) => [service, values.reduce((a, b) => a + b, 0) / values.length]),
+  );
 }
 
 /** Idle RSS, then `rate` turns/s open-loop for the soak, then idle RSS again. */

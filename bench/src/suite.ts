@@ -44,7 +44,10 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
   const t0 = performance.now();
   const uptimeBefore = run("uptime", []);
   const load: Array<[number, number]> = [[0, loadAverage()[0]]];
-  const loadTimer = setInterval(() => load.push([round((performance.now() - t0) / 1000, 0), loadAverage()[0]]), 10_000);
+  const loadTimer = setInterval(
+    () => load.push([round((performance.now() - t0) / 1000, 0), loadAverage()[0]]),
+    10_000,
+  );
   loadTimer.unref();
   const errors: string[] = [];
   const attempt = async <T>(name: string, body: () => Promise<T>): Promise<T | undefined> => {
@@ -65,11 +68,15 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
   let autoscale: StepReaction[] = [];
   try {
     for (const profile of options.profiles.filter((name) => runs(options, name))) {
-      const section = await attempt(`profile ${profile}`, () => profileSection(options, bundle.path, profile));
+      const section = await attempt(`profile ${profile}`, () =>
+        profileSection(options, bundle.path, profile),
+      );
       if (section) profiles.push(section);
     }
-    if (options.redis && runs(options, "cache")) cache = await attempt("cache", () => cacheSection(options, bundle.path));
-    if (runs(options, "scaling")) scaling = await attempt("scaling", () => scalingSection(options, bundle.path));
+    if (options.redis && runs(options, "cache"))
+      cache = await attempt("cache", () => cacheSection(options, bundle.path));
+    if (runs(options, "scaling"))
+      scaling = await attempt("scaling", () => scalingSection(options, bundle.path));
     if (runs(options, "soak")) soak = await attempt("soak", () => soakSection(options, bundle.path));
     // Last, as the issue asks: the load step from idle, per strategy.
     if (runs(options, "autoscale")) {
@@ -106,7 +113,7 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
     scaling,
     soak,
     autoscale,
-    targets: checkTargets(profiles, scaling, autoscale, soak),
+    targets: checkTargets(profiles, scaling, autoscale, soak, cpu.length),
     errors,
   };
   mkdirSync(outDir, { recursive: true });

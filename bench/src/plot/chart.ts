@@ -50,7 +50,8 @@ export function niceTicks(min: number, max: number, count = 6): number[] {
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const step = ([1, 2, 2.5, 5, 10].find((m) => m * magnitude >= raw) ?? 10) * magnitude;
   const ticks: number[] = [];
-  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step)
+    ticks.push(Number(v.toPrecision(12)));
   return ticks;
 }
 
@@ -125,7 +126,9 @@ export function lineChart(spec: ChartSpec): Buffer {
   }
 
   for (const series of spec.series) {
-    const points = series.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!spec.xLog || x > 0));
+    const points = series.points.filter(
+      ([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!spec.xLog || x > 0),
+    );
     const clampY = (y: number) => toY(Math.min(Math.max(y, yMin), yMax));
     for (let i = 1; i < points.length; i += 1) {
       const [ax, ay] = points[i - 1] as readonly [number, number];
@@ -136,7 +139,8 @@ export function lineChart(spec: ChartSpec): Buffer {
         canvas.line(toX(bx), clampY(ay), toX(bx), clampY(by), series.color, 3, dash);
       } else canvas.line(toX(ax), clampY(ay), toX(bx), clampY(by), series.color, 3, dash);
     }
-    if (series.markers) for (const [x, y] of points) canvas.rect(toX(x) - 4, clampY(y) - 4, 9, 9, series.color);
+    if (series.markers)
+      for (const [x, y] of points) canvas.rect(toX(x) - 4, clampY(y) - 4, 9, 9, series.color);
   }
 
   canvas.text((width - Canvas.textWidth(spec.title, 3)) / 2, 16, spec.title, INK, 3);

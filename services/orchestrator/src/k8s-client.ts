@@ -90,6 +90,7 @@ export class Watcher<T extends KubernetesObject> {
   private backoffMs = 500;
   private stopped = false;
   private failure: unknown;
+  private listed = false;
 
   constructor(
     kc: KubeConfig,
@@ -100,7 +101,12 @@ export class Watcher<T extends KubernetesObject> {
     private readonly what: string,
     private readonly log: Logger,
   ) {
-    this.informer = makeInformer(kc, path, list, labelSelector);
+    const listOnce = async () => {
+      const result = await list();
+      this.listed = true;
+      return result;
+    };
+    this.informer = makeInformer(kc, path, listOnce, labelSelector);
     const guard = (handler: (object: T) => void) => (object: T) => {
       try {
         handler(object);
@@ -130,7 +136,8 @@ export class Watcher<T extends KubernetesObject> {
   async start(): Promise<void> {
     this.failure = undefined;
     await this.informer.start();
-    if (this.failure !== undefined) {
+    // A failed first watch is retried like any later one; a failed first list means no access.
+    if (!this.listed) {
       const err = this.failure;
       await this.stop();
       throw new Error(`cannot list ${this.what}: ${describeApiError(err)}`);
@@ -139,7 +146,7 @@ export class Watcher<T extends KubernetesObject> {
 
   private restart(err: unknown): void {
     this.failure = err;
-    if (this.stopped) return;
+    if (this.stopped || !this.listed) return;
     this.log.warn(
       { what: this.what, err: describeApiError(err), retryMs: this.backoffMs },
       "watch failed; restarting",

@@ -11,11 +11,14 @@ export class ReplicaEchoes {
   expected: number | undefined;
 
   /**
-   * @param onSettled called when no echo is pending any more (or one was given up on), so the
-   * caller can judge the latest observed count
+   * @param onSettled called when a watched count arrives with no echo pending, so the caller can
+   * judge it
+   * @param onGiveUp called when an echo did not come in time (a write that changed nothing, or a
+   * watch that missed it): the caller should not judge the count it has, only write again if needed
    */
   constructor(
     private readonly onSettled: () => void,
+    private readonly onGiveUp: () => void,
     private readonly giveUpMs = 10_000,
   ) {}
 
@@ -36,32 +39,32 @@ export class ReplicaEchoes {
     this.expected = count;
     clearTimeout(this.timer);
     // A write that changed nothing on the server has no echo; stop waiting for it eventually.
-    this.timer = setTimeout(() => this.reset(), this.giveUpMs);
+    this.timer = setTimeout(() => {
+      this.reset();
+      this.onGiveUp();
+    }, this.giveUpMs);
+    this.timer.unref();
     return () => {
       const index = this.pending.lastIndexOf(count);
       if (index >= 0) this.pending.splice(index, 1);
       this.expected = before;
-      if (this.pending.length === 0) this.settle();
+      if (this.pending.length === 0) clearTimeout(this.timer);
     };
   }
 
-  /** Feeds a count seen on the watch; settles when it is the echo of the latest pending write. */
+  /** Feeds a count seen on the watch; judges it once no echo is pending. */
   observed(count: number): void {
     const index = this.pending.indexOf(count);
     if (index >= 0) this.pending.splice(0, index + 1);
-    if (this.pending.length === 0) this.settle();
+    if (this.pending.length > 0) return;
+    clearTimeout(this.timer);
+    this.onSettled();
   }
 
-  /** Forgets pending writes (leadership changed, or an echo never came) and settles. */
+  /** Forgets pending writes, e.g. when leadership changes. */
   reset(): void {
     this.pending = [];
-    this.settle();
-  }
-
-  private settle(): void {
     clearTimeout(this.timer);
-    this.timer = undefined;
-    this.onSettled();
   }
 
   /** Stops the give-up timer. */

@@ -67,8 +67,7 @@ export class LeaseElector {
     }
     const nowMs = Date.now();
     if (this.leadingNow && nowMs - this.lastRenew > this.settings.renewDeadlineSeconds * 1000) {
-      this.log.error({ lease: this.settings.name }, "could not renew the lease in time; stepping down");
-      this.setLeading(false);
+      this.setLeading(false, "could not renew the lease within the renew deadline; stepping down");
     }
     if (!this.stopped)
       this.timer = setTimeout(() => void this.tick(), this.settings.retryPeriodSeconds * 1000);
@@ -90,11 +89,13 @@ export class LeaseElector {
       this.observedAt = Date.now();
     }
     const holder = lease.spec?.holderIdentity ?? "";
+    if (holder !== this.holderNow && holder !== identity && holder !== "")
+      this.log.info({ lease: name, holder }, "follower: another orchestrator leads and scales the pools");
     this.holderNow = holder;
     const duration = (lease.spec?.leaseDurationSeconds ?? this.settings.durationSeconds) * 1000;
     const heldByOther = holder !== "" && holder !== identity && Date.now() < this.observedAt + duration;
     if (heldByOther) {
-      this.setLeading(false);
+      this.setLeading(false, `lost the lease to ${holder}; now a follower`);
       return;
     }
     const now = new V1MicroTime();
@@ -147,18 +148,15 @@ export class LeaseElector {
     this.observedAt = Date.now();
     this.lastRenew = this.observedAt;
     this.holderNow = this.settings.identity;
-    this.setLeading(true);
+    this.setLeading(true, "became the leader: this orchestrator scales the pools");
   }
 
-  private setLeading(leading: boolean): void {
+  private setLeading(leading: boolean, why: string): void {
     if (leading === this.leadingNow) return;
     this.leadingNow = leading;
-    this.log.info(
-      { lease: this.settings.name, identity: this.settings.identity },
-      leading
-        ? "became the leader: this orchestrator scales the pools"
-        : "follower: another orchestrator scales",
-    );
+    const { name, identity } = this.settings;
+    if (leading) this.log.info({ lease: name, identity }, why);
+    else this.log.warn({ lease: name, identity }, why);
     for (const listener of this.listeners) listener(leading);
   }
 
@@ -167,7 +165,7 @@ export class LeaseElector {
     this.stopped = true;
     clearTimeout(this.timer);
     const wasLeading = this.leadingNow;
-    this.setLeading(false);
+    this.setLeading(false, "stopped leading: shutting down");
     if (!release || !wasLeading) return;
     const { namespace, name, identity } = this.settings;
     try {

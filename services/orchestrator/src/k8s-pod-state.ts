@@ -128,9 +128,9 @@ export function endpointsByPod(
   const byPod = new Map<string, EndpointView>();
   for (const slice of slices) {
     const port = slice.ports?.find((p) => p.name === portName)?.port;
-    for (const endpoint of slice.endpoints) {
+    for (const endpoint of slice.endpoints ?? []) {
       const pod = endpoint.targetRef?.kind === "Pod" ? endpoint.targetRef.name : undefined;
-      const ip = endpoint.addresses[0];
+      const ip = endpoint.addresses?.[0];
       if (!pod || !ip) continue;
       // The API says a missing `ready` means ready; a terminating endpoint never is.
       const ready = endpoint.conditions?.ready !== false && endpoint.conditions?.terminating !== true;

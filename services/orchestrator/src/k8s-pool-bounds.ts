@@ -74,11 +74,3 @@ export function readBounds(
     return { overrides: {}, warnings: [...warnings, ...errors.map((e) => `ignored: ${e}`)] };
   return { overrides, warnings };
 }
-
-/** Describes overrides as annotations, e.g. `chorus.dev/min-blocks=2`; "none" when empty. */
-export function describeOverrides(overrides: BoundsOverrides): string {
-  const parts = (Object.keys(overrides) as (keyof BoundsOverrides)[]).map(
-    (key) => `${BOUND_ANNOTATIONS[key]}=${overrides[key]}`,
-  );
-  return parts.length > 0 ? parts.join(" ") : "none";
-}

@@ -1,16 +1,12 @@
 import type { Logger } from "@chorus/shared";
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
-import { type BlockEvent, type BlockState, TERMINAL_STATES } from "./block.js";
+import type { BlockEvent } from "./block.js";
+import { BlockReporter } from "./k8s-block-report.js";
 import { ReplicaEchoes } from "./k8s-echoes.js";
-import {
-  blockStateOf,
-  type EndpointView,
-  isLive,
-  type PodView,
-  removesExactly,
-  viewPod,
-} from "./k8s-pod-state.js";
+import { blockStateOf, type EndpointView, isLive, type PodView, viewPod } from "./k8s-pod-state.js";
 import { readBounds } from "./k8s-pool-bounds.js";
+import { nextReplicaStep } from "./k8s-replica-plan.js";
+import { SerialRunner } from "./k8s-serial.js";
 import type { PoolNotice } from "./provider.js";
 import type { ScalingSettings } from "./scaling/index.js";
 
@@ -34,8 +30,6 @@ export interface KubePoolDeps {
   readonly log: Logger;
 }
 
-const MAX_RETRY_MS = 30_000;
-
 /**
  * One pool on Kubernetes: turns its Deployment, pods and endpoints into block events, and, while
  * this orchestrator leads, drives the Deployment's replicas to what the scaler asked for.
@@ -49,9 +43,7 @@ export class KubePool {
   private replicas: number | undefined;
   private readonly pods = new Map<string, PodView>();
   private endpoints = new Map<string, EndpointView>();
-  private readonly reported = new Map<string, { state: BlockState; address: string | undefined }>();
-  private placeholders: string[] = [];
-  private sequence = 0;
+  private readonly blocks: BlockReporter;
   private leading = false;
   /** Blocks the scaler wants, not counting pods being removed (leader only). */
   private intent = 0;
@@ -62,15 +54,25 @@ export class KubePool {
   private readonly echoes: ReplicaEchoes;
   private settingsKey = "";
   private seen = false;
-  private running = false;
-  private again = false;
-  private retryMs = 500;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly runner: SerialRunner;
   private waitingFor = "";
   private closed = false;
 
   constructor(private readonly deps: KubePoolDeps) {
-    this.echoes = new ReplicaEchoes(() => this.judge());
+    this.blocks = new BlockReporter(deps.pool, deps.deployment, deps.emit);
+    this.runner = new SerialRunner(
+      () => this.reconcile(),
+      (err, retryMs) =>
+        deps.log.warn({ err, pool: deps.pool, retryMs }, "updating the pool failed; retrying"),
+    );
+    this.echoes = new ReplicaEchoes(
+      () => this.judge(),
+      () => {
+        // Without the echo the count on hand may be stale: take it as known, and write again if needed.
+        this.echoes.expected = this.replicas;
+        this.schedule();
+      },
+    );
   }
 
   private get name(): string {
@@ -93,13 +95,7 @@ export class KubePool {
       this.intent = replicas;
       this.echoes.expected = replicas;
       this.refresh();
-      this.deps.notify({
-        kind: "resized",
-        pool: this.name,
-        blocks: replicas,
-        previous: replicas,
-        first: true,
-      });
+      this.resized(replicas, replicas, true);
       return;
     }
     if (this.leading) this.echoes.observed(replicas);
@@ -121,8 +117,11 @@ export class KubePool {
     const previous = this.intent;
     this.intent = replicas;
     this.echoes.expected = replicas;
-    if (previous !== replicas)
-      this.deps.notify({ kind: "resized", pool: this.name, blocks: replicas, previous, first: false });
+    if (previous !== replicas) this.resized(replicas, previous, false);
+  }
+
+  private resized(blocks: number, previous: number, first: boolean): void {
+    this.deps.notify({ kind: "resized", pool: this.name, blocks, previous, first });
   }
 
   // Called whenever no write of ours is pending: a count we did not write was set elsewhere.
@@ -132,7 +131,7 @@ export class KubePool {
     this.echoes.expected = this.replicas;
     this.intent = this.replicas;
     this.refresh();
-    this.deps.notify({ kind: "resized", pool: this.name, blocks: this.replicas, previous, first: false });
+    this.resized(this.replicas, previous, false);
     this.schedule();
   }
 
@@ -169,48 +168,19 @@ export class KubePool {
     }
     for (const name of this.doomed) if (!live.some((pod) => pod.name === name)) this.doomed.delete(name);
     for (const pod of this.pods.values()) {
-      const state = this.doomed.has(pod.name)
+      const doomed = this.doomed.has(pod.name);
+      const state = doomed
         ? pod.failure
           ? "FAILED"
           : "DRAINING"
         : blockStateOf(pod, this.endpoints.get(pod.name));
-      this.report(pod.name, state, this.endpoints.get(pod.name)?.address, pod.failure);
+      this.blocks.pod(pod.name, state, this.endpoints.get(pod.name)?.address, pod.failure);
     }
-    for (const name of this.reported.keys()) {
-      if (!this.pods.has(name)) this.report(name, "CANCELLED", undefined, "pod deleted");
-    }
-    this.fitPlaceholders(live);
-  }
-
-  private report(name: string, state: BlockState, address: string | undefined, detail?: string): void {
-    const last = this.reported.get(name);
-    // A block reported ended stays ended: a failed pod that is later removed was already let go.
-    if (last && TERMINAL_STATES.has(last.state) && (state === "DRAINING" || TERMINAL_STATES.has(state))) {
-      if (state === "CANCELLED") this.reported.delete(name);
-      return;
-    }
-    if (state === "CANCELLED") this.reported.delete(name);
-    else this.reported.set(name, { state, address });
-    if (last && last.state === state && (state !== "RUNNING" || last.address === address)) return;
-    const routed = state === "RUNNING" ? address : undefined;
-    this.deps.emit({ blockId: name, pool: this.name, state, address: routed, detail });
-  }
-
-  // Placeholders stand for replicas asked for whose pods do not exist yet.
-  private fitPlaceholders(live: readonly PodView[]): void {
+    this.blocks.forgetGone((name) => this.pods.has(name));
+    // Placeholders stand for replicas asked for whose pods do not exist yet.
     const counted = this.leading ? live.filter((pod) => !this.doomed.has(pod.name)).length : live.length;
     const wanted = this.replicas === undefined ? 0 : this.leading ? this.intent : this.replicas;
-    const missing = Math.max(0, wanted - counted);
-    while (this.placeholders.length > missing) {
-      const id = this.placeholders.shift() ?? "";
-      this.deps.emit({ blockId: id, pool: this.name, state: "CANCELLED", detail: "a pod took its place" });
-    }
-    while (this.placeholders.length < missing) {
-      this.sequence += 1;
-      const id = `${this.deps.deployment}/requested-${this.sequence}`;
-      this.placeholders.push(id);
-      this.deps.emit({ blockId: id, pool: this.name, state: "PENDING", detail: "replica requested" });
-    }
+    this.blocks.placeholdersTo(Math.max(0, wanted - counted));
   }
 
   /** Asks for `count` more replicas; returns the placeholder ids that stand for them. */
@@ -220,22 +190,19 @@ export class KubePool {
       this.deps.log.warn({ pool: this.name, count }, `cannot launch blocks: ${why}`);
       return [];
     }
-    const before = new Set(this.placeholders);
+    const before = new Set(this.blocks.standing);
     this.intent += count;
     this.refresh();
     this.schedule();
-    return this.placeholders.filter((id) => !before.has(id));
+    return this.blocks.standing.filter((id) => !before.has(id));
   }
 
   /** Stops the given blocks: placeholders are dropped, pods are marked and scaled away. */
   cancel(ids: readonly string[]): void {
     if (!this.leading) return;
     for (const id of ids) {
-      const placeholder = this.placeholders.indexOf(id);
-      if (placeholder >= 0) {
-        this.placeholders.splice(placeholder, 1);
+      if (this.blocks.cancelPlaceholder(id)) {
         this.intent = Math.max(0, this.intent - 1);
-        this.deps.emit({ blockId: id, pool: this.name, state: "CANCELLED", detail: "cancelled" });
         continue;
       }
       const pod = this.pods.get(id);
@@ -285,74 +252,39 @@ export class KubePool {
   }
 
   private schedule(): void {
-    if (!this.leading || this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.run();
-  }
-
-  private async run(): Promise<void> {
-    try {
-      do {
-        this.again = false;
-        await this.reconcile();
-      } while (this.again && this.leading && !this.closed);
-      this.retryMs = 500;
-    } catch (err) {
-      this.deps.log.warn(
-        { err, pool: this.name, retryMs: this.retryMs },
-        "updating the pool failed; retrying",
-      );
-      clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this.schedule(), this.retryMs);
-      this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);
-    } finally {
-      this.running = false;
-    }
+    if (this.leading) this.runner.request();
   }
 
   /** One step towards the wanted state: mark, wait until removal is exact, lower, then raise. */
   private async reconcile(): Promise<void> {
     if (!this.leading || this.replicas === undefined) return;
-    const live = this.livePods();
-    const victims = live.filter((pod) => this.doomed.has(pod.name));
-    const kept = live.filter((pod) => !this.doomed.has(pod.name));
-    const current = this.echoes.current(this.replicas) ?? 0;
-    if (victims.length === 0) {
-      if (current !== this.intent) await this.write(this.intent);
-      return;
-    }
-    const unmarked = victims.filter((pod) => !pod.marked && !this.marking.has(pod.name));
-    if (unmarked.length > 0) {
-      await Promise.all(unmarked.map((pod) => this.mark(pod.name)));
-      return;
-    }
-    // The marks must be visible (our watch shows them) before the ReplicaSet is asked to choose.
-    if (victims.some((pod) => !pod.marked) || current === kept.length) return;
-    // Never raise replicas here: with fewer replicas than live pods the ReplicaSet is removing some
-    // already, and the marked ones rank first.
-    if (current < live.length) return this.wait("the ReplicaSet is still removing pods");
-    const templates = new Set(live.map((pod) => pod.templateHash));
-    if (templates.size > 1) return this.wait("a rollout is in progress");
-    if (!removesExactly(victims, kept)) {
-      const notReady = kept.filter((pod) => !pod.ready).map((pod) => pod.name);
-      return this.wait(`pods not Ready yet (${notReady.join(", ")}) would be removed first`);
-    }
+    const step = nextReplicaStep({
+      live: this.livePods(),
+      doomed: this.doomed,
+      marking: this.marking,
+      current: this.echoes.current(this.replicas) ?? 0,
+      intent: this.intent,
+    });
+    if (step.kind === "wait") return this.wait(step.reason, step.routine);
     this.waitingFor = "";
-    this.deps.log.info(
-      { pool: this.name, pods: victims.map((pod) => pod.name), replicas: kept.length },
-      "scaling in: lowering replicas to remove the drained pods",
-    );
-    await this.write(kept.length);
+    if (step.kind === "mark") await Promise.all(step.pods.map((pod) => this.mark(pod)));
+    if (step.kind !== "scale") return;
+    if (step.removing.length > 0) {
+      const { pool } = this.deps;
+      this.deps.log.info(
+        { pool, pods: step.removing, replicas: step.replicas },
+        "scaling in: removing the drained pods",
+      );
+    }
+    await this.write(step.replicas);
   }
 
-  private wait(reason: string): void {
+  private wait(reason: string, routine: boolean): void {
     if (reason === this.waitingFor) return;
     this.waitingFor = reason;
-    this.deps.log.info({ pool: this.name, reason }, "scale-in waits so that only drained pods are removed");
+    const message = "scale-in waits so that the ReplicaSet removes only the drained pods";
+    if (routine) this.deps.log.debug({ pool: this.name, reason }, message);
+    else this.deps.log.info({ pool: this.name, reason }, message);
   }
 
   private async mark(pod: string): Promise<void> {
@@ -380,7 +312,7 @@ export class KubePool {
   close(): void {
     this.closed = true;
     this.leading = false;
-    clearTimeout(this.retryTimer);
+    this.runner.close();
     this.echoes.close();
   }
 }

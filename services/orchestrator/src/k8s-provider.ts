@@ -155,9 +155,14 @@ export class KubernetesProvider implements Provider {
       `deployments in ${namespace}`,
       log,
     );
-    for (const watcher of [pods, slices, deployments]) {
-      this.watchers.push(watcher as Watcher<V1Pod | V1EndpointSlice | V1Deployment>);
-      await watcher.start();
+    try {
+      for (const watcher of [pods, slices, deployments]) {
+        this.watchers.push(watcher as Watcher<V1Pod | V1EndpointSlice | V1Deployment>);
+        await watcher.start();
+      }
+    } catch (err) {
+      await this.close();
+      throw new Error(`kubernetes provider: ${(err as Error).message}`);
     }
     const found = new Set(deployments.list().map((d) => d.metadata?.name ?? ""));
     for (const name of this.poolOfDeployment.keys()) {

@@ -32,8 +32,8 @@ export function kubernetesSetup(
   const settings = config.provider.kubernetes;
   const kc = loadKubeConfig(settings.kubeconfig);
   const namespace = resolveNamespace(settings.namespace, kc);
-  // The pod name (hostname in a pod) plus a random part: a restarted pod is a new candidate.
-  const identity = `${hostname()}_${randomBytes(4).toString("hex")}`;
+  // The pod name plus a random part: a restarted orchestrator is a new candidate.
+  const identity = `${process.env.POD_NAME || hostname()}_${randomBytes(4).toString("hex")}`;
   const provider = new KubernetesProvider({ kc, namespace, settings, agents, identity, log });
   return {
     provider,

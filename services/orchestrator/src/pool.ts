@@ -90,7 +90,8 @@ export class Pool {
       };
       this.blocks.set(block.id, block);
     }
-    if (block.state === "DRAINING" && event.state === "RUNNING") return;
+    // A draining block only ever ends: a provider's later PENDING or RUNNING must not put it back.
+    if (block.state === "DRAINING" && event.state !== "DRAINING") return;
     block.state = event.state;
     if (event.address && event.address !== block.address) {
       block.client?.close();

@@ -305,7 +305,7 @@ export class PoolScaler {
     this.target = wanted;
     this.deps.provider.resize(this.pool.name, wanted);
     const detail = `found ${current} blocks, outside min_blocks ${min_blocks}..max_blocks ${max_blocks}`;
-    this.publish("init", current, detail, [], wanted);
+    this.publish(wanted > current ? "min_restore" : "init", current, detail, [], wanted);
   }
 
   /** Applies settings overrides over the config's (the next poll, run at once, uses them). */

@@ -60,6 +60,21 @@ export const configSchema = z
             retry_period_seconds: positiveInt.default(2),
           })
           .strict()
+          // As in client-go: a leader must give up before its lease lapses, and retry before that.
+          .superRefine((lease, ctx) => {
+            if (lease.renew_deadline_seconds >= lease.lease_duration_seconds)
+              ctx.addIssue({
+                code: "custom",
+                path: ["renew_deadline_seconds"],
+                message: "must be less than lease_duration_seconds",
+              });
+            if (lease.retry_period_seconds >= lease.renew_deadline_seconds)
+              ctx.addIssue({
+                code: "custom",
+                path: ["retry_period_seconds"],
+                message: "must be less than renew_deadline_seconds",
+              });
+          })
           .prefault({}),
       })
       .strict()

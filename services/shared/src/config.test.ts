@@ -120,6 +120,37 @@ describe("validateConfig: agent pool scaling", () => {
   });
 });
 
+describe("provider.kubernetes", () => {
+  it("refuses a renew deadline that is not shorter than the lease, naming the key", () => {
+    const config = {
+      provider: {
+        kind: "kubernetes",
+        kubernetes: { lease_duration_seconds: 10, renew_deadline_seconds: 10 },
+      },
+    };
+    assert.throws(
+      () => validateConfig(config, "chorus.yaml"),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /^chorus\.yaml: provider\.kubernetes\.renew_deadline_seconds: must be less than lease_duration_seconds$/m.test(
+          err.message,
+        ),
+    );
+  });
+
+  it("refuses a retry period that is not shorter than the renew deadline, naming the key", () => {
+    const config = { provider: { kubernetes: { renew_deadline_seconds: 3, retry_period_seconds: 5 } } };
+    assert.throws(
+      () => validateConfig(config, "chorus.yaml"),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /^chorus\.yaml: provider\.kubernetes\.retry_period_seconds: must be less than renew_deadline_seconds$/m.test(
+          err.message,
+        ),
+    );
+  });
+});
+
 describe("config/chorus.yaml", () => {
   it("is valid and spells out the built-in defaults", () => {
     const shipped = loadConfig(SHIPPED, {});

@@ -1,5 +1,5 @@
 import type { BlockEvent, BlockState } from "../block.js";
-import type { Provider } from "../provider.js";
+import type { PoolNotice, Provider } from "../provider.js";
 
 /** A Provider for tests: blocks are ids that a test moves between states by hand. */
 export class FakeProvider implements Provider {
@@ -8,6 +8,9 @@ export class FakeProvider implements Provider {
   readonly launched: string[] = [];
   /** Every block cancelled, in order. */
   readonly cancelled: string[] = [];
+  /** Every direct resize, as [pool, blocks]. */
+  readonly resized: Array<[string, number]> = [];
+  private readonly noticeListeners: Array<(notice: PoolNotice) => void> = [];
   private readonly pools = new Map<string, string>();
   private readonly states = new Map<string, BlockState>();
   private readonly listeners: Array<(event: BlockEvent) => void> = [];
@@ -51,6 +54,19 @@ export class FakeProvider implements Provider {
       this.cancelled.push(id);
       this.emit(id, "CANCELLED");
     }
+  }
+
+  onNotice(listener: (notice: PoolNotice) => void): void {
+    this.noticeListeners.push(listener);
+  }
+
+  /** Reports a change made outside Chorus, as the Kubernetes provider does. */
+  notify(notice: PoolNotice): void {
+    for (const listener of this.noticeListeners) listener(notice);
+  }
+
+  resize(pool: string, blocks: number): void {
+    this.resized.push([pool, blocks]);
   }
 
   async close(): Promise<void> {}
