@@ -230,12 +230,14 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
       (await leases.readNamespacedLease({ name: `${RELEASE}-orchestrator`, namespace: NS })).spec
         ?.holderIdentity ?? "";
     const leader = await eventually("a leader", async () => (await holder()) || undefined);
+    // The holder identity starts with the pod name (a suffix keeps restarted processes apart).
+    const leaderPod = leader.split("_")[0] ?? leader;
     const deleted = await tool("kubectl", [
       "-n",
       NS,
       "delete",
       "pod",
-      leader,
+      leaderPod,
       "--grace-period=0",
       "--force",
       "--wait=false",
