@@ -1,9 +1,12 @@
 // `npm run bench` (full suite, ~15 minutes) and `npm run bench:smoke` (seconds, no thresholds).
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { type BenchOptions, FULL, SMOKE } from "./options.js";
+import { writePlots } from "./plots.js";
+import { markdownReport } from "./report-md.js";
+import type { BenchResults } from "./results.js";
 import { runBench } from "./suite.js";
 
 const { values } = parseArgs({
@@ -14,6 +17,7 @@ const { values } = parseArgs({
     "load-processes": { type: "string" },
     "soak-seconds": { type: "string" },
     sections: { type: "string" },
+    replot: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -22,9 +26,18 @@ if (values.help) {
   process.stdout.write(
     "usage: bench [--smoke] [--out DIR] [--no-parsl] [--load-processes N] [--soak-seconds S]\n" +
       "             [--sections zero,fast,slow,cache,scaling,soak,autoscale]\n" +
+      "       bench --replot RESULTS.json   (markdown and plots again, beside the file)\n" +
       "  full run: writes bench/results/bench-<time>.json, latest.json, latest.md and PNG plots\n" +
       "  --smoke: every code path in seconds, results in a temporary directory\n",
   );
+  process.exit(0);
+}
+
+if (values.replot) {
+  const results = JSON.parse(readFileSync(values.replot, "utf8")) as BenchResults;
+  const dir = dirname(values.replot);
+  writeFileSync(join(dir, "latest.md"), markdownReport(results, writePlots(results, dir)));
+  process.stdout.write(`${join(dir, "latest.md")}\n`);
   process.exit(0);
 }
 

@@ -37,6 +37,8 @@ function parslService(pid: number): string {
   if (args.includes("interchange")) return "parsl:interchange";
   if (args.includes("process_worker_pool")) return "parsl:worker-pool";
   if (args.includes("parsl_chat.py")) return "parsl:driver";
+  // LocalProvider starts each block through a shell script.
+  if (/^(\/bin\/|\/usr\/bin\/)?(ba)?sh /.test(args)) return "parsl:launcher";
   return "parsl:worker";
 }
 

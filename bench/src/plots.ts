@@ -61,6 +61,7 @@ function replicasPlot(results: BenchResults): Buffer | undefined {
     xLabel: "replicas per pool",
     yLabel: "turns per second",
     yMin: 0,
+    legend: "top-left",
     series: [
       {
         name: "Chorus, measured",
@@ -112,6 +113,7 @@ function blocksPlot(results: BenchResults): Buffer | undefined {
     xLabel: "seconds since the load step",
     yLabel: "blocks per pool",
     yMin: 0,
+    legend: "bottom-right",
     series,
     markers: [{ x: 0, label: "load step" }],
   });

@@ -27,6 +27,8 @@ export interface ChartSpec {
   readonly markers?: ReadonlyArray<{ x: number; label: string }>;
   readonly width?: number;
   readonly height?: number;
+  /** Corner of the plot area the legend sits in (default top-right). */
+  readonly legend?: "top-left" | "top-right" | "bottom-right";
 }
 
 /** Colours that stay apart on white. */
@@ -146,16 +148,22 @@ export function lineChart(spec: ChartSpec): Buffer {
   canvas.text((width - Canvas.textWidth(spec.title, 3)) / 2, 16, spec.title, INK, 3);
   canvas.text((plot.left + plot.right - Canvas.textWidth(spec.xLabel)) / 2, height - 36, spec.xLabel, INK);
   canvas.text(24, (plot.top + plot.bottom + Canvas.textWidth(spec.yLabel)) / 2, spec.yLabel, INK, 2, true);
-  drawLegend(canvas, spec.series, plot);
+  drawLegend(canvas, spec.series, plot, spec.legend ?? "top-right");
   return canvas.png();
 }
 
-function drawLegend(canvas: Canvas, series: readonly Series[], plot: { right: number; top: number }): void {
+function drawLegend(
+  canvas: Canvas,
+  series: readonly Series[],
+  plot: { left: number; right: number; top: number; bottom: number },
+  corner: NonNullable<ChartSpec["legend"]>,
+): void {
   const widest = Math.max(...series.map((s) => Canvas.textWidth(s.name)), 0);
   const boxWidth = widest + 50;
-  const x = plot.right - boxWidth - 10;
-  let y = plot.top + 10;
-  canvas.rect(x, y, boxWidth, series.length * 24 + 10, [250, 250, 250]);
+  const boxHeight = series.length * 24 + 10;
+  const x = corner === "top-left" ? plot.left + 10 : plot.right - boxWidth - 10;
+  let y = corner === "bottom-right" ? plot.bottom - boxHeight - 10 : plot.top + 10;
+  canvas.rect(x, y, boxWidth, boxHeight, [250, 250, 250]);
   y += 8;
   for (const s of series) {
     canvas.line(x + 8, y + 7, x + 32, y + 7, s.color, 4, s.dashed ? 6 : 0);
