@@ -1,4 +1,11 @@
 import assert from "node:assert/strict";
+import net from "node:net";
+const origConnect = net.Socket.prototype.connect;
+(net.Socket.prototype as any).connect = function (this: any, ...args: any[]) {
+  this.__args = Date.now() + " " + JSON.stringify(args[0]?.host ?? args[0]?.path ?? args).slice(0, 100) + " " + JSON.stringify(args[0]?.port ?? args[1]);
+  this.__stack = new Error().stack?.split("\n").slice(2, 14).join("\n");
+  return (origConnect as any).apply(this, args);
+};
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { ChatService } from "@chorus/proto";
@@ -7,6 +14,8 @@ import type { RunningOrchestrator } from "./run-orchestrator.js";
 import type { ScalingEvent } from "./scaling-events.js";
 import { AGENT_PORT, type AgentCluster, DEPLOYMENT, POOL, startAgentCluster } from "./testing/k8s-cluster.js";
 import { PodLedger } from "./testing/pod-ledger.js";
+
+const BOUNDS = ["chorus.dev/min-blocks", "chorus.dev/max-blocks", "chorus.dev/strategy"];
 
 const soon = () => ({ deadline: new Date(Date.now() + 60_000) });
 
@@ -33,12 +42,27 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
   after(async () => {
     if (process.env.CHORUS_TEST_VERBOSE === "1")
       for (const line of cluster?.logs ?? []) console.error(JSON.stringify(line));
+    console.error("CLOSING", Date.now());
     await cluster?.close();
+    console.error("CLOSED", Date.now());
+    setTimeout(() => {
+      const handles = (process as any)._getActiveHandles();
+      console.error("ACTIVE HANDLES", handles.length, Date.now());
+      for (const h of handles) {
+        const name = h.constructor?.name;
+        let extra = "";
+        try { extra = `host=${h._host} sock=${JSON.stringify(h.address?.())} connecting=${h.connecting} fd=${h._handle?.fd} alpn=${h.alpnProtocol} servername=${h.servername}`; } catch (e) { extra = String(e); }
+        console.error(" -", name, extra, h.__args, h.connecting ? h.__stack : "");
+      }
+    }, 3000).unref();
   });
 
   const events = (): ScalingEvent[] => [...orchestrator.events.recent()];
   const running = () =>
     [...(orchestrator.pools.get(POOL)?.blocks.values() ?? [])].filter((b) => b.state === "RUNNING").length;
+  // Whatever an earlier test left (even one that failed), the next starts from the config's settings.
+  const resetBounds = () =>
+    cluster.kubectl("annotate", `deployment/${DEPLOYMENT}`, ...BOUNDS.map((key) => `${key}-`));
   const deploymentJson = async () =>
     JSON.parse(
       await cluster.kubectl("get", `deployment/${DEPLOYMENT}`, "-o", "json", "--show-managed-fields"),
@@ -136,6 +160,7 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
   });
 
   it("follows kubectl scale with strategy none (set live by annotation)", async () => {
+    await resetBounds();
     await cluster.kubectl("annotate", `deployment/${DEPLOYMENT}`, "chorus.dev/strategy=none");
     await until(
       "strategy none applied",
@@ -157,7 +182,7 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
   });
 
   it("adopts a kubectl scale under the chorus strategy as a manual event, clamped to max_blocks", async () => {
-    await cluster.kubectl("annotate", `deployment/${DEPLOYMENT}`, "chorus.dev/strategy-");
+    await resetBounds();
     await until(
       "strategy chorus again",
       () => orchestrator.pools.get(POOL)?.agent.scaling.strategy === "chorus",
@@ -178,6 +203,7 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
   });
 
   it("applies chorus.dev/min-blocks within a strategy period and ignores bad values, naming them", async () => {
+    await resetBounds();
     await until("scaled in to 1 after the adoption", async () =>
       (await cluster.replicas()) === 1 ? true : undefined,
     );
@@ -210,6 +236,7 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
   });
 
   it("replaces a pod whose agent is killed under load; its turns succeed elsewhere", async () => {
+    await resetBounds();
     await cluster.kubectl("annotate", "--overwrite", `deployment/${DEPLOYMENT}`, "chorus.dev/min-blocks=2");
     await until("two RUNNING blocks", () => running() === 2);
     const ledger = new PodLedger(cluster.env.kc, cluster.namespace, `chorus.dev/pool=${POOL}`);
@@ -244,16 +271,14 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
     await ledger.stop();
     const deleted = ledger.names((p) => p.deleted);
     assert.ok(deleted.includes(busy.id), `the failed pod was deleted: ${deleted}`);
-    assert.deepEqual(
-      deleted,
-      ledger.names((p) => p.marked),
-      "no pod was deleted that Chorus had not marked",
-    );
+    const marked = ledger.names((p) => p.marked);
+    for (const name of deleted) assert.ok(marked.includes(name), `${name} was deleted without a Chorus mark`);
     await cluster.kubectl("annotate", `deployment/${DEPLOYMENT}`, "chorus.dev/min-blocks-");
   });
 
   it("elects one leader among orchestrator processes; when it is killed the other scales within the lease time", async () => {
     await orchestrator.close();
+    await resetBounds();
     const lease = { lease_duration_seconds: 6, renew_deadline_seconds: 4, retry_period_seconds: 1 };
     const raw = cluster.rawConfig(
       {

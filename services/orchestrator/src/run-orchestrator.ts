@@ -170,6 +170,8 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
       await server.close(graceMs);
       for (const pool of pools.values()) pool.rejectAll(new Error("orchestrator shutting down"));
       await provider.close();
+      // Pods outlive this orchestrator; their channels must not keep the process alive.
+      for (const pool of pools.values()) for (const block of pool.blocks.values()) block.client?.close();
       await metricsServer?.close();
       await cache?.close();
       history.close();
