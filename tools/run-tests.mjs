@@ -20,7 +20,7 @@ if (files.length === 0) {
   console.error("run-tests: no test files found");
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", ...files], {
+const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-force-exit", ...files], {
   stdio: "inherit",
 });
 process.exit(result.status ?? 1);

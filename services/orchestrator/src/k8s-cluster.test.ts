@@ -1,11 +1,4 @@
 import assert from "node:assert/strict";
-import net from "node:net";
-const origConnect = net.Socket.prototype.connect;
-(net.Socket.prototype as any).connect = function (this: any, ...args: any[]) {
-  this.__args = Date.now() + " " + JSON.stringify(args[0]?.host ?? args[0]?.path ?? args).slice(0, 100) + " " + JSON.stringify(args[0]?.port ?? args[1]);
-  this.__stack = new Error().stack?.split("\n").slice(2, 14).join("\n");
-  return (origConnect as any).apply(this, args);
-};
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { ChatService } from "@chorus/proto";
@@ -42,19 +35,7 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
   after(async () => {
     if (process.env.CHORUS_TEST_VERBOSE === "1")
       for (const line of cluster?.logs ?? []) console.error(JSON.stringify(line));
-    console.error("CLOSING", Date.now());
     await cluster?.close();
-    console.error("CLOSED", Date.now());
-    setTimeout(() => {
-      const handles = (process as any)._getActiveHandles();
-      console.error("ACTIVE HANDLES", handles.length, Date.now());
-      for (const h of handles) {
-        const name = h.constructor?.name;
-        let extra = "";
-        try { extra = `host=${h._host} sock=${JSON.stringify(h.address?.())} connecting=${h.connecting} fd=${h._handle?.fd} alpn=${h.alpnProtocol} servername=${h.servername}`; } catch (e) { extra = String(e); }
-        console.error(" -", name, extra, h.__args, h.connecting ? h.__stack : "");
-      }
-    }, 3000).unref();
   });
 
   const events = (): ScalingEvent[] => [...orchestrator.events.recent()];
@@ -202,7 +183,7 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
     await until("three RUNNING blocks", () => running() === 3);
   });
 
-  it("applies chorus.dev/min-blocks within a strategy period and ignores bad values, naming them", async () => {
+  it("applies chorus.dev/min-blocks and max-blocks within a strategy period and ignores bad values, naming them", async () => {
     await resetBounds();
     await until("scaled in to 1 after the adoption", async () =>
       (await cluster.replicas()) === 1 ? true : undefined,
@@ -226,13 +207,16 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
     );
     assert.equal(orchestrator.pools.get(POOL)?.agent.scaling.max_blocks, 3, "max_blocks unchanged");
     assert.equal(orchestrator.pools.get(POOL)?.agent.scaling.min_blocks, 2, "min-blocks still applies");
-    await cluster.kubectl(
-      "annotate",
-      `deployment/${DEPLOYMENT}`,
-      "chorus.dev/max-blocks-",
-      "chorus.dev/min-blocks-",
+    await until("two RUNNING blocks", () => running() === 2);
+    const lowered = Date.now();
+    const args = ["annotate", "--overwrite", `deployment/${DEPLOYMENT}`, "chorus.dev/min-blocks-"];
+    await cluster.kubectl(...args, "chorus.dev/max-blocks=1");
+    await until("the surplus pod drained and removed", async () =>
+      (await cluster.replicas()) === 1 ? true : undefined,
     );
-    await until("config bounds again", () => orchestrator.pools.get(POOL)?.agent.scaling.min_blocks === 1);
+    assert.ok(Date.now() - lowered < 1000 + 3000, "a lower max-blocks takes effect within a strategy period");
+    await cluster.kubectl("annotate", `deployment/${DEPLOYMENT}`, "chorus.dev/max-blocks-");
+    await until("config bounds again", () => orchestrator.pools.get(POOL)?.agent.scaling.max_blocks === 3);
   });
 
   it("replaces a pod whose agent is killed under load; its turns succeed elsewhere", async () => {

@@ -44,15 +44,13 @@ describe("Scaler with a provider whose pools change outside Chorus", () => {
     assert.deepEqual(h.events, []);
   });
 
-  it("brings a pool found above max_blocks back within bounds once it leads", () => {
+  it("brings a pool found above max_blocks back within bounds once it leads, draining the surplus", () => {
     const h = harness({ min_blocks: 1, max_blocks: 2 });
     h.found(5);
     h.scaler.start();
-    assert.deepEqual(h.provider.resized, [[h.name, 2]]);
-    assert.deepEqual(
-      [h.events[0]?.reason, h.events[0]?.blocksBefore, h.events[0]?.blocksAfter],
-      ["init", 5, 2],
-    );
+    const first = h.events[0];
+    assert.deepEqual([first?.reason, first?.blocksBefore, first?.blocksAfter], ["scale_in", 5, 2]);
+    assert.equal(h.provider.cancelled.length, 3);
   });
 
   it("adopts an outside scale as a manual event, clamping it and putting the platform back within bounds", () => {
@@ -105,5 +103,14 @@ describe("Scaler with a provider whose pools change outside Chorus", () => {
     assert.equal(h.provider.launched.length, 3);
     h.provider.notify({ kind: "settings", pool: h.name, overrides: {}, warnings: [] });
     assert.equal(h.pool.agent.scaling.min_blocks, 0);
+  });
+
+  it("drains the surplus at once when max_blocks is lowered below the pool's size", () => {
+    const h = harness({ min_blocks: 0, max_blocks: 4 });
+    h.found(3);
+    h.scaler.start();
+    h.provider.notify({ kind: "settings", pool: h.name, overrides: { max_blocks: 1 }, warnings: [] });
+    assert.deepEqual([h.events.at(-1)?.reason, h.events.at(-1)?.blocksAfter], ["scale_in", 1]);
+    assert.equal(h.provider.cancelled.length, 2);
   });
 });

@@ -237,14 +237,20 @@ export class PoolScaler {
       this.deps.provider.resize(this.pool.name, wanted);
       return this.publish("manual", current, `${detail}; sent to the leading orchestrator`, [], wanted);
     }
+    return this.moveTo(wanted, "manual", detail);
+  }
+
+  /** Launches or drains blocks until `wanted` are active; busy blocks drain, never cut off. */
+  private moveTo(wanted: number, reason: ScalingReason, detail: string): ScalingEvent {
+    const current = activeBlocks(this.pool);
     this.target = wanted;
     // The idle timer starts over, so blocks added by hand get a full max_idletime.
     this.memory = { ...this.memory, idleSince: null };
-    if (wanted > current) return this.launch(wanted - current, "manual", detail);
+    if (wanted > current) return this.launch(wanted - current, reason, detail);
     // Unregistered blocks first, then the longest idle, then the least busy.
     const state = snapshotPool(this.pool, this.deps.clock());
     const victims = wanted < current ? htexVictims(state.blocks, current - wanted, null) : [];
-    return this.remove(victims, "manual", detail, false);
+    return this.remove(victims, reason, detail, false);
   }
 
   private publish(
@@ -296,16 +302,15 @@ export class PoolScaler {
     this.publish("manual", previous, `scaled to ${blocks} outside Chorus: ${how}${clamped}`, [], wanted);
   }
 
-  // A leader that found the pool outside min..max (at start or on taking over) brings it back.
+  // A leader that finds the pool outside min..max (on taking over, or after the bounds changed)
+  // brings it back: missing blocks are launched, surplus ones drained.
   private clampFound(): void {
     const { strategy, min_blocks, max_blocks } = this.settings;
     const current = activeBlocks(this.pool);
     const wanted = Math.min(max_blocks, Math.max(min_blocks, current));
-    if (strategy === "none" || wanted === current || !this.deps.provider.resize) return;
-    this.target = wanted;
-    this.deps.provider.resize(this.pool.name, wanted);
-    const detail = `found ${current} blocks, outside min_blocks ${min_blocks}..max_blocks ${max_blocks}`;
-    this.publish(wanted > current ? "min_restore" : "init", current, detail, [], wanted);
+    if (strategy === "none" || wanted === current) return;
+    const detail = `${current} blocks, outside min_blocks ${min_blocks}..max_blocks ${max_blocks}`;
+    this.moveTo(wanted, wanted > current ? "min_restore" : "scale_in", detail);
   }
 
   /** Applies settings overrides over the config's (the next poll, run at once, uses them). */
@@ -321,6 +326,7 @@ export class PoolScaler {
       this.memory = { ...this.memory, idleSince: null };
       if (next.strategy === "none") this.target = activeBlocks(this.pool);
     }
+    if (this.active && !this.memory.firstPoll) this.clampFound();
     this.poll();
   }
 
