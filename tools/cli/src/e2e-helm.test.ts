@@ -19,6 +19,8 @@ const values = {
   orchestrator: { replicas: 2 },
   config: {
     orchestrator: { turn_timeout_ms: 60_000 },
+    // The test kubelet shares two cores with everything else; give history writes room.
+    history: { timeout_ms: 20_000 },
     provider: {
       kubernetes: { lease_duration_seconds: 6, renew_deadline_seconds: 4, retry_period_seconds: 1 },
     },
