@@ -74,7 +74,12 @@ describe("a chorus pool under a load step", { timeout: 180_000 }, () => {
       (e) => watcher.events.indexOf(e) > peakIndex && e.blocksAfter === 0,
     );
     assert.ok(!watcher.reasons().includes("block_failed"), `events: ${watcher.describe()}`);
-    const status = await chat.getStatus({}, soon());
+    // The event fires when the victims are drained; their processes stop a moment later.
+    let status = await chat.getStatus({}, soon());
+    for (let i = 0; i < 150 && (status.pools[0]?.replicas.length ?? 0) > 0; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      status = await chat.getStatus({}, soon());
+    }
     assert.equal(status.pools[0]?.replicas.length, 0);
     assert.equal(status.pools[0]?.scaling?.strategy, "chorus");
   });
