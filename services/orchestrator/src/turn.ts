@@ -1,19 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import {
-  type AgentAnswer,
-  type AppendTurnRequestSchema,
-  type AppendTurnResponse,
-  type ChatResponseSchema,
-  HistoryService,
-  type Turn,
-} from "@chorus/proto";
-import { codeOf, createClient, RpcError } from "@chorus/shared";
+import type { AgentAnswer, AppendTurnRequestSchema, ChatResponseSchema, Turn } from "@chorus/proto";
+import { codeOf, RpcError } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { ContextMessage } from "./cache-key.js";
 import { combine } from "./combine.js";
 import { buildContext } from "./context.js";
 import { collectAnswers } from "./fan-out.js";
+import { appendTurnWithRetry } from "./history-write.js";
 import type { TurnDeps, TurnInput } from "./turn-types.js";
 
 export type { TurnDeps, TurnInput } from "./turn-types.js";
@@ -78,37 +72,6 @@ function failure(input: TurnInput, answers: readonly AgentAnswer[]): RpcError {
   return new RpcError(status.UNAVAILABLE, `no agent could answer (${detail})`);
 }
 
-/**
- * Writes the turn; AppendTurn is idempotent by turn_id, so a write whose connection failed or hung
- * is retried once on a fresh channel (a half-open connection would otherwise fail every turn until
- * keepalive notices it).
- */
-async function storeTurn(
-  deps: TurnDeps,
-  request: MessageInitShape<typeof AppendTurnRequestSchema>,
-  requestId: string,
-): Promise<AppendTurnResponse> {
-  const deadline = () => new Date(Date.now() + deps.config.history.timeout_ms);
-  try {
-    return await deps.history.appendTurn(request, { deadline: deadline(), requestId });
-  } catch (err) {
-    const code = codeOf(err);
-    if (code !== status.UNAVAILABLE && code !== status.DEADLINE_EXCEEDED) throw historyUnavailable(err);
-    deps.log.warn(
-      { err: (err as Error).message, requestId },
-      "history write failed; retrying on a new channel",
-    );
-    const fresh = createClient(HistoryService, deps.history.address);
-    try {
-      return await fresh.appendTurn(request, { deadline: deadline(), requestId });
-    } catch (retryErr) {
-      throw historyUnavailable(retryErr);
-    } finally {
-      fresh.close();
-    }
-  }
-}
-
 /** Runs one turn: replay check, context, fan-out, aggregation, history write, then the answer. */
 export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatResponseInit> {
   const startedAtMs = Date.now();
@@ -146,7 +109,13 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatRes
       },
       createConversation: newConversation || input.createConversation === true,
     };
-    const stored = await storeTurn(deps, request, input.requestId);
+    const stored = await appendTurnWithRetry(deps.history, request, {
+      timeoutMs: deps.config.history.timeout_ms,
+      requestId: input.requestId,
+      log: deps.log,
+    }).catch((err: unknown) => {
+      throw historyUnavailable(err);
+    });
     if (!stored.turn) throw new RpcError(status.INTERNAL, "history returned no turn");
     ok = true;
     return responseFromTurn(stored.turn, !stored.created);

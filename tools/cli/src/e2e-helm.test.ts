@@ -97,7 +97,8 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
     (await apps.readNamespacedDeployment({ name: POOL, namespace: NS })).spec?.replicas ?? -1;
 
   before(async () => {
-    env = await up();
+    // Kubelet messages (pod starts, probe restarts) explain a failure here; they are few.
+    env = await up({ log: (message) => process.stderr.write(`# testenv: ${message}\n`) });
     apps = env.kc.makeApiClient(AppsV1Api);
     core = env.kc.makeApiClient(CoreV1Api);
     const file = join(env.dir, "values.yaml");

@@ -48,6 +48,11 @@ export class PodSubnet {
     return `10.231.${this.index}.1`;
   }
 
+  /** The bridge's fixed, locally administered MAC address. */
+  get bridgeMac(): string {
+    return `02:63:68:6f:${this.index.toString(16).padStart(2, "0")}:01`;
+  }
+
   /** The subnet in CIDR form. */
   get cidr(): string {
     return `10.231.${this.index}.0/24`;
@@ -92,6 +97,10 @@ export class PodSubnet {
         continue; // another test env holds this one
       }
       const subnet = new PodSubnet(n, bridge);
+      // A bridge without a set address takes its lowest port's MAC, which changes when that pod's
+      // veth goes away; pods whose ARP cache holds the old MAC then lose the gateway and every
+      // ClusterIP (open connections hang or drop) until neighbour discovery notices.
+      await ip("link", "set", "dev", bridge, "address", subnet.bridgeMac);
       await ip("addr", "add", `${subnet.gateway}/24`, "dev", bridge);
       await ip("link", "set", bridge, "up");
       return subnet;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -20,6 +21,20 @@ const NS = "default";
 const NAME = "smoke-agent";
 const MERGE = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const verbose = process.env.CHORUS_TESTENV_VERBOSE === "1";
+
+/** The MAC of the bridge holding `gateway`, and the MACs of its ports (the pods' host veths). */
+function bridgeAddresses(gateway: string): { bridge: string; ports: string[] } {
+  const ipJson = (...args: string[]) =>
+    JSON.parse(execFileSync("ip", ["-j", ...args], { encoding: "utf8" })) as Array<{
+      ifname: string;
+      address: string;
+      addr_info?: Array<{ local: string }>;
+    }>;
+  const bridge = ipJson("addr", "show").find((l) => l.addr_info?.some((a) => a.local === gateway));
+  assert.ok(bridge, `a link holds ${gateway}`);
+  const ports = ipJson("link", "show", "master", bridge.ifname).map((l) => l.address);
+  return { bridge: bridge.address, ports };
+}
 
 function deployment(replicas: number): V1Deployment {
   const labels = { "app.kubernetes.io/name": "chorus", "app.kubernetes.io/component": "agent", app: NAME };
@@ -200,6 +215,10 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
     assert.ok(env, "control plane not started");
     const kubelet = env.kubelet;
     const before = kubelet.pods();
+    const macBefore = bridgeAddresses(env.hostIp);
+    // Pods cache the gateway's MAC: it must not be borrowed from a port that can go away.
+    assert.equal(macBefore.ports.length, 2);
+    assert.ok(!macBefore.ports.includes(macBefore.bridge), "bridge MAC is its own, not a pod veth's");
     await apps.patchNamespacedDeploymentScale(
       { name: NAME, namespace: NS, body: { spec: { replicas: 1 } } },
       MERGE,
@@ -214,6 +233,7 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
     assert.ok(gone?.netns, "a pod was removed");
     for (const pid of gone.pids) assert.equal(isAlive(pid), false, `process ${pid} stopped`);
     assert.equal((await listNetns()).includes(gone.netns), false, `${gone.netns} deleted`);
+    assert.equal(bridgeAddresses(env.hostIp).bridge, macBefore.bridge, "bridge MAC unchanged");
     await readyPods(1);
     await waitFor(
       "EndpointSlice with one pod IP",
