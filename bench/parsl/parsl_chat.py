@@ -7,7 +7,8 @@ prompt; then the seed's aggregation, `priority` (the first successful answer in 
 Input: a JSON job file (argv[1]):
   {"mode": "levels" | "step", "sim_url": "http://127.0.0.1:PORT/v1", "agents": [{name, model,
    temperature, max_tokens, system_prompt}], "run_dir": "...",
-   levels: {"levels": [C, ...], "warmup_s": s, "duration_s": s, "workers": W, "max_turns": n}
+   levels: {"levels": [C, ...], "warmup_s": s, "duration_s": s, "workers": W, "max_turns": n,
+            "prewarm_turns": n, "prewarm_s": s, "prewarm_concurrency": C}
    step:   {"concurrency": N, "idle_s": s, "duration_s": s, "workers_per_block": w,
             "max_blocks": b, "strategy_period": s, "max_turns": n}}
 Output: one JSON object per line on stdout: {"event": "ready"|"level_start"|"level_end"|"result", ...}.
@@ -156,8 +157,11 @@ def run_levels(job):
     try:
         executor = dfk.executors["htex"]
         workers = wait_for_workers(executor, spec["workers"], 120)
-        # Every worker's first task pays for its imports; do that before anything is measured.
-        closed_loop(job, max(1, workers // 3), 0, spec["warmup_s"] + 2, spec["max_turns"], "parsl-warmup")
+        # Every worker's first task pays for its imports; do that before anything is measured, with
+        # the same unrecorded warm-up (turns, time bound, concurrency) the Chorus mesh gets.
+        closed_loop(
+            job, spec["prewarm_concurrency"], 0, spec["prewarm_s"], spec["prewarm_turns"], "parsl-warmup"
+        )
         emit(event="ready", startup_s=time.time() - started, workers=workers)
         for concurrency in spec["levels"]:
             emit(event="level_start", concurrency=concurrency)

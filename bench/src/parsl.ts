@@ -120,14 +120,24 @@ function agentsJson() {
 export async function runParslLevels(
   python: string,
   simUrl: string,
-  options: { levels: number[]; warmupS: number; durationS: number; workers: number; maxTurns: number },
+  options: {
+    levels: number[];
+    warmupS: number;
+    durationS: number;
+    workers: number;
+    maxTurns: number;
+    prewarm: { turns: number; maxMs: number; concurrency: number };
+  },
 ): Promise<{ levels: ParslLevel[]; startupS: number; workers: number }> {
   const levels: ParslLevel[] = [];
   let watch: { stop(): UsageReport } | undefined;
   let usage: UsageReport | undefined;
   let startupS = Number.NaN;
   let workers = 0;
-  const budget = (options.warmupS + options.durationS + 60) * options.levels.length * 1000 + 180_000;
+  const budget =
+    (options.warmupS + options.durationS + 60) * options.levels.length * 1000 +
+    options.prewarm.maxMs +
+    180_000;
   await runScript(
     python,
     {
@@ -140,6 +150,9 @@ export async function runParslLevels(
         duration_s: options.durationS,
         workers: options.workers,
         max_turns: options.maxTurns,
+        prewarm_turns: options.prewarm.turns,
+        prewarm_s: options.prewarm.maxMs / 1000,
+        prewarm_concurrency: options.prewarm.concurrency,
       },
     },
     (event, processes) => {

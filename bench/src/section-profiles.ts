@@ -1,9 +1,11 @@
 import { spawnReady } from "./child.js";
+import { drive } from "./drive.js";
 import { measure, type RunRecord, record } from "./measure.js";
 import { fixedPool, startMesh, startSimulatorProcess } from "./mesh.js";
 import type { BenchOptions } from "./options.js";
 import { parslPython, runParslLevels } from "./parsl.js";
 import type { ProfileName } from "./profiles.js";
+import type { TargetSpec } from "./targets.js";
 import type { WatchedProcess } from "./usage.js";
 
 const ECHO_SERVER = new URL("./echo-server.ts", import.meta.url).pathname;
@@ -26,6 +28,19 @@ function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
 }
 
+/** The concurrency of the unrecorded warm-up before the first level: a third of Parsl's workers. */
+function prewarmConcurrency(options: BenchOptions, profile: ProfileName): number {
+  return Math.max(1, Math.floor(options.parslWorkers[profile] / 3));
+}
+
+/** Serves the profile's warm-up turns, unrecorded, so no level measures code the JIT has not compiled. */
+async function warmUp(options: BenchOptions, profile: ProfileName, target: TargetSpec): Promise<void> {
+  const { turns, maxMs } = options.prewarm[profile];
+  const concurrency = prewarmConcurrency(options, profile);
+  const spec = { mode: "closed" as const, concurrency, warmupMs: 0, durationMs: maxMs, maxCalls: turns };
+  await drive(spec, target, options.loadProcesses);
+}
+
 /** Runs Chorus, the direct baseline, the echo limit (zero) and Parsl at every level of a profile. */
 export async function profileSection(
   options: BenchOptions,
@@ -41,6 +56,7 @@ export async function profileSection(
     const workers = Math.max(4, ...levels);
     const mesh = await startMesh({ bundle, llmBaseUrl: sim.url, profile, pool: fixedPool(workers, 1) });
     try {
+      await warmUp(options, profile, { kind: "chat", address: mesh.address, tag: `${profile}-warmup` });
       for (const concurrency of levels) {
         const spec = { mode: "closed" as const, concurrency, ...timing, maxCalls: options.maxCalls };
         const target = { kind: "chat" as const, address: mesh.address, tag: `${profile}-c${concurrency}` };
@@ -52,6 +68,7 @@ export async function profileSection(
     } finally {
       await mesh.stop();
     }
+    await warmUp(options, profile, { kind: "llm", baseUrl: sim.url, tag: `direct-${profile}-warmup` });
     for (const concurrency of levels) {
       const spec = { mode: "closed" as const, concurrency, ...timing, maxCalls: options.maxCalls };
       const target = { kind: "llm" as const, baseUrl: sim.url, tag: `direct-${profile}-c${concurrency}` };
@@ -75,6 +92,7 @@ async function echoRuns(options: BenchOptions, levels: readonly number[]): Promi
   });
   const runs: RunRecord[] = [];
   try {
+    await warmUp(options, "zero", { kind: "echo", address, tag: "echo-warmup" });
     for (const concurrency of levels) {
       const spec = {
         mode: "closed" as const,
@@ -110,6 +128,7 @@ async function parslRuns(
       durationS: timing.durationMs / 1000,
       workers: options.parslWorkers[profile],
       maxTurns: options.maxCalls,
+      prewarm: { ...options.prewarm[profile], concurrency: prewarmConcurrency(options, profile) },
     });
     for (const level of out.levels) {
       const run = record(

@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { CallScope } from "./call-scope.js";
 import type { ChatMessage, Llm, LlmEvent, LlmRequest, LlmResult } from "./llm.js";
+import { nodeHttpFetch } from "./node-http-fetch.js";
 
 /** Where and how to reach an OpenAI-compatible server. */
 export interface OpenAiLlmOptions {
@@ -37,6 +38,7 @@ export class OpenAiLlm implements Llm {
       apiKey: options.apiKey || "unused",
       maxRetries: 0,
       timeout: options.timeoutMs,
+      fetch: nodeHttpFetch,
     });
   }
 
