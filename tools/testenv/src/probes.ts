@@ -27,7 +27,11 @@ export function grpcHealthCheck(
     return bytes.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a, bytes.length]), bytes]);
   };
   const deserialize = (b: Buffer) => (b.length >= 2 && b[0] === 0x08 ? (b[1] ?? 0) : 0);
-  const client = new Client(`${host}:${port}`, credentials.createInsecure());
+  // A local subchannel pool makes close() end the connection now, like a kubelet's one-shot probe;
+  // the global pool would keep it open for later clients that never come.
+  const client = new Client(`${host}:${port}`, credentials.createInsecure(), {
+    "grpc.use_local_subchannel_pool": 1,
+  });
   return new Promise<boolean>((resolve) => {
     client.makeUnaryRequest(
       "/grpc.health.v1.Health/Check",

@@ -1,4 +1,4 @@
-import { createConnection, createServer, type Server } from "node:net";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
 import {
   type CoreV1Api,
   type DiscoveryV1Api,
@@ -16,6 +16,8 @@ import type { PodSubnet } from "./netns.js";
 interface Listener {
   readonly port: V1ServicePort;
   readonly server: Server;
+  /** Both ends of every connection relayed through this listener, destroyed with it. */
+  readonly sockets: Set<Socket>;
 }
 
 interface ProxiedService {
@@ -126,18 +128,22 @@ export class ServiceProxy {
     const ports = (svc.spec?.ports ?? []).filter((p) => (p.protocol ?? "TCP") === "TCP");
     for (const [port, listener] of proxied.listeners) {
       if (!ports.some((p) => p.port === port)) {
-        listener.server.close();
+        closeListener(listener);
         proxied.listeners.delete(port);
       }
     }
     for (const port of ports) {
       if (proxied.listeners.has(port.port)) continue;
-      const server = await this.listen(proxied, port);
-      proxied.listeners.set(port.port, { port, server });
+      proxied.listeners.set(port.port, await this.listen(proxied, port));
     }
   }
 
-  private listen(svc: ProxiedService, port: V1ServicePort): Promise<Server> {
+  private listen(svc: ProxiedService, port: V1ServicePort): Promise<Listener> {
+    const sockets = new Set<Socket>();
+    const track = (socket: Socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+    };
     const server = createServer((socket) => {
       const target = this.pick(svc, port);
       if (!target) {
@@ -145,13 +151,17 @@ export class ServiceProxy {
         return;
       }
       const upstream = createConnection(target);
+      track(socket);
+      track(upstream);
       socket.pipe(upstream).pipe(socket);
       socket.on("error", () => upstream.destroy());
       upstream.on("error", () => socket.destroy());
+      socket.once("close", () => upstream.destroy());
+      upstream.once("close", () => socket.destroy());
     });
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen(port.port, svc.clusterIp, () => resolve(server));
+      server.listen(port.port, svc.clusterIp, () => resolve({ port, server, sockets }));
     });
   }
 
@@ -178,10 +188,17 @@ export class ServiceProxy {
     const svc = this.services.get(id);
     if (!svc) return;
     this.services.delete(id);
-    for (const listener of svc.listeners.values()) listener.server.close();
+    for (const listener of svc.listeners.values()) closeListener(listener);
     await this.subnet.removeAddress(svc.clusterIp);
     this.changed();
   }
+}
+
+/** Stops accepting and ends every relayed connection, so nothing outlives the Service. */
+function closeListener(listener: Listener): void {
+  listener.server.close();
+  for (const socket of listener.sockets) socket.destroy();
+  listener.sockets.clear();
 }
 
 function key(svc: V1Service): string {

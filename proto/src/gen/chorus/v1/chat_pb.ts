@@ -1054,7 +1054,8 @@ export type ScalingEvent = Message<"chorus.v1.ScalingEvent"> & {
   /**
    * Why: "init" (first poll), "scale_out" or "scale_in" (a strategy poll), "admission" (scale-out
    * when tasks were admitted, chorus only), "min_restore" (back up to min_blocks), "block_failed" (a
-   * block died), "replace_failed" (a failed block replaced after its backoff), "manual" (ScalePool).
+   * block died), "replace_failed" (a failed block replaced after its backoff), "manual" (ScalePool,
+   * or on Kubernetes a replica count someone else set, e.g. `kubectl scale`).
    *
    * @generated from field: string reason = 5;
    */
