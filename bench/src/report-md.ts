@@ -216,7 +216,7 @@ export function markdownReport(results: BenchResults, plots: readonly string[]):
     `${results.startedAt}, ${n(results.durationS, 0)} s, commit ${results.git.commit.slice(0, 12)}${results.git.dirtyFiles ? ` + ${results.git.dirtyFiles} changed files` : ""}. ` +
       `${m.cpus} × ${m.cpuModel}, ${n(m.memoryGb, 0)} GB, Node ${m.node}.`,
     "",
-    `Load: before \`${m.uptimeBefore}\`; after \`${m.uptimeAfter}\`; 1-min load average during the run ${n(Math.min(...loads), 2)}–${n(Math.max(...loads), 2)} (other work shares this machine).`,
+    `Load: before \`${m.uptimeBefore}\`; after \`${m.uptimeAfter}\`; 1-min load average during the run ${n(Math.min(...loads), 2)}–${n(Math.max(...loads), 2)} (the bench's own processes count: Parsl alone runs up to 48 workers).`,
     "",
     `A turn is ${results.callsPerTurn.total} gRPC calls (Chat, 3 × Generate, AppendTurn); the echo-derived limit is echo calls/s ÷ ${results.callsPerTurn.total}.`,
     "",

@@ -26,13 +26,16 @@ export function limitFraction(chorus: RunRecord, echo: RunRecord | undefined): n
 
 function zeroTargets(zero: ProfileSection | undefined): TargetCheck[] {
   const c1 = zero && at(zero.chorus, 1);
+  const direct = zero && at(zero.direct, 1);
+  // The model's own time is what three generations sent straight to the simulator take.
+  const added = c1 && direct ? c1.latency.p50 - direct.latency.p50 : Number.NaN;
   const checks: TargetCheck[] = [
     {
       target: "zero, c=1: Chorus adds ≤ 2 ms per turn at p50",
       measured: c1
-        ? `p50 ${fixed(c1.latency.p50)} ms (all of it added: generation takes 0 ms); over the slowest agent task ${fixed(c1.addedOverSlowestAgent?.p50 ?? Number.NaN)} ms`
+        ? `turn p50 ${fixed(c1.latency.p50)} ms − three direct generations p50 ${fixed(direct?.latency.p50 ?? Number.NaN)} ms = ${fixed(added)} ms added; over the slowest agent task as the orchestrator timed it ${fixed(c1.addedOverSlowestAgent?.p50 ?? Number.NaN)} ms`
         : "not measured",
-      met: c1 ? c1.latency.p50 <= 2 : null,
+      met: Number.isFinite(added) ? added <= 2 : null,
     },
   ];
   if (!zero) return checks;
