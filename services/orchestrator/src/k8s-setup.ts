@@ -4,7 +4,9 @@ import type { AgentConfig, ChorusConfig, Logger } from "@chorus/shared";
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import { loadKubeConfig, resolveNamespace } from "./k8s-client.js";
 import { LeaseElector } from "./k8s-leader.js";
+import { LoadShare } from "./k8s-load-share.js";
 import { KubernetesProvider } from "./k8s-provider.js";
+import type { Pool } from "./pool.js";
 import type { Scaler } from "./scaler.js";
 
 /** Who changes the pools: this orchestrator or another one; shown as GetStatus component "scaler". */
@@ -16,13 +18,14 @@ export interface Leadership {
 /** A Kubernetes provider with what the election needs. */
 export interface KubernetesSetup {
   readonly provider: KubernetesProvider;
-  start(scaler: Scaler): Promise<Leadership>;
+  start(scaler: Scaler, pools: ReadonlyMap<string, Pool>): Promise<Leadership>;
 }
 
 /**
  * Builds the Kubernetes provider from `provider.kubernetes` (credentials, namespace, object
- * names). `start` lists and watches the pools, then runs the Lease election: the scaler runs its
- * strategy loops only while this orchestrator leads; every orchestrator routes.
+ * names). `start` lists and watches the pools, shares the load each orchestrator routes, then runs
+ * the Lease election: the scaler runs its strategy loops only while this orchestrator leads; every
+ * orchestrator routes.
  */
 export function kubernetesSetup(
   config: ChorusConfig,
@@ -37,8 +40,17 @@ export function kubernetesSetup(
   const provider = new KubernetesProvider({ kc, namespace, settings, agents, identity, log });
   return {
     provider,
-    async start(scaler) {
+    async start(scaler, pools) {
       await provider.start();
+      const podName = process.env.POD_NAME || undefined;
+      const reportMs = settings.load_report_ms;
+      const share = new LoadShare({ kc, namespace, podName, pools, reportMs, log });
+      try {
+        await share.start();
+      } catch (err) {
+        await provider.close();
+        throw new Error(`kubernetes provider: cannot share load: ${(err as Error).message}`);
+      }
       const elector = new LeaseElector(
         kc.makeApiClient(CoordinationV1Api),
         {
@@ -71,7 +83,10 @@ export function kubernetesSetup(
             ? `leader (${identity}, ${lease})`
             : `follower (leader: ${elector.holder || "none yet"}, ${lease})`,
         }),
-        close: () => elector.close(),
+        close: async () => {
+          await elector.close();
+          await share.close();
+        },
       };
     },
   };

@@ -3,6 +3,14 @@ import { type AgentConfig, createClient, RpcError } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { type Block, type BlockEvent, TERMINAL_STATES } from "./block.js";
 
+/** Load that other orchestrators route to a pool: their outstanding tasks and the blocks they use. */
+export interface RemoteLoad {
+  readonly tasks: number;
+  readonly busy: ReadonlySet<string>;
+}
+
+const NO_REMOTE_LOAD: RemoteLoad = { tasks: 0, busy: new Set() };
+
 interface Waiter {
   readonly exclude: ReadonlySet<string>;
   readonly resolve: (block: Block) => void;
@@ -14,6 +22,7 @@ export class Pool {
   readonly blocks = new Map<string, Block>();
   private readonly waiters: Waiter[] = [];
   private readonly changeListeners: Array<() => void> = [];
+  private remoteLoad: RemoteLoad = NO_REMOTE_LOAD;
 
   constructor(
     readonly agent: AgentConfig,
@@ -39,6 +48,17 @@ export class Pool {
   /** Parsl's outstanding tasks: queued plus running. */
   get outstanding(): number {
     return this.queued + this.running;
+  }
+
+  /** What other orchestrators route to this pool (none unless a provider shares load). */
+  get remote(): RemoteLoad {
+    return this.remoteLoad;
+  }
+
+  /** Records other orchestrators' load; the scaler sees it like its own. */
+  setRemote(load: RemoteLoad): void {
+    this.remoteLoad = load;
+    this.changed();
   }
 
   /** Worker slots of blocks that can take tasks (RUNNING). */

@@ -112,7 +112,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   const metrics = new Metrics("orchestrator");
   const poolMetrics = orchestratorMetrics(metrics, pools, events);
   const scaler = new Scaler(pools, provider, events, { log });
-  const leadership = kubernetes ? await kubernetes.start(scaler) : soleLeadership(scaler);
+  const leadership = kubernetes ? await kubernetes.start(scaler, pools) : soleLeadership(scaler);
   const allReady = await waitForReplicas(pools, config.orchestrator.agent_start_timeout_ms);
   if (!allReady) log.warn("some agent pools have no running replica yet; turns for them will wait or fail");
 

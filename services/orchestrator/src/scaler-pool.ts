@@ -160,7 +160,10 @@ export class PoolScaler {
   /** Stops every DRAINING block that has finished its tasks. */
   private retireIdle(): void {
     if (!this.active) return;
-    const idle = [...this.pool.blocks.values()].filter((b) => b.state === "DRAINING" && b.inFlight === 0);
+    const { busy } = this.pool.remote;
+    const idle = [...this.pool.blocks.values()].filter(
+      (b) => b.state === "DRAINING" && b.inFlight === 0 && !busy.has(b.id),
+    );
     this.cancel(idle.map((block) => block.id));
   }
 
@@ -266,7 +269,7 @@ export class PoolScaler {
       blocksBefore: before,
       blocksAfter: after,
       reason,
-      tasks: this.pool.outstanding,
+      tasks: this.pool.outstanding + this.pool.remote.tasks,
       slots: before * this.settings.workers_per_block,
       strategy: this.settings.strategy,
       detail,

@@ -129,6 +129,33 @@ describe("Scaler", () => {
     assert.equal(busy.state, "RUNNING");
   });
 
+  it("scales out on tasks other orchestrators report, at once, as on its own", async () => {
+    const h = harness({ init_blocks: 1, min_blocks: 0, max_blocks: 4 });
+    h.scaler.start();
+    h.provider.run();
+    h.pool.setRemote({ tasks: 7, busy: new Set() });
+    await flush();
+    const admission = h.events.find((event) => event.reason === "admission");
+    assert.ok(admission, `events: ${reasons(h)}`);
+    assert.equal(admission.tasks, 7);
+    assert.equal(admission.blocksAfter, 4, "7 remote tasks need 4 blocks of 2 slots");
+  });
+
+  it("keeps a block another orchestrator has a task on, when its own view says idle", async () => {
+    const h = harness({ init_blocks: 3, min_blocks: 0, max_idletime: 1 });
+    h.scaler.start();
+    h.provider.run();
+    const [peerBusy] = [...h.pool.blocks.keys()];
+    assert.ok(peerBusy);
+    h.pool.setRemote({ tasks: 1, busy: new Set([peerBusy]) });
+    h.advance(10);
+    h.poll();
+    await flush();
+    assert.equal(h.provider.cancelled.length, 2);
+    assert.ok(!h.provider.cancelled.includes(peerBusy), "the block a peer uses was not cancelled");
+    assert.deepEqual([...h.pool.blocks.keys()], [peerBusy]);
+  });
+
   it("scales a whole idle chorus pool down to min_blocks after max_idletime, not before", () => {
     const h = harness({ init_blocks: 3, min_blocks: 1, max_idletime: 5 });
     h.scaler.start();

@@ -58,6 +58,8 @@ export const configSchema = z
             lease_duration_seconds: positiveInt.default(15),
             renew_deadline_seconds: positiveInt.default(10),
             retry_period_seconds: positiveInt.default(2),
+            /** How often each orchestrator publishes the load it routes, for the leader to scale on. */
+            load_report_ms: z.number().int().min(100).max(60_000).default(1000),
           })
           .strict()
           // As in client-go: a leader must give up before its lease lapses, and retry before that.

@@ -84,14 +84,28 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
   let address: string;
   const tool = (name: "kubectl" | "helm" | "grpcurl", args: string[], timeoutMs = 60_000) =>
     env.tool(name, args, { timeoutMs });
-  const leaderAddress = async () => {
+  const leaderPod = async () => {
     const leases = env.kc.makeApiClient(CoordinationV1Api);
     const holder = await eventually("a leader", async () => {
       const lease = await leases.readNamespacedLease({ name: `${RELEASE}-orchestrator`, namespace: NS });
       return lease.spec?.holderIdentity || undefined;
     });
-    const pod = await core.readNamespacedPod({ name: holder.split("_")[0] ?? holder, namespace: NS });
+    return holder.split("_")[0] ?? holder;
+  };
+  const leaderAddress = async () => {
+    const pod = await core.readNamespacedPod({ name: await leaderPod(), namespace: NS });
     return `${pod.status?.podIP}:50051`;
+  };
+  const followerAddress = async () => {
+    const leader = await leaderPod();
+    const pods = await core.listNamespacedPod({
+      namespace: NS,
+      labelSelector: "app.kubernetes.io/component=orchestrator",
+    });
+    const follower = pods.items.find(
+      (p) => p.metadata?.name !== leader && !p.metadata?.deletionTimestamp && p.status?.podIP,
+    );
+    return `${follower?.status?.podIP ?? assert.fail("no follower orchestrator pod")}:50051`;
   };
   const replicas = async () =>
     (await apps.readNamespacedDeployment({ name: POOL, namespace: NS })).spec?.replicas ?? -1;
@@ -161,12 +175,12 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
     }
   });
 
-  it("scales the pool out under load through the scale subresource, then back in removing only idle pods", async () => {
-    // Only the Lease holder scales, and it counts the tasks it routes itself (followers' queues are
-    // not shared yet), so the load goes to the leader's pod.
-    const leaderChat = createClient(ChatService, await leaderAddress());
+  it("scales the pool out under load sent to a follower, then back in removing only idle pods", async () => {
+    // Only the Lease holder scales; the follower that routes this load publishes it on its pod
+    // (chorus.dev/load) and the leader scales on it.
+    const followerChat = createClient(ChatService, await followerAddress());
     const turns = Array.from({ length: 24 }, (_, i) =>
-      leaderChat.chat(
+      followerChat.chat(
         { message: `load ${i}`, agents: ["creative"] },
         { deadline: new Date(Date.now() + 120_000) },
       ),
@@ -176,7 +190,7 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
       async () => ((await replicas()) > 1 ? true : undefined),
       60_000,
     );
-    const responses = await Promise.all(turns).finally(() => leaderChat.close());
+    const responses = await Promise.all(turns).finally(() => followerChat.close());
     assert.ok(
       responses.every((r) => r.agentAnswers[0]?.ok),
       "no turn failed",
