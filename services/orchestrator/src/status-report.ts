@@ -49,7 +49,8 @@ function poolComponent(pool: Pool): Component {
   const { strategy, min_blocks, max_blocks } = pool.agent.scaling;
   const detail =
     `${running} running of ${pool.blocks.size} replicas (${strategy}, ${min_blocks}..${max_blocks} blocks), ` +
-    `${pool.running} tasks running, ${pool.queued} queued`;
+    `${pool.running} tasks running, ${pool.queued} queued` +
+    (pool.remote.tasks > 0 ? `, ${pool.remote.tasks} routed by other orchestrators` : "");
   return { name: `pool/${pool.name}`, healthy: poolReady(pool), detail };
 }
 
@@ -105,6 +106,7 @@ export async function statusReport(sources: StatusSources): Promise<StatusInit> 
       model: pool.agent.model,
       queued: pool.queued,
       inFlight: pool.running,
+      remoteTasks: pool.remote.tasks,
       replicas: [...pool.blocks.values()].map((block) => ({
         id: block.id,
         address: block.address,

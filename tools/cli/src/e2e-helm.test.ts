@@ -185,6 +185,13 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
         { deadline: new Date(Date.now() + 120_000) },
       ),
     );
+    const leaderChat = createClient(ChatService, await leaderAddress());
+    const remote = await eventually("the leader to see the follower's tasks", async () => {
+      const { pools } = await leaderChat.getStatus({}, { deadline: new Date(Date.now() + 5000) });
+      const tasks = pools.find((p) => p.agent === "creative")?.remoteTasks ?? 0;
+      return tasks > 0 ? tasks : undefined;
+    }).finally(() => leaderChat.close());
+    assert.ok(remote <= turns.length);
     await eventually(
       "replicas patched above 1",
       async () => ((await replicas()) > 1 ? true : undefined),

@@ -79,7 +79,7 @@ export function formatStatus(s: GetStatusResponse): string {
     lines.push(`  ${c.healthy ? "ok  " : "FAIL"} ${c.name.padEnd(18)} ${c.detail}`);
   for (const p of s.pools) {
     lines.push(
-      `pool ${p.agent} (${p.model}): ${formatBlocks(p)}, ${p.slots} slots, ${p.inFlight} running, ${p.queued} queued`,
+      `pool ${p.agent} (${p.model}): ${formatBlocks(p)}, ${p.slots} slots, ${p.inFlight} running, ${p.queued} queued${p.remoteTasks > 0 ? `, ${p.remoteTasks} via other orchestrators` : ""}`,
     );
     lines.push(`  ${formatScaling(p)}`);
     for (const r of p.replicas) {
