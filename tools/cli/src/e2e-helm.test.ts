@@ -84,14 +84,27 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
   let address: string;
   const tool = (name: "kubectl" | "helm" | "grpcurl", args: string[], timeoutMs = 60_000) =>
     env.tool(name, args, { timeoutMs });
-  const leaderPod = async () => {
-    const leases = env.kc.makeApiClient(CoordinationV1Api);
-    const holder = await eventually("a leader", async () => {
-      const lease = await leases.readNamespacedLease({ name: `${RELEASE}-orchestrator`, namespace: NS });
-      return lease.spec?.holderIdentity || undefined;
-    });
-    return holder.split("_")[0] ?? holder;
-  };
+  /** The Lease holder's identity, "" while nobody holds it. */
+  const leaseHolder = async () =>
+    (
+      await env.kc
+        .makeApiClient(CoordinationV1Api)
+        .readNamespacedLease({ name: `${RELEASE}-orchestrator`, namespace: NS })
+    ).spec?.holderIdentity ?? "";
+  // The holder identity starts with the pod name (a suffix keeps restarted processes apart).
+  const podOf = (identity: string) => identity.split("_")[0] ?? identity;
+  const leaderPod = async () =>
+    podOf(await eventually("a leader", async () => (await leaseHolder()) || undefined));
+  const annotateBounds = (min: number, max: number) =>
+    tool("kubectl", [
+      "-n",
+      NS,
+      "annotate",
+      `deployment/${POOL}`,
+      "--overwrite",
+      `chorus.dev/min-blocks=${min}`,
+      `chorus.dev/max-blocks=${max}`,
+    ]);
   const leaderAddress = async () => {
     const pod = await core.readNamespacedPod({ name: await leaderPod(), namespace: NS });
     return `${pod.status?.podIP}:50051`;
@@ -235,46 +248,24 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
       return seen.includes("manual") ? true : undefined;
     });
     leaderChat.close();
-    const annotated = await tool("kubectl", [
-      "-n",
-      NS,
-      "annotate",
-      `deployment/${POOL}`,
-      "--overwrite",
-      "chorus.dev/min-blocks=3",
-      "chorus.dev/max-blocks=3",
-    ]);
+    const annotated = await annotateBounds(3, 3);
     assert.equal(annotated.code, 0, annotated.stderr);
     await eventually(
       "min-blocks=3 applied",
       async () => ((await replicas()) === 3 ? true : undefined),
       30_000,
     );
-    await tool("kubectl", [
-      "-n",
-      NS,
-      "annotate",
-      `deployment/${POOL}`,
-      "--overwrite",
-      "chorus.dev/min-blocks=1",
-      "chorus.dev/max-blocks=3",
-    ]);
+    await annotateBounds(1, 3);
   });
 
   it("lets the other orchestrator scale within the lease time when the leader dies", async () => {
-    const leases = env.kc.makeApiClient(CoordinationV1Api);
-    const holder = async () =>
-      (await leases.readNamespacedLease({ name: `${RELEASE}-orchestrator`, namespace: NS })).spec
-        ?.holderIdentity ?? "";
-    const leader = await eventually("a leader", async () => (await holder()) || undefined);
-    // The holder identity starts with the pod name (a suffix keeps restarted processes apart).
-    const leaderPod = leader.split("_")[0] ?? leader;
+    const leader = await eventually("a leader", async () => (await leaseHolder()) || undefined);
     const deleted = await tool("kubectl", [
       "-n",
       NS,
       "delete",
       "pod",
-      leaderPod,
+      podOf(leader),
       "--grace-period=0",
       "--force",
       "--wait=false",
@@ -283,7 +274,7 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
     await eventually(
       "a new leader",
       async () => {
-        const now = await holder();
+        const now = await leaseHolder();
         return now && now !== leader ? now : undefined;
       },
       30_000,
