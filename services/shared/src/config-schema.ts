@@ -139,6 +139,11 @@ export const configSchema = z
         max_message_bytes: positiveInt.default(32 * 1024),
         max_batch: positiveInt.default(1000),
         batch_concurrency: positiveInt.default(32),
+        heap_mb: z
+          .number()
+          .int()
+          .refine((mb) => mb === 0 || (mb >= 64 && mb <= 65_536), "must be 0 (V8's default) or 64 to 65536")
+          .default(384),
       })
       .strict()
       .prefault({}),

@@ -151,6 +151,22 @@ describe("provider.kubernetes", () => {
   });
 });
 
+describe("limits.heap_mb", () => {
+  for (const heapMb of [32, -1, 100_000, 1.5]) {
+    it(`refuses ${heapMb}, naming the key`, () => {
+      assert.throws(
+        () => validateConfig({ limits: { heap_mb: heapMb } }, "chorus.yaml"),
+        (err: unknown) => err instanceof ConfigError && /^chorus\.yaml: limits\.heap_mb: /m.test(err.message),
+      );
+    });
+  }
+
+  it("accepts 0 (V8's own sizing) and a ceiling in range", () => {
+    assert.equal(validateConfig({ limits: { heap_mb: 0 } }, "chorus.yaml").limits.heap_mb, 0);
+    assert.equal(validateConfig({ limits: { heap_mb: 1024 } }, "chorus.yaml").limits.heap_mb, 1024);
+  });
+});
+
 describe("config/chorus.yaml", () => {
   it("is valid and spells out the built-in defaults", () => {
     const shipped = loadConfig(SHIPPED, {});

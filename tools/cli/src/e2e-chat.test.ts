@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Aggregation, BatchMode, ChatService, HistoryService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
@@ -7,13 +8,25 @@ import { type ChorusUp, CLI_BUNDLE, startChorusUp } from "./testing/chorus-up.js
 
 const AGENTS = ["creative", "analytical", "balanced"];
 const soon = () => ({ deadline: new Date(Date.now() + 30_000) });
+const HEAP_MB = 320;
+
+/** Every process under `pid`, each with its command line. */
+function descendants(pid: number): Array<{ pid: number; argv: string[] }> {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+  );
+  return children.flatMap((child) => [
+    { pid: child, argv: readFileSync(`/proc/${child}/cmdline`, "utf8").split("\0") },
+    ...descendants(child),
+  ]);
+}
 
 describe("chorus up, through the generated client", () => {
   let mesh: ChorusUp;
   let chat: PromiseClient<typeof ChatService>;
   let history: PromiseClient<typeof HistoryService>;
   before(async () => {
-    mesh = await startChorusUp();
+    mesh = await startChorusUp({ limits: { heap_mb: HEAP_MB } });
     chat = createClient(ChatService, mesh.address);
     history = createClient(HistoryService, mesh.address);
   });
@@ -184,6 +197,15 @@ describe("chorus up, through the generated client", () => {
     for (const pool of status.pools) {
       assert.ok(pool.replicas.length >= 1);
       assert.equal(pool.replicas[0]?.state, "RUNNING");
+    }
+  });
+
+  it("starts every service and agent process with the configured V8 heap ceiling", () => {
+    const processes = descendants(mesh.process.pid ?? 0);
+    const roles = processes.map(({ argv }) => argv[argv.findIndex((a) => a.endsWith(".mjs")) + 1]).sort();
+    assert.deepEqual(roles, ["agent", "agent", "agent", "history", "llm-sim", "orchestrator"]);
+    for (const { pid, argv } of processes) {
+      assert.ok(argv.includes(`--max-old-space-size=${HEAP_MB}`), `${pid}: ${argv.join(" ")}`);
     }
   });
 

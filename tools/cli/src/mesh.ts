@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ChorusConfig } from "@chorus/shared";
+import { heapFlags } from "./heap-flags.js";
 
 /** A service process the supervisor started. */
 interface Child {
@@ -31,17 +32,24 @@ export interface Mesh {
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
 
+interface ChildLaunch {
+  readonly env: NodeJS.ProcessEnv;
+  /** Node flags: this process's own, then the configured heap bound. */
+  readonly execArgv: string[];
+  readonly logDir: string | undefined;
+}
+
 function startChild(
   name: string,
   args: string[],
-  env: NodeJS.ProcessEnv,
-  logDir: string | undefined,
+  launch: ChildLaunch,
   children: Child[],
 ): Promise<{ child: Child; address: string }> {
+  const { env, execArgv, logDir } = launch;
   const output = logDir ? openSync(join(logDir, `${name}.log`), "a") : "inherit";
   const child = fork(process.argv[1] ?? "", args, {
     env,
-    execArgv: process.execArgv,
+    execArgv,
     stdio: ["ignore", output, output, "ipc"],
   });
   const entry = { name, process: child };
@@ -90,25 +98,22 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const logDir = options.logsToFiles ? join(dirname(config.history.path), "logs") : undefined;
   if (logDir) mkdirSync(logDir, { recursive: true });
   const configArgs = options.configFile ? ["--config", options.configFile] : [];
+  const launch = {
+    env: process.env,
+    execArgv: [...process.execArgv, ...heapFlags(config.limits.heap_mb)],
+    logDir,
+  };
   try {
-    const history = await startChild("history", ["history", ...configArgs], process.env, logDir, children);
+    const history = await startChild("history", ["history", ...configArgs], launch, children);
     let llmBaseUrl = config.llm.base_url;
     if (!llmBaseUrl) {
-      const simulator = await startChild(
-        "llm-sim",
-        ["llm-sim", ...configArgs],
-        process.env,
-        logDir,
-        children,
-      );
+      const simulator = await startChild("llm-sim", ["llm-sim", ...configArgs], launch, children);
       llmBaseUrl = simulator.address;
     }
-    const env = { ...process.env, OPENAI_BASE_URL: llmBaseUrl };
     const orchestrator = await startChild(
       "orchestrator",
       ["orchestrator", ...configArgs, "--history-address", history.address],
-      env,
-      logDir,
+      { ...launch, env: { ...process.env, OPENAI_BASE_URL: llmBaseUrl } },
       children,
     );
     for (const child of children) {
