@@ -178,6 +178,7 @@ function soakTable(results: BenchResults): string {
   const rows = soak.series.map((s) => [
     s.service,
     n(s.idleBeforeMb, 0),
+    s.warmMb === undefined ? "" : n(s.warmMb, 0),
     n(s.earlyMb, 0),
     n(s.endMb, 0),
     n(s.idleAfterMb, 0),
@@ -186,13 +187,15 @@ function soakTable(results: BenchResults): string {
   const header = [
     "service",
     "idle RSS MB",
+    "after warm-up MB",
     "RSS after 1/4 MB",
     "RSS at end MB",
     "idle again MB",
     "slope MB/min",
   ];
   const run = soak.run;
-  return `### Soak (\`zero\`, ${soak.rate} turns/s open loop for ${soak.durationS} s: ${run.latency.n} turns, ${run.failed} failed, p50 ${n(run.latency.p50, 1)} ms, p99 ${n(run.latency.p99, 1)} ms)\n\n${table(header, rows)}\n`;
+  const warmup = soak.warmupS ? ` after ${soak.warmupS} s unrecorded at the same rate` : "";
+  return `### Soak (\`zero\`, ${soak.rate} turns/s open loop for ${soak.durationS} s${warmup}: ${run.latency.n} turns, ${run.failed} failed, p50 ${n(run.latency.p50, 1)} ms, p99 ${n(run.latency.p99, 1)} ms)\n\n${table(header, rows)}\n`;
 }
 
 /** The markdown report of a run: targets, every table, the plots. */

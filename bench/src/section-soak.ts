@@ -12,6 +12,8 @@ export interface SoakSeries {
   readonly service: string;
   /** Mean RSS per process when idle before the load (MiB). */
   readonly idleBeforeMb: number;
+  /** …after the unrecorded warm-up at the soak's rate (absent in results taken before it existed). */
+  readonly warmMb?: number;
   /** …after the first quarter of the soak, at its end, and idle again afterwards. */
   readonly earlyMb: number;
   readonly endMb: number;
@@ -25,6 +27,8 @@ export interface SoakSeries {
 /** A bounded soak at a fixed arrival rate, watching every service's memory. */
 export interface SoakSection {
   readonly durationS: number;
+  /** Seconds of unrecorded load at the same rate before the soak (absent: none). */
+  readonly warmupS?: number;
   readonly rate: number;
   readonly run: RunRecord;
   readonly series: SoakSeries[];
@@ -41,7 +45,7 @@ function rssByService(processes: WatchedProcess[]): Map<string, number> {
   );
 }
 
-/** Idle RSS, then `rate` turns/s open-loop for the soak, then idle RSS again. */
+/** Idle RSS, an unrecorded warm-up, then `rate` turns/s open-loop for the soak, then idle RSS again. */
 export async function soakSection(options: BenchOptions, bundle: string): Promise<SoakSection | undefined> {
   const soak = options.soak;
   if (!soak) return undefined;
@@ -52,6 +56,16 @@ export async function soakSection(options: BenchOptions, bundle: string): Promis
       const processes = () => mesh.processes().filter((p) => p.service !== "up");
       await sleep(soak.idleMs);
       const idleBefore = rssByService(processes());
+      const openLoop = (durationMs: number) => ({
+        mode: "open" as const,
+        rate: soak.rate,
+        concurrency: 256,
+        warmupMs: 0,
+        durationMs,
+        maxCalls: Math.ceil((soak.rate * durationMs) / 1000) + 10,
+      });
+      await drive(openLoop(soak.warmupMs), { kind: "chat", address: mesh.address, tag: "soak-warmup" });
+      const warm = rssByService(processes());
       const points = new Map<string, Array<[number, number]>>();
       const started = performance.now();
       const sampler = setInterval(() => {
@@ -60,14 +74,7 @@ export async function soakSection(options: BenchOptions, bundle: string): Promis
           points.set(service, [...(points.get(service) ?? []), [round(seconds, 1), round(rss, 1)]]);
         }
       }, soak.sampleMs);
-      const spec = {
-        mode: "open" as const,
-        rate: soak.rate,
-        concurrency: 256,
-        warmupMs: 0,
-        durationMs: soak.durationMs,
-        maxCalls: Math.ceil((soak.rate * soak.durationMs) / 1000) + 10,
-      };
+      const spec = openLoop(soak.durationMs);
       const result = await drive(spec, { kind: "chat", address: mesh.address, tag: "soak" });
       clearInterval(sampler);
       const end = rssByService(processes());
@@ -80,6 +87,7 @@ export async function soakSection(options: BenchOptions, bundle: string): Promis
         return {
           service,
           idleBeforeMb: round(idleBefore.get(service) ?? Number.NaN, 1),
+          warmMb: round(warm.get(service) ?? Number.NaN, 1),
           earlyMb: late[0]?.[1] ?? Number.NaN,
           endMb: round(end.get(service) ?? Number.NaN, 1),
           idleAfterMb: round(idleAfter.get(service) ?? Number.NaN, 1),
@@ -87,7 +95,13 @@ export async function soakSection(options: BenchOptions, bundle: string): Promis
           points: line,
         };
       });
-      return { durationS, rate: soak.rate, run: record("chorus-soak", "zero", spec, result), series };
+      return {
+        durationS,
+        warmupS: soak.warmupMs / 1000,
+        rate: soak.rate,
+        run: record("chorus-soak", "zero", spec, result),
+        series,
+      };
     } finally {
       await mesh.stop();
     }
