@@ -1,4 +1,4 @@
-// `npm run bench` (full suite, ~15 minutes) and `npm run bench:smoke` (seconds, no thresholds).
+// `npm run bench` (full suite, ~19 minutes) and `npm run bench:smoke` (seconds, no thresholds).
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";

@@ -242,7 +242,7 @@ export function markdownReport(results: BenchResults, plots: readonly string[]):
     "",
     ...plots.map((file) => `![${file}](${file})`),
     "",
-    "Reproduce: `npm run bench` (about 15 minutes; `npm run bench:smoke` for a seconds-long smoke).",
+    "Reproduce: `npm run bench` (about 19 minutes; `npm run bench:smoke` for a seconds-long smoke).",
     "",
   ].join("\n");
 }
