@@ -28,6 +28,11 @@ The config file of each component: the keys of config/chorus.yaml that it reads,
 {{- merge (dict "base_url" (include "chorus.llmBaseUrl" .)) (deepCopy .Values.config.llm) | toYaml }}
 {{- end }}
 
+{{/* The `limits` block: heap_mb 0, as Node takes each pod's heap ceiling from its memory limit. */}}
+{{- define "chorus.limitsConfig" -}}
+{{- merge (dict "heap_mb" 0) (deepCopy .Values.config.limits) | toYaml }}
+{{- end }}
+
 {{/* The orchestrator's config file: every key (it runs turns, pools, cache and the provider). */}}
 {{- define "chorus.config.orchestrator" -}}
 {{- $c := .Values.config }}
@@ -48,7 +53,7 @@ The config file of each component: the keys of config/chorus.yaml that it reads,
   "llm" (include "chorus.llmConfig" . | fromYaml)
   "cache" $c.cache
   "redis" (merge (dict "url" (include "chorus.redisUrl" .)) (deepCopy $c.redis))
-  "limits" $c.limits
+  "limits" (include "chorus.limitsConfig" . | fromYaml)
   "agents" $c.agents }}
 {{- toYaml $file }}
 {{- end }}
@@ -66,7 +71,7 @@ The config file of each component: the keys of config/chorus.yaml that it reads,
 {{- $file := dict
   "workflow" .root.Values.config.workflow
   "llm" (include "chorus.llmConfig" .root | fromYaml)
-  "limits" .root.Values.config.limits
+  "limits" (include "chorus.limitsConfig" .root | fromYaml)
   "agents" (list .agent) }}
 {{- toYaml $file }}
 {{- end }}

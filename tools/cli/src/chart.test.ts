@@ -5,8 +5,9 @@ import { describe, it } from "node:test";
 import { isMap, isScalar, isSeq, parse, parseDocument } from "yaml";
 import { CHART_DIR, REPO_ROOT, renderChart, runTool } from "./testing/helm.js";
 
-// Keys of config/chorus.yaml that the chart decides (addresses, ports, paths, provider names),
-// so values.config leaves them out and the templates write them into each pod's config file.
+// Keys of config/chorus.yaml that the chart decides (addresses, ports, paths, provider names, and
+// heap_mb: in a pod Node takes the heap ceiling from the container's memory limit), so
+// values.config leaves them out and the templates write them into each pod's config file.
 const CHART_SET_KEYS = [
   "orchestrator.host",
   "orchestrator.port",
@@ -26,6 +27,7 @@ const CHART_SET_KEYS = [
   "simulator.host",
   "simulator.port",
   "redis.url",
+  "limits.heap_mb",
 ];
 
 /** Flattens nested mappings into dotted keys; lists (config.agents) stay whole values. */
