@@ -200,12 +200,13 @@ describe("chorus up, through the generated client", () => {
     }
   });
 
-  it("starts every service and agent process with the configured V8 heap ceiling", () => {
+  it("starts every service and agent process with the configured V8 heap ceiling, once", () => {
     const processes = descendants(mesh.process.pid ?? 0);
     const roles = processes.map(({ argv }) => argv[argv.findIndex((a) => a.endsWith(".mjs")) + 1]).sort();
     assert.deepEqual(roles, ["agent", "agent", "agent", "history", "llm-sim", "orchestrator"]);
     for (const { pid, argv } of processes) {
-      assert.ok(argv.includes(`--max-old-space-size=${HEAP_MB}`), `${pid}: ${argv.join(" ")}`);
+      const ceilings = argv.filter((arg) => arg.startsWith("--max-old-space-size="));
+      assert.deepEqual(ceilings, [`--max-old-space-size=${HEAP_MB}`], `${pid}: ${argv.join(" ")}`);
     }
   });
 

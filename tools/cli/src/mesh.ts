@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ChorusConfig } from "@chorus/shared";
-import { heapFlags } from "./heap-flags.js";
+import { withHeapCeiling } from "./heap-flags.js";
 
 /** A service process the supervisor started. */
 interface Child {
@@ -100,7 +100,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const configArgs = options.configFile ? ["--config", options.configFile] : [];
   const launch = {
     env: process.env,
-    execArgv: [...process.execArgv, ...heapFlags(config.limits.heap_mb)],
+    execArgv: withHeapCeiling(process.execArgv, config.limits.heap_mb),
     logDir,
   };
   try {

@@ -1,7 +1,7 @@
 // Each service is imported only by the command that runs it, so an agent process never loads
 // SQLite, Redis or Kubernetes clients (idle RSS is a benchmark target).
 import { announceReady, type ChorusConfig, createLogger, stopOnSignals } from "@chorus/shared";
-import { heapFlags } from "./heap-flags.js";
+import { withHeapCeiling } from "./heap-flags.js";
 import { intFlag } from "./options.js";
 
 /** Flags the service subcommands understand. */
@@ -89,7 +89,7 @@ export async function orchestratorCommand(
       args: ["agent", ...(configFile ? ["--config", configFile] : [])],
       // A small young generation keeps idle agent replicas under 80 MB RSS (bench/results) at a
       // modest CPU cost; agents hold little live data between generations.
-      execArgv: [...process.execArgv, ...heapFlags(config.limits.heap_mb), "--max-semi-space-size=2"],
+      execArgv: [...withHeapCeiling(process.execArgv, config.limits.heap_mb), "--max-semi-space-size=2"],
       env: process.env,
     },
     log,
