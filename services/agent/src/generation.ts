@@ -2,11 +2,11 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { GenerateRequest, GenerateResponseSchema } from "@chorus/proto";
 import { type CallContext, RpcError } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
+import type { AgentDeps } from "./agent-deps.js";
 import type { LlmRequest, LlmResult } from "./llm.js";
 import { toRpcError } from "./llm-status.js";
 import { buildMessages } from "./prompt.js";
 import type { Outcome } from "./replica-load.js";
-import type { AgentDeps } from "./service.js";
 
 /** The parts of GenerateRequest and GenerateStreamRequest a generation uses. */
 export type GenerationRequest = Pick<GenerateRequest, "turnId" | "message" | "context">;

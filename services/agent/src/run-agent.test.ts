@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { runAgent } from "./run-agent.js";
-import { eventually, inFlightBecomes, rejectsWith, silent, soon, startRig, testConfig } from "./test-rig.js";
+import {
+  eventually,
+  inFlightBecomes,
+  rejectsWith,
+  silent,
+  soon,
+  startRig,
+  testConfig,
+} from "./testing/test-rig.js";
 
 describe("agent replica limits and failures", () => {
   it("refuses an unknown agent name", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
-import { type Rig, rejectsWith, soon, startRig } from "./test-rig.js";
+import { type Rig, rejectsWith, soon, startRig } from "./testing/test-rig.js";
 
 describe("agent replica with a zero-latency simulator", () => {
   let rig: Rig;

@@ -1,23 +1,7 @@
 import type { AgentService } from "@chorus/proto";
-import { type AgentConfig, invalidArgument, type Logger, type ServiceHandlers } from "@chorus/shared";
-import type { AgentMetrics } from "./agent-metrics.js";
+import { invalidArgument, type ServiceHandlers } from "@chorus/shared";
+import type { AgentDeps } from "./agent-deps.js";
 import { Generation, type GenerationRequest } from "./generation.js";
-import type { Llm } from "./llm.js";
-import type { ReplicaLoad } from "./replica-load.js";
-
-/** What the AgentService handlers work with. */
-export interface AgentDeps {
-  readonly agent: AgentConfig;
-  readonly replicaId: string;
-  readonly llm: Llm;
-  readonly load: ReplicaLoad;
-  readonly metrics: AgentMetrics;
-  readonly log: Logger;
-  /** Longest model call when the caller's deadline allows more. */
-  readonly llmTimeoutMs: number;
-  /** Largest accepted message, in UTF-8 bytes. */
-  readonly maxMessageBytes: number;
-}
 
 function validate(request: GenerationRequest, maxMessageBytes: number): void {
   if (request.message.trim().length === 0) invalidArgument("message", "must not be empty");

@@ -11,7 +11,7 @@ import {
 } from "@chorus/proto";
 import { createClient, createLogger, validateConfig } from "@chorus/shared";
 import { runHistory } from "./run-history.js";
-import { sampleTurn } from "./test-fixtures.js";
+import { sampleTurn } from "./testing/fixtures.js";
 
 describe("runHistory", () => {
   let dir: string;

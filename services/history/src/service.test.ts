@@ -17,7 +17,7 @@ import { status } from "@grpc/grpc-js";
 import BetterSqlite3 from "better-sqlite3";
 import { historyHandlers } from "./service.js";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.js";
-import { sampleTurn } from "./test-fixtures.js";
+import { sampleTurn } from "./testing/fixtures.js";
 
 type Client = PromiseClient<typeof HistoryService>;
 

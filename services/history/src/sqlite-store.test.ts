@@ -9,7 +9,7 @@ import { type Turn, TurnSchema } from "@chorus/proto";
 import BetterSqlite3 from "better-sqlite3";
 import { MIGRATIONS, SCHEMA_VERSION } from "./sqlite-schema.js";
 import { openSqliteStore } from "./sqlite-store.js";
-import { sampleTurn } from "./test-fixtures.js";
+import { sampleTurn } from "./testing/fixtures.js";
 
 function turn(
   turnId: string,

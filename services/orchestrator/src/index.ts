@@ -1,2 +1,2 @@
-export type { AgentCommand } from "./local-provider.js";
+export type { AgentCommand } from "./providers/local/local-provider.js";
 export { type OrchestratorOptions, type RunningOrchestrator, runOrchestrator } from "./run-orchestrator.js";

@@ -4,7 +4,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { ChatService } from "@chorus/proto";
 import { createClient } from "@chorus/shared";
 import type { RunningOrchestrator } from "./run-orchestrator.js";
-import type { ScalingEvent } from "./scaling-events.js";
+import type { ScalingEvent } from "./scaler/scaling-events.js";
 import { AGENT_PORT, type AgentCluster, DEPLOYMENT, POOL, startAgentCluster } from "./testing/k8s-cluster.js";
 import { PodLedger } from "./testing/pod-ledger.js";
 
@@ -143,10 +143,7 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
   it("follows kubectl scale with strategy none (set live by annotation)", async () => {
     await resetBounds();
     await cluster.kubectl("annotate", `deployment/${DEPLOYMENT}`, "chorus.dev/strategy=none");
-    await until(
-      "strategy none applied",
-      () => orchestrator.pools.get(POOL)?.agent.scaling.strategy === "none",
-    );
+    await until("strategy none applied", () => orchestrator.scaler.pool(POOL)?.settings.strategy === "none");
     await cluster.kubectl("scale", `deployment/${DEPLOYMENT}`, "--replicas=2");
     await until("two RUNNING blocks", () => running() === 2);
     await delay(3000);
@@ -166,7 +163,7 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
     await resetBounds();
     await until(
       "strategy chorus again",
-      () => orchestrator.pools.get(POOL)?.agent.scaling.strategy === "chorus",
+      () => orchestrator.scaler.pool(POOL)?.settings.strategy === "chorus",
     );
     const before = events().length;
     await cluster.kubectl("scale", `deployment/${DEPLOYMENT}`, "--replicas=5");
@@ -205,8 +202,8 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
         (line) => line.level === 40 && /chorus\.dev\/max-blocks="lots" ignored/.test(String(line.msg)),
       ),
     );
-    assert.equal(orchestrator.pools.get(POOL)?.agent.scaling.max_blocks, 3, "max_blocks unchanged");
-    assert.equal(orchestrator.pools.get(POOL)?.agent.scaling.min_blocks, 2, "min-blocks still applies");
+    assert.equal(orchestrator.scaler.pool(POOL)?.settings.max_blocks, 3, "max_blocks unchanged");
+    assert.equal(orchestrator.scaler.pool(POOL)?.settings.min_blocks, 2, "min-blocks still applies");
     await until("two RUNNING blocks", () => running() === 2);
     const lowered = Date.now();
     const args = ["annotate", "--overwrite", `deployment/${DEPLOYMENT}`, "chorus.dev/min-blocks-"];
@@ -216,7 +213,7 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
     );
     assert.ok(Date.now() - lowered < 1000 + 3000, "a lower max-blocks takes effect within a strategy period");
     await cluster.kubectl("annotate", `deployment/${DEPLOYMENT}`, "chorus.dev/max-blocks-");
-    await until("config bounds again", () => orchestrator.pools.get(POOL)?.agent.scaling.max_blocks === 3);
+    await until("config bounds again", () => orchestrator.scaler.pool(POOL)?.settings.max_blocks === 3);
   });
 
   it("replaces a pod whose agent is killed under load; its turns succeed elsewhere", async () => {

@@ -8,19 +8,19 @@ import {
   Metrics,
   serve,
 } from "@chorus/shared";
-import type { Cache } from "./cache.js";
-import { historyProxyHandlers } from "./history-proxy.js";
-import { kubernetesSetup, type Leadership } from "./k8s-setup.js";
-import { type AgentCommand, LocalProvider } from "./local-provider.js";
-import { LruCache } from "./lru-cache.js";
-import { orchestratorMetrics } from "./orchestrator-metrics.js";
-import { Pool } from "./pool.js";
-import type { Provider } from "./provider.js";
-import { RedisCache } from "./redis-cache.js";
-import { Scaler } from "./scaler.js";
-import { ScalingEvents } from "./scaling-events.js";
-import { chatHandlers } from "./service.js";
-import { Stats } from "./stats.js";
+import { historyProxyHandlers } from "./api/history-proxy.js";
+import { chatHandlers } from "./api/service.js";
+import type { Cache } from "./cache/cache.js";
+import { LruCache } from "./cache/lru-cache.js";
+import { RedisCache } from "./cache/redis-cache.js";
+import { Pool } from "./executor/pool.js";
+import { type AgentCommand, LocalProvider } from "./providers/local/local-provider.js";
+import type { Provider } from "./providers/provider.js";
+import { kubernetesSetup, type Leadership } from "./scaler/kubernetes-leadership.js";
+import { Scaler } from "./scaler/scaler.js";
+import { ScalingEvents } from "./scaler/scaling-events.js";
+import { orchestratorMetrics } from "./telemetry/metrics.js";
+import { Stats } from "./telemetry/stats.js";
 
 /** What the orchestrator needs to start. */
 export interface OrchestratorOptions {
@@ -99,8 +99,7 @@ function soleLeadership(scaler: Scaler): Leadership {
 export async function runOrchestrator(options: OrchestratorOptions): Promise<RunningOrchestrator> {
   const { config } = options;
   const log = options.log ?? createLogger("orchestrator");
-  // Each pool gets its own copy of its settings: the platform may override them while it runs.
-  const agents = config.agents.map((agent) => ({ ...agent, scaling: { ...agent.scaling } }));
+  const agents = config.agents;
   const pools = new Map(
     agents.map((agent) => [agent.name, new Pool(agent, config.orchestrator.queue_limit)]),
   );
@@ -135,6 +134,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     llmBaseUrl: options.llmBaseUrl,
     llmApiKey: options.llmApiKey,
     version: options.version ?? "dev",
+    settingsOf: (pool: Pool) => scaler.pool(pool.name)?.settings ?? pool.agent.scaling,
     scaler: () => ({ name: "scaler", ...leadership.status() }),
   };
   const server = await serve({

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import OpenAI from "openai";
-import { clientOf, messages, post, until, withSimulator } from "./test-support.js";
+import { clientOf, messages, post, until, withSimulator } from "./testing/simulator-rig.js";
 
 describe("llm-sim load and failure knobs", () => {
   it("answers 500 to every request when failure_rate is 1", () =>

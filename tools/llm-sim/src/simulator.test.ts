@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { type RunningSimulator, startSimulator } from "./simulator.js";
-import { clientOf, messages, post, zero } from "./test-support.js";
+import { clientOf, messages, post, zero } from "./testing/simulator-rig.js";
 
 describe("llm-sim over HTTP", () => {
   let sim: RunningSimulator;

@@ -1,5 +1,5 @@
-import type { BlockEvent, BlockState } from "../block.js";
-import type { PoolNotice, Provider } from "../provider.js";
+import type { BlockEvent, BlockState } from "../providers/block-event.js";
+import type { PoolNotice, Provider } from "../providers/provider.js";
 
 /** A Provider for tests: blocks are ids that a test moves between states by hand. */
 export class FakeProvider implements Provider {

@@ -1,5 +1,5 @@
 import { CoreV1Api, type Informer, type KubeConfig, makeInformer, type V1Pod } from "@kubernetes/client-node";
-import { DELETION_COST, DRAINING_MARK } from "../k8s-pod-state.js";
+import { DELETION_COST, DRAINING_MARK } from "../providers/kubernetes/pod-state.js";
 
 /** What a test saw of one pod. */
 export interface PodRecord {

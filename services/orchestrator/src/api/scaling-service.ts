@@ -1,0 +1,59 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ChatService, ScalingEventSchema } from "@chorus/proto";
+import { RpcError, type ServiceHandlers } from "@chorus/shared";
+import { status } from "@grpc/grpc-js";
+import { ScaleRejected } from "../scaler/scale-rejected.js";
+import type { Scaler } from "../scaler/scaler.js";
+import type { ScalingEvent, ScalingEvents } from "../scaler/scaling-events.js";
+import { watchScaling } from "./scaling-watch.js";
+
+type Handlers = ServiceHandlers<typeof ChatService>;
+
+/** A scaling event as the API sends it. */
+export function scalingEventMessage(event: ScalingEvent): MessageInitShape<typeof ScalingEventSchema> {
+  return {
+    timestampMs: BigInt(event.timeMs),
+    pool: event.pool,
+    blocksBefore: event.blocksBefore,
+    blocksAfter: event.blocksAfter,
+    reason: event.reason,
+    tasks: event.tasks,
+    slots: event.slots,
+    strategy: event.strategy,
+    detail: event.detail,
+    blockIds: [...event.blockIds],
+  };
+}
+
+/** The WatchScaling and ScalePool handlers. */
+export function scalingHandlers(
+  scaler: Scaler,
+  events: ScalingEvents,
+): Pick<Handlers, "watchScaling" | "scalePool"> {
+  return {
+    async *watchScaling(request, context) {
+      if (request.pool !== "" && !scaler.pool(request.pool)) {
+        throw new RpcError(status.NOT_FOUND, `pool: no agent pool named "${request.pool}"`);
+      }
+      const options = {
+        pool: request.pool || undefined,
+        replayOnly: request.replayOnly,
+        signal: context.signal,
+      };
+      for await (const event of watchScaling(events, options)) yield scalingEventMessage(event);
+    },
+
+    async scalePool(request) {
+      if (request.pool === "") throw new RpcError(status.INVALID_ARGUMENT, "pool: must name an agent pool");
+      try {
+        return { event: scalingEventMessage(scaler.scale(request.pool, request.blocks)) };
+      } catch (err) {
+        if (!(err instanceof ScaleRejected)) throw err;
+        throw new RpcError(
+          err.reason === "unknown_pool" ? status.NOT_FOUND : status.INVALID_ARGUMENT,
+          err.message,
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Aggregation, ChatEventSchema, ChatRequest, ChatService } from "@chorus/proto";
+import { type CallContext, RpcError, type ServiceHandlers } from "@chorus/shared";
+import { status } from "@grpc/grpc-js";
+import type { Scaler } from "../scaler/scaler.js";
+import type { ScalingEvents } from "../scaler/scaling-events.js";
+import { AsyncQueue } from "../turn/async-queue.js";
+import { runBatch } from "../turn/batch.js";
+import { runTurn, type TurnDeps, type TurnInput } from "../turn/turn.js";
+import { scalingHandlers } from "./scaling-service.js";
+import { type StatusSources, statusReport } from "./status-report.js";
+import { validateBatch, validateChat } from "./validate.js";
+
+/** Counts turns in flight and refuses new ones past the configured bound. */
+class Admission {
+  private inFlight = 0;
+
+  constructor(private readonly limit: number) {}
+
+  /** Runs `work` if under the limit; RESOURCE_EXHAUSTED otherwise. */
+  enter(): () => void {
+    if (this.inFlight >= this.limit) {
+      throw new RpcError(
+        status.RESOURCE_EXHAUSTED,
+        `${this.inFlight} turns in flight (orchestrator.max_concurrent_turns); retry later`,
+      );
+    }
+    this.inFlight += 1;
+    let left = false;
+    return () => {
+      if (!left) this.inFlight -= 1;
+      left = true;
+    };
+  }
+}
+
+function deadlineOf(context: CallContext, timeoutMs: number): Date {
+  const own = Date.now() + timeoutMs;
+  return new Date(Math.min(own, context.deadline?.getTime() ?? own));
+}
+
+/** What the scaling RPCs act on. */
+export interface ScalingControl {
+  readonly scaler: Scaler;
+  readonly events: ScalingEvents;
+}
+
+/** ChatService handlers. */
+export function chatHandlers(
+  deps: TurnDeps,
+  sources: StatusSources,
+  scaling: ScalingControl,
+): ServiceHandlers<typeof ChatService> {
+  const { config, stats } = deps;
+  const admission = new Admission(config.orchestrator.max_concurrent_turns);
+  const timeout = config.orchestrator.turn_timeout_ms;
+  const turnInput = (
+    request: ChatRequest,
+    context: CallContext,
+    agents: string[],
+    aggregation: Aggregation,
+  ): TurnInput => ({
+    conversationId: request.conversationId,
+    message: request.message,
+    turnId: request.turnId,
+    aggregation,
+    agents,
+    deadline: deadlineOf(context, timeout),
+    signal: context.signal,
+    requestId: context.requestId,
+    useContext: true,
+  });
+  return {
+    async chat(request, context) {
+      const { agents, aggregation } = validateChat(request, config);
+      const leave = admission.enter();
+      try {
+        return await runTurn(deps, turnInput(request, context, agents, aggregation));
+      } finally {
+        leave();
+      }
+    },
+
+    chatStream(request, context) {
+      const { agents, aggregation } = validateChat(request, config);
+      const leave = admission.enter();
+      const queue = new AsyncQueue<MessageInitShape<typeof ChatEventSchema>>();
+      runTurn(deps, {
+        ...turnInput(request, context, agents, aggregation),
+        onEvent: (event) => queue.push(event),
+      })
+        .then(
+          (response) => {
+            queue.push({ event: { case: "final", value: response } });
+            queue.end();
+          },
+          (err: unknown) => queue.end(err),
+        )
+        .finally(leave);
+      return queue;
+    },
+
+    batch(request, context) {
+      const { messages, agents, fanout } = validateBatch(request, config);
+      const deadline = context.deadline ?? new Date(Date.now() + timeout * Math.max(1, messages.length));
+      return runBatch(deps, {
+        messages,
+        agents,
+        fanout,
+        deadline,
+        signal: context.signal,
+        requestId: context.requestId,
+      });
+    },
+
+    async getStats() {
+      const latency = stats.latency();
+      return {
+        totalRequests: BigInt(stats.total),
+        successfulRequests: BigInt(stats.succeeded),
+        failedRequests: BigInt(stats.failed),
+        avgResponseTimeMs: latency.avg,
+        minResponseTimeMs: latency.min,
+        maxResponseTimeMs: latency.max,
+        p50ResponseTimeMs: latency.p50,
+        p95ResponseTimeMs: latency.p95,
+        p99ResponseTimeMs: latency.p99,
+        throughputPerSecond: stats.throughput(),
+        cacheHits: BigInt(stats.cacheHits),
+        cacheMisses: BigInt(stats.cacheMisses),
+        uptimeSeconds: (Date.now() - stats.startedAt) / 1000,
+        agents: config.agents.map((agent) => {
+          const c = stats.agent(agent.name);
+          const pool = deps.pools.get(agent.name);
+          const finished = c.succeeded + c.errors;
+          const tokens = c.promptTokens + c.completionTokens;
+          const slots = pool ? [...pool.blocks.values()].reduce((sum, b) => sum + b.workers, 0) : 0;
+          return {
+            agent: agent.name,
+            requests: BigInt(c.requests),
+            errors: BigInt(c.errors),
+            successRate: finished === 0 ? 1 : c.succeeded / finished,
+            avgLatencyMs: finished - c.cacheHits === 0 ? 0 : c.latencyMsTotal / (finished - c.cacheHits),
+            tokens: BigInt(tokens),
+            promptTokens: BigInt(c.promptTokens),
+            completionTokens: BigInt(c.completionTokens),
+            llmCalls: BigInt(c.llmCalls),
+            avgTokensPerCall: c.llmCalls === 0 ? 0 : tokens / c.llmCalls,
+            utilization: slots === 0 ? 0 : (pool?.running ?? 0) / slots,
+            cacheHits: BigInt(c.cacheHits),
+          };
+        }),
+      };
+    },
+
+    getStatus: () => statusReport(sources),
+
+    ...scalingHandlers(scaling.scaler, scaling.events),
+  };
+}

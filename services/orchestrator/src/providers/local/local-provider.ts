@@ -1,0 +1,128 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { Health, HealthCheckResponse_ServingStatus as Serving } from "@chorus/proto";
+import { createClient, type Logger } from "@chorus/shared";
+import type { BlockEvent, BlockState } from "../block-event.js";
+import type { Provider } from "../provider.js";
+
+/** How to start one agent process: a Node module run with `fork`, plus its arguments. */
+export interface AgentCommand {
+  readonly modulePath: string;
+  /** Arguments before the per-block ones (`--agent`, `--replica-id`). */
+  readonly args: readonly string[];
+  readonly execArgv: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+}
+
+interface LocalBlock {
+  readonly id: string;
+  readonly pool: string;
+  readonly child: ChildProcess;
+  state: BlockState;
+  cancelled: boolean;
+  startTimer: NodeJS.Timeout | undefined;
+}
+
+/** Runs each block as a `chorus agent` child process on a free loopback port. */
+export class LocalProvider implements Provider {
+  readonly name = "local";
+  private readonly blocks = new Map<string, LocalBlock>();
+  private readonly listeners: Array<(event: BlockEvent) => void> = [];
+  private sequence = 0;
+
+  constructor(
+    private readonly command: AgentCommand,
+    private readonly startTimeoutMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  onEvent(listener: (event: BlockEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(block: LocalBlock, state: BlockState, address?: string, detail?: string): void {
+    block.state = state;
+    for (const listener of this.listeners)
+      listener({ blockId: block.id, pool: block.pool, state, address, detail });
+  }
+
+  launch(pool: string, count: number): string[] {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      this.sequence += 1;
+      const id = `${pool}-${process.pid}-${this.sequence}`;
+      ids.push(id);
+      this.start(pool, id);
+    }
+    return ids;
+  }
+
+  private start(pool: string, id: string): void {
+    const child = fork(this.command.modulePath, [...this.command.args, "--agent", pool, "--replica-id", id], {
+      execArgv: [...this.command.execArgv],
+      env: this.command.env,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    const block: LocalBlock = { id, pool, child, state: "PENDING", cancelled: false, startTimer: undefined };
+    this.blocks.set(id, block);
+    this.emit(block, "PENDING");
+    block.startTimer = setTimeout(() => {
+      if (block.state !== "PENDING") return;
+      this.log.warn({ block: id }, "agent did not become ready in time; killing it");
+      child.kill("SIGKILL");
+    }, this.startTimeoutMs);
+    child.on("message", (message: { type?: string; address?: string }) => {
+      if (message?.type === "ready" && typeof message.address === "string") {
+        this.confirmServing(block, message.address);
+      }
+    });
+    child.on("exit", (code, signal) => {
+      clearTimeout(block.startTimer);
+      this.blocks.delete(id);
+      const state: BlockState = block.cancelled ? "CANCELLED" : "FAILED";
+      this.emit(block, state, undefined, `exited with ${signal ?? `code ${code}`}`);
+    });
+    child.on("error", (err) => this.log.error({ err, block: id }, "agent process error"));
+  }
+
+  private async confirmServing(block: LocalBlock, address: string): Promise<void> {
+    const health = createClient(Health, address);
+    try {
+      const response = await health.check({ service: "" }, { deadline: new Date(Date.now() + 5000) });
+      if (response.status !== Serving.SERVING) throw new Error(`health status ${response.status}`);
+      clearTimeout(block.startTimer);
+      if (block.state === "PENDING") this.emit(block, "RUNNING", address);
+    } catch (err) {
+      this.log.warn({ err, block: block.id }, "agent failed its first health check; killing it");
+      block.child.kill("SIGKILL");
+    } finally {
+      health.close();
+    }
+  }
+
+  async cancel(blockIds: readonly string[]): Promise<void> {
+    await Promise.all(blockIds.map((id) => this.stop(id)));
+  }
+
+  private stop(id: string, graceMs = 5000): Promise<void> {
+    const block = this.blocks.get(id);
+    if (!block) return Promise.resolve();
+    block.cancelled = true;
+    return new Promise((resolve) => {
+      const kill = setTimeout(() => block.child.kill("SIGKILL"), graceMs);
+      block.child.once("exit", () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      block.child.kill("SIGTERM");
+    });
+  }
+
+  /** Process ids of the running agent processes, by block id. */
+  pids(): Map<string, number | undefined> {
+    return new Map([...this.blocks].map(([id, block]) => [id, block.child.pid]));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.blocks.keys()].map((id) => this.stop(id)));
+  }
+}

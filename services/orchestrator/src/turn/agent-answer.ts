@@ -1,0 +1,108 @@
+import type { AgentAnswer } from "@chorus/proto";
+import type { ContextMessage } from "../executor/agent-task.js";
+import { runAgentTask } from "../executor/agent-task.js";
+import type { Pool } from "../executor/pool.js";
+import { cacheKey } from "./cache-key.js";
+import type { TurnDeps, TurnInput } from "./turn-types.js";
+
+/** Runs one agent's task for a turn, through the cache. */
+export async function answerFromAgent(
+  deps: TurnDeps,
+  pool: Pool,
+  input: TurnInput,
+  turnId: string,
+  context: readonly ContextMessage[],
+  signal: AbortSignal,
+): Promise<AgentAnswer> {
+  const started = performance.now();
+  const counters = deps.stats.agent(pool.name);
+  counters.requests += 1;
+  const key = cacheKey(pool.agent, context, input.message);
+  const hit = deps.cache ? await deps.cache.get(key) : undefined;
+  const base = { $typeName: "chorus.v1.AgentAnswer" as const, agent: pool.name };
+  if (hit) {
+    deps.stats.cacheHits += 1;
+    counters.cacheHits += 1;
+    counters.succeeded += 1;
+    deps.metrics.cache.inc({ result: "hit" });
+    input.onEvent?.({ event: { case: "delta", value: { agent: pool.name, text: hit.text } } });
+    return {
+      ...base,
+      text: hit.text,
+      ok: true,
+      error: "",
+      latencyMs: performance.now() - started,
+      attempts: 0,
+      replica: "cache",
+      cached: true,
+      promptTokens: hit.promptTokens,
+      completionTokens: hit.completionTokens,
+    };
+  }
+  if (deps.cache) {
+    deps.stats.cacheMisses += 1;
+    deps.metrics.cache.inc({ result: "miss" });
+  }
+  const onEvent = input.onEvent;
+  const result = await runAgentTask(pool, {
+    turnId,
+    message: input.message,
+    context,
+    deadline: input.deadline,
+    signal,
+    requestId: input.requestId,
+    maxAttempts: deps.config.orchestrator.task_attempts,
+    onDelta: onEvent
+      ? (text) => onEvent({ event: { case: "delta", value: { agent: pool.name, text } } })
+      : undefined,
+  });
+  const latencyMs = performance.now() - started;
+  counters.latencyMsTotal += latencyMs;
+  counters.llmCalls += result.attempts;
+  counters.promptTokens += result.promptTokens;
+  counters.completionTokens += result.completionTokens;
+  deps.metrics.agentSeconds.observe({ agent: pool.name, ok: String(result.ok) }, latencyMs / 1000);
+  if (result.ok) {
+    counters.succeeded += 1;
+    if (deps.cache) {
+      const answer = {
+        text: result.text,
+        promptTokens: result.promptTokens,
+        completionTokens: result.completionTokens,
+      };
+      void deps.cache.set(key, answer);
+    }
+  } else if (!(signal.aborted && !input.signal.aborted)) {
+    // Tasks stopped because fastest/quorum settled are not the agent's errors.
+    counters.errors += 1;
+  }
+  return {
+    ...base,
+    text: result.text,
+    ok: result.ok,
+    error: result.error,
+    latencyMs,
+    attempts: result.attempts,
+    replica: result.replica,
+    cached: false,
+    promptTokens: result.promptTokens,
+    completionTokens: result.completionTokens,
+  };
+}
+
+/** A failed agent answer with `error`. */
+export function failedAnswer(agent: string, error: string): AgentAnswer {
+  return {
+    $typeName: "chorus.v1.AgentAnswer",
+    agent,
+    text: "",
+    ok: false,
+    error,
+    latencyMs: 0,
+    attempts: 0,
+    replica: "",
+    cached: false,
+    promptTokens: 0,
+    completionTokens: 0,
+  };
+}

@@ -1,0 +1,20 @@
+import { createHash } from "node:crypto";
+import type { AgentConfig } from "@chorus/shared";
+import type { ContextMessage } from "../executor/agent-task.js";
+
+/** The cache key of an agent answer: persona, model, temperature, context and message. */
+export function cacheKey(agent: AgentConfig, context: readonly ContextMessage[], message: string): string {
+  const hash = createHash("sha256");
+  hash.update(
+    JSON.stringify([
+      agent.name,
+      agent.system_prompt,
+      agent.model,
+      agent.temperature,
+      agent.max_tokens,
+      context.map((m) => [m.role, m.content]),
+      message,
+    ]),
+  );
+  return `answer:${agent.name}:${hash.digest("hex")}`;
+}

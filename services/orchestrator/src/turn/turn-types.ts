@@ -1,0 +1,35 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Aggregation, ChatEventSchema, HistoryService } from "@chorus/proto";
+import type { ChorusConfig, Logger, PromiseClient } from "@chorus/shared";
+import type { Cache } from "../cache/cache.js";
+import type { Pool } from "../executor/pool.js";
+import type { OrchestratorMetrics } from "../telemetry/metrics.js";
+import type { Stats } from "../telemetry/stats.js";
+
+/** Everything a turn needs from the orchestrator. */
+export interface TurnDeps {
+  readonly config: ChorusConfig;
+  readonly pools: ReadonlyMap<string, Pool>;
+  readonly history: PromiseClient<typeof HistoryService>;
+  readonly cache: Cache | undefined;
+  readonly stats: Stats;
+  readonly metrics: OrchestratorMetrics;
+  readonly log: Logger;
+}
+
+/** A validated turn request. */
+export interface TurnInput {
+  readonly conversationId: string;
+  readonly message: string;
+  readonly turnId: string;
+  readonly aggregation: Aggregation;
+  readonly agents: readonly string[];
+  readonly deadline: Date;
+  readonly signal: AbortSignal;
+  readonly requestId: string;
+  /** Batch items skip the conversation context. */
+  readonly useContext: boolean;
+  /** Batch items go into a conversation the batch creates. */
+  readonly createConversation?: boolean | undefined;
+  readonly onEvent?: ((event: MessageInitShape<typeof ChatEventSchema>) => void) | undefined;
+}

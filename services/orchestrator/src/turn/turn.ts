@@ -1,0 +1,128 @@
+import { randomUUID } from "node:crypto";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { AgentAnswer, AppendTurnRequestSchema, ChatResponseSchema, Turn } from "@chorus/proto";
+import { codeOf, RpcError } from "@chorus/shared";
+import { status } from "@grpc/grpc-js";
+import type { ContextMessage } from "../executor/agent-task.js";
+import { combine } from "./combine.js";
+import { buildContext } from "./context.js";
+import { collectAnswers } from "./fan-out.js";
+import { appendTurnWithRetry } from "./history-write.js";
+import type { TurnDeps, TurnInput } from "./turn-types.js";
+
+export type { TurnDeps, TurnInput } from "./turn-types.js";
+
+type ChatResponseInit = MessageInitShape<typeof ChatResponseSchema>;
+
+function responseFromTurn(turn: Turn, replayed: boolean): ChatResponseInit {
+  const answeredBy =
+    turn.answeredBy.length > 0 ? turn.answeredBy : turn.agentAnswers.filter((a) => a.ok).map((a) => a.agent);
+  return {
+    conversationId: turn.conversationId,
+    turnId: turn.turnId,
+    answer: turn.answer,
+    aggregation: turn.aggregation,
+    agentAnswers: turn.agentAnswers,
+    cached: turn.agentAnswers.length > 0 && turn.agentAnswers.every((a) => a.cached),
+    latencyMs: turn.latencyMs,
+    answeredBy,
+    replayed,
+  };
+}
+
+async function storedTurn(deps: TurnDeps, turnId: string, requestId: string): Promise<Turn | undefined> {
+  try {
+    const deadline = new Date(Date.now() + deps.config.history.timeout_ms);
+    return (await deps.history.getTurn({ turnId }, { deadline, requestId })).turn;
+  } catch (err) {
+    if (codeOf(err) === status.NOT_FOUND) return undefined;
+    throw historyUnavailable(err);
+  }
+}
+
+function historyUnavailable(err: unknown): RpcError {
+  const code = codeOf(err);
+  if (code === status.NOT_FOUND || code === status.INVALID_ARGUMENT) return err as RpcError;
+  return new RpcError(status.UNAVAILABLE, `history service unavailable: ${(err as Error).message}`);
+}
+
+async function conversationContext(deps: TurnDeps, input: TurnInput): Promise<ContextMessage[]> {
+  if (input.conversationId === "" || input.createConversation) return [];
+  const { context_turns, context_tokens } = deps.config.orchestrator;
+  try {
+    const deadline = new Date(Date.now() + deps.config.history.timeout_ms);
+    const response = await deps.history.getConversation(
+      { conversationId: input.conversationId, lastTurns: Math.max(context_turns, 1) },
+      { deadline, requestId: input.requestId },
+    );
+    return input.useContext ? buildContext(response.turns, context_turns, context_tokens) : [];
+  } catch (err) {
+    throw historyUnavailable(err);
+  }
+}
+
+function failure(input: TurnInput, answers: readonly AgentAnswer[]): RpcError {
+  const detail = answers.map((a) => `${a.agent}: ${a.error}`).join("; ");
+  if (input.signal.aborted) return new RpcError(status.CANCELLED, "turn cancelled by the caller");
+  if (Date.now() >= input.deadline.getTime()) {
+    return new RpcError(status.DEADLINE_EXCEEDED, `no agent answered before the deadline (${detail})`);
+  }
+  if (answers.every((a) => a.error.includes("queue_limit")))
+    return new RpcError(status.RESOURCE_EXHAUSTED, detail);
+  return new RpcError(status.UNAVAILABLE, `no agent could answer (${detail})`);
+}
+
+/** Runs one turn: replay check, context, fan-out, aggregation, history write, then the answer. */
+export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatResponseInit> {
+  const startedAtMs = Date.now();
+  const started = performance.now();
+  if (input.turnId) {
+    const stored = await storedTurn(deps, input.turnId, input.requestId);
+    if (stored) return responseFromTurn(stored, true);
+  }
+  const context = await conversationContext(deps, input);
+  const turnId = input.turnId || randomUUID();
+  const newConversation = input.conversationId === "";
+  const conversationId = newConversation ? randomUUID() : input.conversationId;
+  input.onEvent?.({
+    event: { case: "started", value: { conversationId, turnId, agents: [...input.agents] } },
+  });
+  deps.stats.turnStarted(startedAtMs);
+  let ok = false;
+  try {
+    const { answers, outcomes } = await collectAnswers(deps, input, turnId, context);
+    if (!answers.some((a) => a.ok)) throw failure(input, answers);
+    const { answer, answeredBy } = await combine(deps, input, turnId, outcomes);
+    const latencyMs = performance.now() - started;
+    const request: MessageInitShape<typeof AppendTurnRequestSchema> = {
+      turn: {
+        turnId,
+        conversationId,
+        message: input.message,
+        answer,
+        aggregation: input.aggregation,
+        agentAnswers: answers,
+        answeredBy,
+        latencyMs,
+        startedAtMs: BigInt(startedAtMs),
+        completedAtMs: BigInt(Date.now()),
+      },
+      createConversation: newConversation || input.createConversation === true,
+    };
+    const stored = await appendTurnWithRetry(deps.history, request, {
+      timeoutMs: deps.config.history.timeout_ms,
+      requestId: input.requestId,
+      log: deps.log,
+    }).catch((err: unknown) => {
+      throw historyUnavailable(err);
+    });
+    if (!stored.turn) throw new RpcError(status.INTERNAL, "history returned no turn");
+    ok = true;
+    return responseFromTurn(stored.turn, !stored.created);
+  } finally {
+    const latencyMs = performance.now() - started;
+    deps.stats.turnFinished(ok, latencyMs, Date.now());
+    deps.metrics.turns.inc({ ok: String(ok) });
+    if (ok) deps.metrics.turnSeconds.observe(latencyMs / 1000);
+  }
+}
