@@ -18,6 +18,7 @@ RUN apt-get update \
 # Manifests first: the dependency layer is rebuilt only when one of them changes.
 COPY package.json package-lock.json ./
 COPY proto/package.json proto/
+COPY config/package.json config/
 COPY services/agent/package.json services/agent/
 COPY services/history/package.json services/history/
 COPY services/orchestrator/package.json services/orchestrator/

@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultAgents } from "@chorus/shared";
+import { defaultAgents } from "@chorus/config";
 import { stringify } from "yaml";
 import { type BenchChild, spawnReady } from "./child.js";
 import { processTree, serviceOf } from "./proc.js";

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
-import { defaultAgents } from "@chorus/shared";
+import { defaultAgents } from "@chorus/config";
 import type { LoadResult, Sample } from "./load.js";
 import { allPids, cmdlineOf, processTree } from "./proc.js";
 import { type UsageReport, watchUsage } from "./usage.js";

@@ -1,5 +1,6 @@
 import { ChatService } from "@chorus/proto";
-import { createClient, defaultAgents } from "@chorus/shared";
+import { createClient } from "@chorus/shared";
+import { defaultAgents } from "@chorus/config";
 import { Redis } from "ioredis";
 import type { CallFn } from "./load.js";
 

@@ -1,4 +1,5 @@
-import type { AgentConfig, Logger } from "@chorus/shared";
+import type { AgentConfig } from "@chorus/config";
+import type { Logger } from "@chorus/shared";
 import type { AgentMetrics } from "./agent-metrics.js";
 import type { Llm } from "./llm.js";
 import type { ReplicaLoad } from "./replica-load.js";

@@ -3,13 +3,14 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { validateConfig } from "@chorus/config";
 import {
   Health,
   HistoryService,
   HealthCheckResponse_ServingStatus as Serving,
   type Turn,
 } from "@chorus/proto";
-import { createClient, createLogger, validateConfig } from "@chorus/shared";
+import { createClient, createLogger } from "@chorus/shared";
 import { runHistory } from "./run-history.js";
 import { sampleTurn } from "./testing/fixtures.js";
 

@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import type { ChorusConfig } from "@chorus/config";
 import { HistoryService } from "@chorus/proto";
-import { bind, type ChorusConfig, createLogger, type Logger, Metrics, serve } from "@chorus/shared";
+import { bind, createLogger, type Logger, Metrics, serve } from "@chorus/shared";
 import { historyHandlers } from "./service.js";
 import { openSqliteStore } from "./sqlite-store.js";
 import { instrumentStore } from "./store-metrics.js";

@@ -28,7 +28,7 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 /** A child process appending `count` turns to conversation "shared" once told to go. */
 function startWriter(path: string, name: string, count: number) {
   const storeUrl = new URL("./sqlite-store.ts", import.meta.url).href;
-  const fixturesUrl = new URL("./test-fixtures.ts", import.meta.url).href;
+  const fixturesUrl = new URL("./testing/fixtures.ts", import.meta.url).href;
   const code = `
     const { create } = await import("@bufbuild/protobuf");
     const { TurnSchema } = await import("@chorus/proto");

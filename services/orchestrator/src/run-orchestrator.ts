@@ -1,13 +1,6 @@
+import type { ChorusConfig } from "@chorus/config";
 import { ChatService, HistoryService } from "@chorus/proto";
-import {
-  bind,
-  type ChorusConfig,
-  createClient,
-  createLogger,
-  type Logger,
-  Metrics,
-  serve,
-} from "@chorus/shared";
+import { bind, createClient, createLogger, type Logger, Metrics, serve } from "@chorus/shared";
 import { historyProxyHandlers } from "./api/history-proxy.js";
 import { chatHandlers } from "./api/service.js";
 import type { Cache } from "./cache/cache.js";

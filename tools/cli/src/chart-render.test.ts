@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { validateConfig } from "@chorus/shared";
+import { validateConfig } from "@chorus/config";
 import { parse, stringify } from "yaml";
 import { find, type Manifest, podSpecOf, renderChart } from "./testing/helm.js";
 

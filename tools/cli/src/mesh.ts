@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { ChorusConfig } from "@chorus/shared";
+import type { ChorusConfig } from "@chorus/config";
 import { withHeapCeiling } from "./heap-flags.js";
 
 /** A service process the supervisor started. */

@@ -1,4 +1,4 @@
-import { type ChorusConfig, loadConfig } from "@chorus/shared";
+import { type ChorusConfig, loadConfig } from "@chorus/config";
 
 /** The config path from --config, CHORUS_CONFIG, or ./config/chorus.yaml when it exists. */
 export function configPath(flag: string | undefined, exists: (path: string) => boolean): string | undefined {

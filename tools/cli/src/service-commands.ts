@@ -1,6 +1,8 @@
 // Each service is imported only by the command that runs it, so an agent process never loads
 // SQLite, Redis or Kubernetes clients (idle RSS is a benchmark target).
-import { announceReady, type ChorusConfig, createLogger, stopOnSignals } from "@chorus/shared";
+
+import type { ChorusConfig } from "@chorus/config";
+import { announceReady, createLogger, stopOnSignals } from "@chorus/shared";
 import { withHeapCeiling } from "./heap-flags.js";
 import { intFlag } from "./options.js";
 

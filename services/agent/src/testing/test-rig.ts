@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
+import { type ChorusConfig, validateConfig } from "@chorus/config";
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from "@chorus/llm-sim";
 import { AgentService } from "@chorus/proto";
-import {
-  type ChorusConfig,
-  createClient,
-  createLogger,
-  type PromiseClient,
-  validateConfig,
-} from "@chorus/shared";
+import { createClient, createLogger, type PromiseClient } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { type RunningAgent, runAgent } from "../run-agent.js";
 

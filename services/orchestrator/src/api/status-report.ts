@@ -1,10 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ChorusConfig } from "@chorus/config";
 import {
   type GetStatusResponseSchema,
   Health,
   HealthCheckResponse_ServingStatus as Serving,
 } from "@chorus/proto";
-import { type ChorusConfig, createClient, detailsOf } from "@chorus/shared";
+import { createClient, detailsOf } from "@chorus/shared";
 import type { Cache } from "../cache/cache.js";
 import type { Pool } from "../executor/pool.js";
 import type { ScalingSettings } from "../scaling/index.js";

@@ -1,5 +1,6 @@
+import type { ChorusConfig } from "@chorus/config";
 import { Aggregation, BatchMode, type BatchRequest, type ChatRequest } from "@chorus/proto";
-import { type ChorusConfig, invalidArgument, validateId } from "@chorus/shared";
+import { invalidArgument, validateId } from "@chorus/shared";
 import { aggregationByName } from "../turn/aggregation.js";
 
 /** Checks a message's presence and size. */

@@ -1,5 +1,6 @@
+import type { AgentConfig } from "@chorus/config";
 import { AgentService } from "@chorus/proto";
-import { type AgentConfig, createClient, RpcError } from "@chorus/shared";
+import { createClient, RpcError } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { type BlockEvent, TERMINAL_STATES } from "../providers/block-event.js";
 import type { Block } from "./block.js";

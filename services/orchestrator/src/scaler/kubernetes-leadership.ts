@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import type { AgentConfig, ChorusConfig, Logger } from "@chorus/shared";
+import type { AgentConfig, ChorusConfig } from "@chorus/config";
+import type { Logger } from "@chorus/shared";
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import type { Pool } from "../executor/pool.js";
 import { loadKubeConfig, resolveNamespace } from "../providers/kubernetes/client.js";

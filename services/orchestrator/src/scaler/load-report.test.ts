@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { defaultAgents } from "@chorus/shared";
+import { defaultAgents } from "@chorus/config";
 import { Pool } from "../executor/pool.js";
 import { encodeLoad, measureLoad, parseLoad, sumLoads } from "./load-report.js";
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { createLogger, defaultAgents } from "@chorus/shared";
+import { defaultAgents } from "@chorus/config";
+import { createLogger } from "@chorus/shared";
 import { down, type TestEnv, up } from "@chorus/testenv";
 import { CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { Pool } from "../executor/pool.js";

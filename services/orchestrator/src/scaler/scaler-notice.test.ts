@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
-import { createLogger, defaultAgents, type ScalingSettings } from "@chorus/shared";
+import { defaultAgents, type ScalingSettings } from "@chorus/config";
+import { createLogger } from "@chorus/shared";
 import { Pool } from "../executor/pool.js";
 import { FakeProvider } from "../testing/fake-provider.js";
 import { Scaler } from "./scaler.js";

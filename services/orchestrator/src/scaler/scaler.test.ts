@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { createLogger, defaultAgents, type ScalingSettings } from "@chorus/shared";
+import { defaultAgents, type ScalingSettings } from "@chorus/config";
+import { createLogger } from "@chorus/shared";
 import { Pool } from "../executor/pool.js";
 import { FakeProvider } from "../testing/fake-provider.js";
 import { ScaleRejected, type ScaleRejection } from "./scale-rejected.js";

@@ -1,6 +1,7 @@
 export { onAdmission } from "./admission.js";
 export { type Capacity, measureCapacity } from "./capacity.js";
 export { type Decision, initialMemory, type StrategyMemory, type StrategyResult } from "./decision.js";
+export { PARSL_DEFAULT_SETTINGS } from "./parsl-defaults.js";
 export {
   countActiveBlocks,
   type PoolBlock,
@@ -9,7 +10,6 @@ export {
   TERMINAL_BLOCK_STATES,
 } from "./pool-state.js";
 export {
-  DEFAULT_SCALING_SETTINGS,
   type ScalingSettings,
   STRATEGIES,
   type StrategyName,

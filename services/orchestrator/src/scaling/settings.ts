@@ -1,8 +1,2 @@
-// The settings are config keys, so they live beside the config schema in @chorus/shared.
-export {
-  DEFAULT_SCALING_SETTINGS,
-  type ScalingSettings,
-  STRATEGIES,
-  type StrategyName,
-  validateScalingSettings,
-} from "@chorus/shared";
+// The settings are config keys, so their schema lives in @chorus/config; the strategies use them here.
+export { type ScalingSettings, STRATEGIES, type StrategyName, validateScalingSettings } from "@chorus/config";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { defaultAgents, Metrics } from "@chorus/shared";
+import { defaultAgents } from "@chorus/config";
+import { Metrics } from "@chorus/shared";
 import { Pool } from "../executor/pool.js";
 import { ScalingEvents } from "../scaler/scaling-events.js";
 import { orchestratorMetrics } from "./metrics.js";

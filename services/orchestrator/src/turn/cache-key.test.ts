@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { defaultAgents } from "@chorus/shared";
+import { defaultAgents } from "@chorus/config";
 import { cacheKey } from "./cache-key.js";
 
 const creative = defaultAgents[0] ?? assert.fail("no default agent");

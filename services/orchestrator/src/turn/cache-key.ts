@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { AgentConfig } from "@chorus/shared";
+import type { AgentConfig } from "@chorus/config";
 import type { ContextMessage } from "../executor/agent-task.js";
 
 /** The cache key of an agent answer: persona, model, temperature, context and message. */

@@ -4,9 +4,10 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { validateConfig } from "@chorus/config";
 import { runHistory } from "@chorus/history";
 import { HistoryService } from "@chorus/proto";
-import { createClient, createLogger, validateConfig } from "@chorus/shared";
+import { createClient, createLogger } from "@chorus/shared";
 import { appendTurnWithRetry } from "./history-write.js";
 
 /** A TCP relay whose open connections can be frozen: bytes stop flowing, sockets stay open. */

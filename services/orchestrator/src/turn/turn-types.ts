@@ -1,6 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ChorusConfig } from "@chorus/config";
 import type { Aggregation, ChatEventSchema, HistoryService } from "@chorus/proto";
-import type { ChorusConfig, Logger, PromiseClient } from "@chorus/shared";
+import type { Logger, PromiseClient } from "@chorus/shared";
 import type { Cache } from "../cache/cache.js";
 import type { Pool } from "../executor/pool.js";
 import type { OrchestratorMetrics } from "../telemetry/metrics.js";

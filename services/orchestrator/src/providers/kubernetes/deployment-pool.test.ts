@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { setImmediate as tick } from "node:timers/promises";
-import { createLogger, DEFAULT_SCALING_SETTINGS } from "@chorus/shared";
+import { createLogger } from "@chorus/shared";
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
+import { PARSL_DEFAULT_SETTINGS } from "../../scaling/index.js";
 import type { BlockEvent } from "../block-event.js";
 import type { PoolNotice } from "../provider.js";
 import { KubePool, type PoolApi } from "./deployment-pool.js";
@@ -78,7 +79,7 @@ function harness() {
   const pool = new KubePool({
     pool: "solo",
     deployment: "chorus-agent-solo",
-    settings: { ...DEFAULT_SCALING_SETTINGS, min_blocks: 1, max_blocks: 4 },
+    settings: { ...PARSL_DEFAULT_SETTINGS, min_blocks: 1, max_blocks: 4 },
     api,
     emit: (event) => events.push(event),
     notify: (notice) => notices.push(notice),

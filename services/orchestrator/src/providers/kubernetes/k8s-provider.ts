@@ -1,4 +1,5 @@
-import type { AgentConfig, ChorusConfig, Logger } from "@chorus/shared";
+import type { AgentConfig, ChorusConfig } from "@chorus/config";
+import type { Logger } from "@chorus/shared";
 import {
   AppsV1Api,
   CoreV1Api,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULT_SCALING_SETTINGS } from "../../scaling/index.js";
+import { PARSL_DEFAULT_SETTINGS } from "../../scaling/index.js";
 import { BOUND_ANNOTATIONS, readBounds } from "./pool-bounds.js";
 
-const base = { ...DEFAULT_SCALING_SETTINGS, strategy: "chorus" as const, min_blocks: 1, max_blocks: 4 };
+const base = { ...PARSL_DEFAULT_SETTINGS, strategy: "chorus" as const, min_blocks: 1, max_blocks: 4 };
 const MIN = BOUND_ANNOTATIONS.min_blocks;
 const MAX = BOUND_ANNOTATIONS.max_blocks;
 const STRATEGY = BOUND_ANNOTATIONS.strategy;

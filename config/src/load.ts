@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import type { z } from "zod";
-import { type AgentConfig, type ChorusConfig, configSchema } from "./config-schema.js";
 import { defaultAgents } from "./default-agents.js";
+import { issueLines } from "./issues.js";
 import { resolvePoolScaling } from "./pool-scaling.js";
+import { type AgentConfig, type ChorusConfig, configSchema } from "./schema.js";
 
 /** A configuration error that names the file and the key. */
 export class ConfigError extends Error {
@@ -13,15 +14,10 @@ export class ConfigError extends Error {
   }
 }
 
-function keyOf(path: readonly PropertyKey[]): string {
-  return path
-    .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
-    .join("")
-    .replace(/^\./, "");
-}
-
 function describe(source: string, issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((issue) => `${source}: ${keyOf(issue.path) || "(root)"}: ${issue.message}`).join("\n");
+  return issueLines("", issues)
+    .map((line) => `${source}: ${line}`)
+    .join("\n");
 }
 
 /** Validates a parsed config object; throws ConfigError naming `source` and each bad key. */

@@ -1,6 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULT_SCALING_SETTINGS, validateScalingSettings } from "./scaling-settings.js";
+import type { ScalingSettings } from "./scaling.js";
+import { validateScalingSettings } from "./validate-scaling.js";
+
+/** Parsl's defaults: Config (simple, 5 s, 120 s) and LocalProvider (1/0/1 blocks, parallelism 1). */
+const DEFAULT_SCALING_SETTINGS: ScalingSettings = {
+  strategy: "simple",
+  init_blocks: 1,
+  min_blocks: 0,
+  max_blocks: 1,
+  parallelism: 1,
+  workers_per_block: 1,
+  max_idletime: 120,
+  strategy_period: 5,
+};
 
 describe("validateScalingSettings", () => {
   it("accepts Parsl's defaults", () => {

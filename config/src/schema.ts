@@ -1,12 +1,35 @@
 import { z } from "zod";
-import type { ScalingSettings } from "./scaling-settings.js";
+import { POOL_SCALING_DEFAULTS, type ScalingSettings, scalingKeys } from "./scaling.js";
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
 const nonNegative = z.number().min(0);
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, "must be host:port");
 
-/** One agent persona, which is also one agent pool; `scaling` is checked by resolvePoolScaling. */
+/** An agent's `scaling:` block: any of the pool's scaling keys, each defaulting to the pool default. */
+export const scalingInputSchema = z
+  .object(
+    Object.fromEntries(
+      Object.entries(scalingKeys).map(([key, schema]) => [
+        key,
+        schema.optional().meta({ default: POOL_SCALING_DEFAULTS[key as keyof typeof POOL_SCALING_DEFAULTS] }),
+      ]),
+    ) as { [K in keyof typeof scalingKeys]: z.ZodOptional<(typeof scalingKeys)[K]> },
+  )
+  // `workers` already sets the slots of a block; a second key for it could only disagree.
+  .extend({ workers_per_block: z.never({ error: "set the agent's workers instead" }).optional() })
+  .strict()
+  // Checked with the defaults filled in, and even when other keys are wrong, so every error is listed.
+  .refine(
+    (s) => {
+      const min = s.min_blocks ?? POOL_SCALING_DEFAULTS.min_blocks;
+      const max = s.max_blocks ?? POOL_SCALING_DEFAULTS.max_blocks;
+      return !(Number.isInteger(min) && Number.isInteger(max)) || min <= max;
+    },
+    { error: "must not exceed max_blocks", path: ["min_blocks"], when: (payload) => typeof payload.value === "object" && payload.value !== null },
+  );
+
+/** One agent persona, which is also one agent pool; `scaling` is completed by resolvePoolScaling. */
 export const agentSchema = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "must be lower-case letters, digits or '-', up to 32"),
@@ -16,7 +39,7 @@ export const agentSchema = z
     system_prompt: z.string().min(1),
     workers: positiveInt.max(256).default(4),
     replicas: z.number().int().min(0).max(64).optional(),
-    scaling: z.record(z.string(), z.unknown()).optional(),
+    scaling: scalingInputSchema.optional(),
   })
   .strict();
 
@@ -96,7 +119,6 @@ export const configSchema = z
       .object({
         base_url: z.string().url().or(z.literal("")).default(""),
         timeout_ms: positiveInt.default(60_000),
-        stream: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -1,22 +1,11 @@
-import { type ScalingSettings, validateScalingSettings } from "./scaling-settings.js";
-
-/** Scaling keys an agent pool takes when its `scaling` block leaves them out (times in seconds). */
-export const POOL_SCALING_DEFAULTS: Omit<ScalingSettings, "workers_per_block"> = {
-  strategy: "chorus",
-  init_blocks: 1,
-  // One warm block by default, so the first message after a quiet spell does not wait for a start.
-  min_blocks: 1,
-  max_blocks: 4,
-  parallelism: 1,
-  max_idletime: 120,
-  strategy_period: 5,
-};
+import { POOL_SCALING_DEFAULTS, type ScalingSettings } from "./scaling.js";
+import { validateScalingSettings } from "./validate-scaling.js";
 
 /** An agent entry's scaling-related keys as written in the config file. */
 export interface PoolScalingInput {
   readonly workers: number;
   readonly replicas?: number | undefined;
-  readonly scaling?: Record<string, unknown> | undefined;
+  readonly scaling?: Partial<Omit<ScalingSettings, "workers_per_block">> | undefined;
 }
 
 /** The pool's scaling settings, or what is wrong with them, each message naming its key. */
@@ -35,10 +24,6 @@ export function resolvePoolScaling(agent: PoolScalingInput, key: string): PoolSc
       ok: false,
       errors: [`${key}.replicas: cannot be combined with scaling; use scaling.init_blocks`],
     };
-  }
-  // `workers` already sets the slots of a block; a second key for it could only disagree.
-  if (scaling !== undefined && "workers_per_block" in scaling) {
-    return { ok: false, errors: [`${key}.scaling.workers_per_block: set ${key}.workers instead`] };
   }
   const fixed =
     replicas === undefined

@@ -1,5 +1,5 @@
-import type { AgentConfig } from "./config-schema.js";
-import { POOL_SCALING_DEFAULTS } from "./pool-scaling.js";
+import { POOL_SCALING_DEFAULTS } from "./scaling.js";
+import type { AgentConfig } from "./schema.js";
 
 const WORKERS = 4;
 const scaling = { ...POOL_SCALING_DEFAULTS, workers_per_block: WORKERS };

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ConfigError, loadConfig, validateConfig } from "./config.js";
 import { defaultAgents } from "./default-agents.js";
-import { POOL_SCALING_DEFAULTS } from "./pool-scaling.js";
+import { ConfigError, loadConfig, validateConfig } from "./load.js";
+import { POOL_SCALING_DEFAULTS } from "./scaling.js";
 
 const persona = { temperature: 0.5, max_tokens: 100, system_prompt: "You help." };
-const SHIPPED = fileURLToPath(new URL("../../../config/chorus.yaml", import.meta.url));
+const SHIPPED = fileURLToPath(new URL("../chorus.yaml", import.meta.url));
 
 function withAgent(entry: Record<string, unknown>) {
   return { agents: [{ name: "solo", ...persona, ...entry }] };
@@ -85,7 +85,7 @@ describe("validateConfig: agent pool scaling", () => {
     [
       "workers_per_block, which agents[].workers already sets",
       { scaling: { workers_per_block: 2 } },
-      /^config\.yaml: agents\[0\]\.scaling\.workers_per_block: set agents\[0\]\.workers instead$/m,
+      /^config\.yaml: agents\[0\]\.scaling\.workers_per_block: set the agent's workers instead$/m,
     ],
     [
       "replicas together with scaling",
