@@ -1,8 +1,9 @@
 // `npm run bench` (full suite, ~19 minutes) and `npm run bench:smoke` (seconds, no thresholds).
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+import { pointLatest, resolveRun } from "./latest.js";
 import { type BenchOptions, FULL, SMOKE } from "./options.js";
 import { writePlots } from "./plots.js";
 import { markdownReport } from "./report-md.js";
@@ -27,21 +28,28 @@ if (values.help) {
   process.stdout.write(
     "usage: bench [--smoke] [--out DIR] [--no-parsl] [--load-processes N] [--soak-seconds S]\n" +
       "             [--sections zero,fast,slow,cache,scaling,soak,autoscale]\n" +
-      "       bench --replot RESULTS.json   (targets, markdown and plots again, beside the file)\n" +
-      "  full run: writes bench/results/bench-<time>.json, latest.json, latest.md and PNG plots\n" +
+      "       bench --replot RUN   (targets, latest.md and plots again, beside the run; RUN is a\n" +
+      "                            bench-<time>.json, or a results directory or its latest pointer)\n" +
+      "  full run: writes bench/results/bench-<time>.json, latest (naming that file), latest.md and SVG plots\n" +
       "  --smoke: every code path in seconds, results in a temporary directory\n",
   );
   process.exit(0);
 }
 
 if (values.replot) {
-  const stored = JSON.parse(readFileSync(values.replot, "utf8")) as BenchResults;
+  const runFile = resolveRun(values.replot);
+  const stored = JSON.parse(readFileSync(runFile, "utf8")) as BenchResults;
   // Targets are judged again, so a corrected check applies to results already taken.
   const { profiles, scaling, autoscale, soak, machine } = stored;
   const results = { ...stored, targets: checkTargets(profiles, scaling, autoscale, soak, machine.cpus) };
-  writeFileSync(values.replot, `${JSON.stringify(results, null, 1)}\n`);
-  const dir = dirname(values.replot);
-  writeFileSync(join(dir, "latest.md"), markdownReport(results, writePlots(results, dir)));
+  writeFileSync(runFile, `${JSON.stringify(results, null, 1)}\n`);
+  const dir = dirname(runFile);
+  // latest.md and the plots now show this run, so latest names it.
+  pointLatest(dir, runFile);
+  const plots = await writePlots(results, dir);
+  writeFileSync(join(dir, "latest.md"), markdownReport(results, basename(runFile), plots));
+  for (const { file, missing } of plots)
+    if (missing.length) process.stderr.write(`bench: ${file} has no data for ${missing.join(", ")}\n`);
   process.stdout.write(`${join(dir, "latest.md")}\n`);
   process.exit(0);
 }
@@ -62,8 +70,16 @@ const outDir =
     ? mkdtempSync(join(tmpdir(), "chorus-bench-smoke-"))
     : new URL("../results/", import.meta.url).pathname);
 
-const output = await runBench(options, outDir);
+let output: Awaited<ReturnType<typeof runBench>>;
+try {
+  output = await runBench(options, outDir);
+} catch (err) {
+  process.stderr.write(`bench: cannot run: ${(err as Error).message}\n`);
+  process.exit(1);
+}
 process.stdout.write(`${output.markdownPath}\n${output.jsonPath}\n`);
+for (const { file, missing } of output.plots)
+  if (missing.length) process.stdout.write(`plot ${file} has no data for ${missing.join(", ")}\n`);
 for (const target of output.results.targets) {
   const verdict = target.met === null ? "n/a " : target.met ? "met " : "MISS";
   process.stdout.write(`${verdict} ${target.target}: ${target.measured}\n`);

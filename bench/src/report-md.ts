@@ -1,4 +1,5 @@
 import type { RunRecord } from "./measure.js";
+import type { PlotFile } from "./plots.js";
 import type { BenchResults } from "./results.js";
 import type { ProfileSection } from "./section-profiles.js";
 import { limitFraction } from "./targets-check.js";
@@ -198,8 +199,15 @@ function soakTable(results: BenchResults): string {
   return `### Soak (\`zero\`, ${soak.rate} turns/s open loop for ${soak.durationS} s${warmup}: ${run.latency.n} turns, ${run.failed} failed, p50 ${n(run.latency.p50, 1)} ms, p99 ${n(run.latency.p99, 1)} ms)\n\n${table(header, rows)}\n`;
 }
 
-/** The markdown report of a run: targets, every table, the plots. */
-export function markdownReport(results: BenchResults, plots: readonly string[]): string {
+function plotLines(plots: readonly PlotFile[]): string[] {
+  return plots.flatMap(({ file, missing }) => [
+    `![${file}](${file})`,
+    ...(missing.length ? ["", `_${file}: no data in this run for ${missing.join(", ")}._`, ""] : []),
+  ]);
+}
+
+/** The markdown report of the run stored in `runFile` (beside it): targets, every table, the plots. */
+export function markdownReport(results: BenchResults, runFile: string, plots: readonly PlotFile[]): string {
   const m = results.machine;
   const loads = m.load.map(([, l]) => l);
   const targetRows = results.targets.map((t) => [
@@ -218,6 +226,8 @@ export function markdownReport(results: BenchResults, plots: readonly string[]):
     "",
     `${results.startedAt}, ${n(results.durationS, 0)} s, commit ${results.git.commit.slice(0, 12)}${results.git.dirtyFiles ? ` + ${results.git.dirtyFiles} changed files` : ""}. ` +
       `${m.cpus} × ${m.cpuModel}, ${n(m.memoryGb, 0)} GB, Node ${m.node}.`,
+    "",
+    `Every number below comes from [\`${runFile}\`](${runFile}), the run \`latest\` names.`,
     "",
     `Load: before \`${m.uptimeBefore}\`; after \`${m.uptimeAfter}\`; 1-min load average during the run ${n(Math.min(...loads), 2)}–${n(Math.max(...loads), 2)} (the bench's own processes count: Parsl alone runs up to 48 workers).`,
     "",
@@ -240,7 +250,7 @@ export function markdownReport(results: BenchResults, plots: readonly string[]):
     results.errors.length ? `## Errors\n\n${results.errors.map((e) => `- ${e}`).join("\n")}\n` : "",
     "## Plots",
     "",
-    ...plots.map((file) => `![${file}](${file})`),
+    ...plotLines(plots),
     "",
     "Reproduce: `npm run bench` (about 19 minutes; `npm run bench:smoke` for a seconds-long smoke).",
     "",

@@ -1,44 +1,54 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { latestRun } from "./latest.js";
 import { SMOKE } from "./options.js";
-import { encodePng } from "./plot/png.js";
+import { requireRedisServer } from "./redis-check.js";
 import { percentile, summarize } from "./stats.js";
 import { runBench } from "./suite.js";
 
 const BUNDLE = new URL("../../tools/cli/dist/chorus.mjs", import.meta.url).pathname;
 
-function hasRedis(): boolean {
-  try {
-    execFileSync(process.env.REDIS_SERVER ?? "redis-server", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-describe("bench statistics and plots", () => {
+describe("bench statistics", () => {
   it("interpolates percentiles between ranks", () => {
     assert.equal(percentile([1, 2, 3, 4], 50), 2.5);
     assert.equal(percentile([10], 99), 10);
     assert.ok(Number.isNaN(percentile([], 50)));
     assert.deepEqual(summarize([3, 1, 2]), { n: 3, mean: 2, p50: 2, p95: 2.9, p99: 2.98, max: 3 });
   });
+});
 
-  it("encodes a PNG with a valid signature and IHDR", () => {
-    const png = encodePng(2, 1, new Uint8Array([255, 0, 0, 0, 0, 255]));
-    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-    assert.equal(png.subarray(12, 16).toString("ascii"), "IHDR");
-    assert.equal(png.readUInt32BE(16), 2);
-    assert.equal(png.readUInt32BE(20), 1);
+describe("bench without redis-server", () => {
+  it("names redis-server and how to install it when the binary is missing", () => {
+    assert.throws(
+      () => requireRedisServer("/nonexistent/redis-server"),
+      (err: Error) => {
+        assert.match(err.message, /needs redis-server/);
+        assert.match(err.message, /apt-get install redis-server/);
+        assert.match(err.message, /REDIS_SERVER/);
+        return true;
+      },
+    );
+  });
+
+  it("refuses to start a run with the cache section instead of dropping the section", async () => {
+    const saved = process.env.REDIS_SERVER;
+    const out = mkdtempSync(join(tmpdir(), "chorus-bench-noredis-test-"));
+    process.env.REDIS_SERVER = "/nonexistent/redis-server";
+    try {
+      await assert.rejects(runBench({ ...SMOKE, sections: ["cache"] }, out), /apt-get install redis-server/);
+    } finally {
+      if (saved === undefined) delete process.env.REDIS_SERVER;
+      else process.env.REDIS_SERVER = saved;
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
 
 describe("bench smoke", () => {
-  it("runs every section briefly and writes JSON, markdown and PNG plots", {
+  it("runs every section briefly and writes JSON, the latest pointer, markdown and SVG plots", {
     timeout: 240_000,
   }, async (t) => {
     if (!existsSync(BUNDLE)) {
@@ -47,10 +57,7 @@ describe("bench smoke", () => {
     }
     const out = mkdtempSync(join(tmpdir(), "chorus-bench-smoke-test-"));
     try {
-      const { results, markdownPath, plots } = await runBench(
-        { ...SMOKE, redis: SMOKE.redis && hasRedis() },
-        out,
-      );
+      const { results, jsonPath, markdownPath, plots } = await runBench(SMOKE, out);
       assert.deepEqual(results.errors, []);
       const zero = results.profiles.find((p) => p.profile === "zero");
       assert.ok(zero, "the zero profile ran");
@@ -59,14 +66,22 @@ describe("bench smoke", () => {
         assert.ok(run.perSecond > 0, `${run.system} c=${run.concurrency} made progress`);
         assert.equal(run.failed, 0, `${run.system} c=${run.concurrency}: ${JSON.stringify(run.errors)}`);
       }
+      assert.ok((results.cache?.hits.length ?? 0) > 0, "the cache section ran against redis-server");
       assert.ok((results.scaling?.points.length ?? 0) > 0, "the replicas sweep ran");
       assert.ok(results.autoscale.length > 0, "the load step ran");
       assert.ok((results.soak?.series.length ?? 0) > 0, "the soak watched the services");
       assert.ok(results.machine.uptimeBefore.includes("load average"));
-      assert.match(readFileSync(markdownPath, "utf8"), /## Targets/);
-      assert.ok(plots.includes("latency-cdf-zero.png") && plots.includes("blocks.png"));
-      const png = readFileSync(join(out, "latency-cdf-zero.png"));
-      assert.equal(png.subarray(1, 4).toString("ascii"), "PNG");
+      assert.equal(latestRun(out), jsonPath, "latest names the run's JSON");
+      const markdown = readFileSync(markdownPath, "utf8");
+      assert.match(markdown, /## Targets/);
+      const files = plots.map((p) => p.file);
+      assert.deepEqual(files, ["latency-cdf-zero.svg", "replicas.svg", "blocks.svg"]);
+      // The smoke runs no Parsl: the CDF says so instead of leaving the series out silently.
+      assert.deepEqual(plots[0]?.missing, ["Parsl HTEX"]);
+      assert.match(markdown, /latency-cdf-zero\.svg: no data in this run for Parsl HTEX/);
+      const svg = readFileSync(join(out, "latency-cdf-zero.svg"), "utf8");
+      assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+      assert.match(svg, />latency \(ms, log scale\)<\/text>/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -1,11 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { pointLatest } from "./latest.js";
 import { snapshotBundle } from "./mesh.js";
 import { type BenchOptions, runs } from "./options.js";
-import { writePlots } from "./plots.js";
+import { type PlotFile, writePlots } from "./plots.js";
 import { loadAverage } from "./proc.js";
+import { requireRedisServer } from "./redis-check.js";
 import { markdownReport } from "./report-md.js";
 import { type BenchResults, CALLS_PER_TURN } from "./results.js";
 import { autoscaleSection, type StepReaction } from "./section-autoscale.js";
@@ -35,11 +37,16 @@ export interface BenchOutput {
   readonly results: BenchResults;
   readonly jsonPath: string;
   readonly markdownPath: string;
-  readonly plots: string[];
+  readonly plots: PlotFile[];
 }
 
-/** Runs every section `options` enables, in order, and writes JSON, markdown and plots to `outDir`. */
+/**
+ * Runs every section `options` enables, in order, and writes to `outDir` the run's JSON, `latest`
+ * (pointing at it), `latest.md` and the SVG plots.
+ */
 export async function runBench(options: BenchOptions, outDir: string): Promise<BenchOutput> {
+  // Before anything runs: a missing redis-server must stop the run, not drop the section.
+  if (options.redis && runs(options, "cache")) log(`cache section uses ${requireRedisServer()}`);
   const started = new Date();
   const t0 = performance.now();
   const uptimeBefore = run("uptime", []);
@@ -121,9 +128,9 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
   const jsonPath = join(outDir, `bench-${stamp}.json`);
   const json = `${JSON.stringify(results, null, 1)}\n`;
   writeFileSync(jsonPath, json);
-  writeFileSync(join(outDir, "latest.json"), json);
-  const plots = writePlots(results, outDir);
+  pointLatest(outDir, jsonPath);
+  const plots = await writePlots(results, outDir);
   const markdownPath = join(outDir, "latest.md");
-  writeFileSync(markdownPath, markdownReport(results, plots));
+  writeFileSync(markdownPath, markdownReport(results, basename(jsonPath), plots));
   return { results, jsonPath, markdownPath, plots };
 }
