@@ -15,6 +15,18 @@ async function ip(...args: string[]): Promise<string> {
   }
 }
 
+/** Why the test env cannot run without root, and what to do; the start of every such error. */
+const NEEDS_ROOT =
+  "testenv needs root: each pod gets its own network namespace, bridge port and veth pair " +
+  "(`ip netns add`, `ip link add`), which only root (CAP_NET_ADMIN) may create. " +
+  "Run the tests as root (a root shell or a root CI container)";
+
+/** Throws, saying root is the reason, unless this process runs as root. */
+export function requireRoot(): void {
+  const uid = process.getuid?.();
+  if (uid !== undefined && uid !== 0) throw new Error(`${NEEDS_ROOT}; this process runs as uid ${uid}.`);
+}
+
 /** One pod's network namespace: its name, IP and the host end of its veth. */
 export interface PodNetwork {
   readonly netns: string;
@@ -93,7 +105,11 @@ export class PodSubnet {
       const bridge = `chorus-br${n}`;
       try {
         await ip("link", "add", bridge, "type", "bridge");
-      } catch {
+      } catch (err) {
+        // Root without CAP_NET_ADMIN (an unprivileged container) is refused every bridge alike.
+        if (/Operation not permitted/.test((err as Error).message)) {
+          throw new Error(`${NEEDS_ROOT}; \`ip link add\` was refused: ${(err as Error).message}`);
+        }
         continue; // another test env holds this one
       }
       const subnet = new PodSubnet(n, bridge);

@@ -121,7 +121,7 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
       .sort();
   };
 
-  it("starts the control plane, or fails naming the build command", { timeout: 180_000 }, async () => {
+  it("starts the control plane, or fails saying why (root, binaries)", { timeout: 180_000 }, async () => {
     env = await up(verbose ? { log: (m) => console.error(`[testenv] ${m}`) } : {});
     core = env.kc.makeApiClient(CoreV1Api);
     apps = env.kc.makeApiClient(AppsV1Api);

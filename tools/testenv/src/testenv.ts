@@ -6,7 +6,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { REPO_ROOT, requireBinaries } from "./binaries.js";
 import { type ControlPlane, startControlPlane } from "./control-plane.js";
 import { TestKubelet } from "./kubelet.js";
-import { PodSubnet } from "./netns.js";
+import { PodSubnet, requireRoot } from "./netns.js";
 import { signalGroup } from "./processes.js";
 import { reapStale, writeOwner } from "./stale.js";
 
@@ -76,10 +76,11 @@ export function defaultCommands(): Record<string, string[]> {
 
 /**
  * Starts etcd, kube-apiserver (RBAC) and kube-controller-manager on loopback, a pod bridge on a
- * private 10.231.<n>.0/24, and the test kubelet. Throws (naming the build command) when the
- * binaries are missing. Call `down` to stop everything it started.
+ * private 10.231.<n>.0/24, and the test kubelet. Throws saying root is needed when not root,
+ * and naming the build command when the binaries are missing. Call `down` to stop everything it started.
  */
 export async function up(options: UpOptions = {}): Promise<TestEnv> {
+  requireRoot();
   const bin = requireBinaries(options.binDir);
   const log = options.log ?? (() => undefined);
   for (const dir of reapStale()) log(`removed a test env whose owner died: ${dir}`);
