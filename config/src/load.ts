@@ -86,3 +86,13 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
   }
   return applyEnvironment(validateConfig(raw, path), env);
 }
+
+/** Loads config like loadConfig, but prints the error (file and key) and exits with 2 when it is invalid. */
+export function loadConfigOrExit(path: string | undefined): ChorusConfig {
+  try {
+    return loadConfig(path);
+  } catch (err) {
+    process.stderr.write(`chorus: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}

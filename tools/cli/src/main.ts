@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { loadConfigOrExit } from "@chorus/config";
 import { ask, stats, statusCommand } from "./client-commands.js";
 import { healthCommand } from "./health-command.js";
 import { startMesh } from "./mesh.js";
-import { configPath, loadConfigOrExit, orchestratorAddress } from "./options.js";
+import { configPath, orchestratorAddress } from "./options.js";
 import { runRepl } from "./repl.js";
 import { scaleLog, scalePool } from "./scaling-commands.js";
 import {

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ChorusConfig } from "@chorus/config";
-import { withHeapCeiling } from "./heap-flags.js";
+import { withHeapCeiling } from "@chorus/shared";
 
 /** A service process the supervisor started. */
 interface Child {

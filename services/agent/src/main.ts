@@ -1,0 +1,31 @@
+import { type ChorusConfig, loadConfigOrExit } from "@chorus/config";
+import {
+  announceReady,
+  createLogger,
+  intFlag,
+  runIfMain,
+  type ServiceFlags,
+  stopOnSignals,
+} from "@chorus/shared";
+import { runAgent } from "./run-agent.js";
+
+/** Runs one agent replica of the pool named by --agent until SIGINT, SIGTERM or the parent's exit. */
+export async function main(config: ChorusConfig, flags: ServiceFlags): Promise<void> {
+  const agent = flags.agent ?? config.agents[0]?.name ?? "";
+  const log = createLogger(`agent-${agent}`);
+  const running = await runAgent({
+    config,
+    agent,
+    host: flags.host ?? "127.0.0.1",
+    port: intFlag("port", flags.port, 0),
+    replicaId: flags["replica-id"] ?? `${agent}-${process.pid}`,
+    llmBaseUrl: config.llm.base_url,
+    apiKey: process.env.OPENAI_API_KEY ?? "chorus-simulator",
+    metricsPort: intFlag("metrics-port", flags["metrics-port"], -1),
+    log,
+  });
+  announceReady("agent", running.address);
+  stopOnSignals(log, () => running.close());
+}
+
+runIfMain(import.meta.url, (flags) => main(loadConfigOrExit(flags.config), flags));

@@ -1,0 +1,27 @@
+import { type ChorusConfig, loadConfigOrExit } from "@chorus/config";
+import {
+  announceReady,
+  createLogger,
+  intFlag,
+  runIfMain,
+  type ServiceFlags,
+  stopOnSignals,
+} from "@chorus/shared";
+import { runHistory } from "./run-history.js";
+
+/** Runs the history service from config and flags until SIGINT, SIGTERM or the parent's exit. */
+export async function main(config: ChorusConfig, flags: ServiceFlags): Promise<void> {
+  const log = createLogger("history");
+  const running = await runHistory({
+    config,
+    host: flags.host ?? config.history.host,
+    port: intFlag("port", flags.port, config.history.port),
+    path: config.history.path,
+    metricsPort: intFlag("metrics-port", flags["metrics-port"], config.history.metrics_port),
+    log,
+  });
+  announceReady("history", running.address);
+  stopOnSignals(log, () => running.close());
+}
+
+runIfMain(import.meta.url, (flags) => main(loadConfigOrExit(flags.config), flags));

@@ -1,0 +1,26 @@
+import { type ChorusConfig, loadConfigOrExit } from "@chorus/config";
+import {
+  announceReady,
+  createLogger,
+  intFlag,
+  runIfMain,
+  type ServiceFlags,
+  stopOnSignals,
+} from "@chorus/shared";
+import { startSimulator } from "./simulator.js";
+
+/** Runs the built-in OpenAI-compatible simulator until SIGINT, SIGTERM or the parent's exit. */
+export async function main(config: ChorusConfig, flags: ServiceFlags): Promise<void> {
+  const log = createLogger("llm-sim");
+  const running = await startSimulator({
+    ...config.simulator,
+    host: flags.host ?? config.simulator.host,
+    port: intFlag("port", flags.port, config.simulator.port),
+  });
+  log.info({ url: running.url }, "llm-sim serving (simulated answers)");
+  if (!process.send) process.stdout.write(`llm-sim: OpenAI-compatible simulator at ${running.url}\n`);
+  announceReady("llm-sim", running.url);
+  stopOnSignals(log, () => running.close());
+}
+
+runIfMain(import.meta.url, (flags) => main(loadConfigOrExit(flags.config), flags));
