@@ -3,10 +3,8 @@ import { execFile } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { BUILD_COMMAND, binDir } from "@chorus/testenv";
 import { type ChorusUp, startChorusUp } from "./testing/chorus-up.js";
-
-const INSTALL =
-  "GOBIN=/var/cache/chorus/v1/bin go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3";
 
 function executable(path: string): boolean {
   try {
@@ -17,16 +15,11 @@ function executable(path: string): boolean {
   }
 }
 
-/** grpcurl from $GRPCURL, else PATH, else $CHORUS_CACHE/bin, else /var/cache/chorus/v1/bin; undefined if none. */
+/** grpcurl from $GRPCURL, else PATH, else the testenv cache that build.sh fills; undefined if none. */
 function findGrpcurl(): string | undefined {
   if (process.env.GRPCURL) return process.env.GRPCURL;
   const onPath = (process.env.PATH ?? "").split(delimiter).filter(Boolean);
-  const candidates = [
-    ...onPath.map((dir) => join(dir, "grpcurl")),
-    ...(process.env.CHORUS_CACHE ? [join(process.env.CHORUS_CACHE, "bin", "grpcurl")] : []),
-    "/var/cache/chorus/v1/bin/grpcurl",
-  ];
-  return candidates.find(executable);
+  return [...onPath, binDir()].map((dir) => join(dir, "grpcurl")).find(executable);
 }
 
 /** The grpcurl binary; fails the calling test (never skips it) when there is none. */
@@ -34,8 +27,8 @@ function requireGrpcurl(): string {
   const bin = findGrpcurl();
   assert.ok(
     bin && executable(bin),
-    `grpcurl not found or not executable ($GRPCURL=${process.env.GRPCURL ?? ""}, PATH, $CHORUS_CACHE/bin, ` +
-      `/var/cache/chorus/v1/bin): install it with ${INSTALL}`,
+    `grpcurl not found or not executable ($GRPCURL=${process.env.GRPCURL ?? ""}, PATH, ${binDir()}): ` +
+      `npm test builds it there with \`${BUILD_COMMAND}\` and puts that dir on PATH`,
   );
   return bin;
 }
