@@ -29,6 +29,21 @@ function rejectsWith(code: status, field?: string) {
   };
 }
 
+/** Rows in each table of the SQLite file at `path`, read through a connection of their own. */
+function rowCounts(path: string): Record<string, number> {
+  const raw = new BetterSqlite3(path, { readonly: true });
+  try {
+    const count = (table: string) => raw.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
+    return {
+      conversations: count("conversations"),
+      turns: count("turns"),
+      agent_answers: count("agent_answers"),
+    };
+  } finally {
+    raw.close();
+  }
+}
+
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const all: T[] = [];
   for await (const item of items) all.push(item);
@@ -209,13 +224,26 @@ describe("HistoryService over gRPC", () => {
       ],
     ];
     for (const [name, call] of calls) {
+      const rows = rowCounts(path);
       await assert.rejects(call(), rejectsWith(status.NOT_FOUND), name);
+      assert.deepEqual(rowCounts(path), rows, `${name} stored nothing`);
     }
-    await assert.rejects(client.getTurn({ turnId: "orphan" }), rejectsWith(status.NOT_FOUND));
   });
 
+  it("counts the rows a valid append writes: one conversation, one turn, three agent answers", async () => {
+    const rows = rowCounts(path);
+    await client.appendTurn({ turn: sampleTurn("counted", "counted"), createConversation: true });
+    assert.deepEqual(rowCounts(path), {
+      conversations: (rows.conversations ?? 0) + 1,
+      turns: (rows.turns ?? 0) + 1,
+      agent_answers: (rows.agent_answers ?? 0) + 3,
+    });
+  });
+
+  // Each bad request has a turn id of its own, so a row it leaks cannot hide behind an earlier one.
+  let badTurns = 0;
   const turn = (overrides: Parameters<typeof sampleTurn>[2]) => ({
-    turn: sampleTurn("bad-turn", "bad-conversation", overrides),
+    turn: sampleTurn(`bad-turn-${++badTurns}`, "bad-conversation", overrides),
     createConversation: true,
   });
   const badInputs: Array<[string, (client: Client) => Promise<unknown>]> = [
@@ -247,14 +275,12 @@ describe("HistoryService over gRPC", () => {
     ["conversation_id", (c) => collect(c.exportConversation({ conversationId: "" }))],
   ];
   for (const [field, call] of badInputs) {
-    it(`rejects a bad ${field} with INVALID_ARGUMENT and keeps serving`, async () => {
+    it(`rejects a bad ${field} with INVALID_ARGUMENT, stores no row and keeps serving`, async () => {
+      const rows = rowCounts(path);
       await assert.rejects(call(client), rejectsWith(status.INVALID_ARGUMENT, field));
+      assert.deepEqual(rowCounts(path), rows);
       const page = await client.listConversations({ pageSize: 1 });
       assert.equal(page.conversations.length, 1);
     });
   }
-
-  it("stored nothing for any rejected request", async () => {
-    await assert.rejects(client.getTurn({ turnId: "bad-turn" }), rejectsWith(status.NOT_FOUND));
-  });
 });

@@ -19,6 +19,21 @@ function turn(
   return create(TurnSchema, sampleTurn(turnId, conversationId, overrides));
 }
 
+/** Rows in each table of the SQLite file at `path`, read through a connection of their own. */
+function rowCounts(path: string): Record<string, number> {
+  const raw = new BetterSqlite3(path, { readonly: true });
+  try {
+    const count = (table: string) => raw.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
+    return {
+      conversations: count("conversations"),
+      turns: count("turns"),
+      agent_answers: count("agent_answers"),
+    };
+  } finally {
+    raw.close();
+  }
+}
+
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const all: T[] = [];
   for await (const item of items) all.push(item);
@@ -128,13 +143,14 @@ describe("SqliteStore", () => {
     store.close();
   });
 
-  it("refuses to start a conversation when told it must already exist", async () => {
-    const store = openSqliteStore(freshPath());
+  it("refuses to start a conversation when told it must already exist, writing no row", async () => {
+    const path = freshPath();
+    const store = openSqliteStore(path);
     assert.equal(await store.appendTurn(turn("t1", "missing"), false), undefined);
-    assert.equal(await store.conversationExists("missing"), false);
-    assert.equal(await store.getTurn("t1"), undefined);
+    assert.deepEqual(rowCounts(path), { conversations: 0, turns: 0, agent_answers: 0 });
     await store.appendTurn(turn("t2", "present"), true);
     assert.equal((await store.appendTurn(turn("t3", "present"), false))?.turn.seq, 2);
+    assert.deepEqual(rowCounts(path), { conversations: 1, turns: 2, agent_answers: 6 });
     store.close();
   });
 
