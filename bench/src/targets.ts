@@ -1,6 +1,6 @@
+import { defaultAgents } from "@chorus/config";
 import { ChatService } from "@chorus/proto";
 import { createClient } from "@chorus/shared";
-import { defaultAgents } from "@chorus/config";
 import { Redis } from "ioredis";
 import type { CallFn } from "./load.js";
 
