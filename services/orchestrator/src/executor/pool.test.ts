@@ -17,11 +17,23 @@ const never = new AbortController().signal;
 
 describe("Pool", () => {
   it("sends each task to the least-loaded running replica", async () => {
-    const pool = poolWith(2);
-    const first = await pool.acquire(never);
-    const second = await pool.acquire(never);
-    assert.notEqual(first.id, second.id);
-    assert.deepEqual([first.inFlight, second.inFlight], [1, 1]);
+    // Uneven loads, changed between picks, so round-robin, first-fit or random choice fail.
+    const pool = poolWith(3, 8);
+    const blocks = [...pool.blocks.values()];
+    const loads = [5, 1, 3];
+    for (const [index, block] of blocks.entries()) block.inFlight = loads[index] ?? 0;
+    let seed = 7;
+    for (let pick = 0; pick < 200; pick += 1) {
+      const least = Math.min(...blocks.map((b) => b.inFlight));
+      const before = new Map(blocks.map((b) => [b.id, b.inFlight]));
+      const chosen = await pool.acquire(never);
+      assert.equal(before.get(chosen.id), least, `pick ${pick}: ${chosen.id} had ${before.get(chosen.id)}`);
+      // Finish a task on a pseudo-randomly chosen busy replica, so the least-loaded one moves around.
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const busy = blocks.filter((b) => b.inFlight > 0);
+      const done = busy[seed % busy.length];
+      if (done) pool.release(done);
+    }
   });
 
   it("never puts more than `workers` tasks on a replica; extra tasks queue", async () => {
