@@ -8,6 +8,7 @@ import { validateConfig } from "@chorus/config";
 import { runHistory } from "@chorus/history";
 import { HistoryService } from "@chorus/proto";
 import { createClient, createLogger } from "@chorus/shared";
+import { status } from "@grpc/grpc-js";
 import { appendTurnWithRetry } from "./history-write.js";
 
 /** A TCP relay whose open connections can be frozen: bytes stop flowing, sockets stay open. */
@@ -38,6 +39,18 @@ class FreezableRelay {
   }
 }
 
+/** AppendTurn calls the history service handled, by status code name (scraped from its /metrics). */
+async function appendTurnsHandled(metricsPort: number | undefined): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const counts = new Map<string, number>();
+  for (const [, code, value] of text.matchAll(
+    /^chorus_rpc_total\{(?=[^}]*method="AppendTurn")[^}]*code="(\d+)"[^}]*\} (\d+)$/gm,
+  )) {
+    counts.set(code ?? "", Number(value));
+  }
+  return counts;
+}
+
 function turn(turnId: string) {
   return {
     turnId,
@@ -63,7 +76,7 @@ describe("appendTurnWithRetry", () => {
       host: "127.0.0.1",
       port: 0,
       path: join(dir, "chorus.db"),
-      metricsPort: -1,
+      metricsPort: 0,
       log,
     });
     const port = Number(history.address.split(":").pop());
@@ -109,10 +122,16 @@ describe("appendTurnWithRetry", () => {
   it("does not retry a write history rejected", async () => {
     const client = createClient(HistoryService, history.address);
     try {
+      const before = await appendTurnsHandled(history.metricsPort);
       await assert.rejects(
         appendTurnWithRetry(client, { turn: { turnId: "" } }, { timeoutMs: 1500, requestId: "r2", log }),
-        (err: Error & { code?: number }) => err.code === 3,
+        (err: Error & { code?: number }) => err.code === status.INVALID_ARGUMENT,
       );
+      const after = await appendTurnsHandled(history.metricsPort);
+      const invalid = String(status.INVALID_ARGUMENT);
+      assert.equal((after.get(invalid) ?? 0) - (before.get(invalid) ?? 0), 1, "history rejected one call");
+      const total = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
+      assert.equal(total(after) - total(before), 1, "exactly one AppendTurn reached history");
     } finally {
       client.close();
     }
