@@ -8,7 +8,14 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import { type CallOptions, Client, type ClientOptions, credentials, Metadata } from "@grpc/grpc-js";
+import {
+  type CallOptions,
+  type ChannelCredentials,
+  Client,
+  type ClientOptions,
+  credentials,
+  Metadata,
+} from "@grpc/grpc-js";
 import { REQUEST_ID_KEY } from "./call-context.js";
 import { methodPath } from "./grpc-bridge.js";
 
@@ -20,6 +27,14 @@ export interface RpcOptions {
   signal?: AbortSignal | undefined;
   /** Request id to forward in metadata. */
   requestId?: string | undefined;
+  /** More metadata to send (e.g. the principal a trusted orchestrator acts for). */
+  metadata?: Readonly<Record<string, string>> | undefined;
+}
+
+/** How a client reaches its server: TLS credentials and the options that pin the server's name. */
+export interface ClientTransport {
+  readonly credentials: ChannelCredentials;
+  readonly channelOptions: ClientOptions;
 }
 
 type MethodShape = GenServiceMethods[string];
@@ -45,6 +60,7 @@ function encode(desc: DescMessage, init: MessageInitShape<DescMessage>): Buffer 
 function metadataOf(options: RpcOptions | undefined): Metadata {
   const metadata = new Metadata();
   if (options?.requestId) metadata.set(REQUEST_ID_KEY, options.requestId);
+  for (const [key, value] of Object.entries(options?.metadata ?? {})) metadata.set(key, value);
   return metadata;
 }
 
@@ -59,14 +75,16 @@ export const defaultChannelOptions: ClientOptions = {
   "grpc.max_receive_message_length": 16 * 1024 * 1024,
 };
 
-/** Creates a typed client for `service` at `address` (host:port, plaintext). */
+/** Creates a typed client for `service` at `address` (host:port), plaintext unless `transport` says TLS. */
 export function createClient<S extends DescService>(
   service: S,
   address: string,
   channelOptions: ClientOptions = {},
+  transport?: ClientTransport,
 ): PromiseClient<S> {
-  const client = new Client(address, credentials.createInsecure(), {
+  const client = new Client(address, transport?.credentials ?? credentials.createInsecure(), {
     ...defaultChannelOptions,
+    ...transport?.channelOptions,
     ...channelOptions,
   });
   const methods: Record<string, unknown> = {

@@ -1,11 +1,12 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Health } from "@chorus/proto";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { implement, type ServiceHandlers, serviceDefinition } from "./grpc-bridge.js";
 import { HealthState, healthHandlers } from "./health.js";
 import type { Metrics } from "./metrics.js";
 import { addReflection } from "./reflection.js";
+import { type Gatekeeper, guardInterceptor } from "./security/guard.js";
 
 /** One service and its handlers, ready to be served. */
 export interface ServiceBinding {
@@ -27,6 +28,10 @@ export interface ServeOptions {
   readonly metrics?: Metrics | undefined;
   /** Largest request message accepted, in bytes. */
   readonly maxReceiveBytes?: number | undefined;
+  /** TLS (or mTLS) credentials; plaintext when absent. */
+  readonly credentials?: ServerCredentials | undefined;
+  /** Authenticates and authorizes every call but health checks; every caller is let in when absent. */
+  readonly gatekeeper?: Gatekeeper | undefined;
 }
 
 /** A running gRPC server with health, reflection and graceful shutdown. */
@@ -40,9 +45,13 @@ export interface RunningServer {
 
 /** Starts a gRPC server for `services` plus grpc.health.v1 and reflection. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const interceptors: ServerInterceptor[] = options.gatekeeper
+    ? [guardInterceptor(options.gatekeeper, options.log)]
+    : [];
   const server = new Server({
     "grpc.max_receive_message_length": options.maxReceiveBytes ?? 4 * 1024 * 1024,
     "grpc.keepalive_permit_without_calls": 1,
+    interceptors,
   });
   const health = new HealthState();
   const observe = options.metrics?.observeRpc;
@@ -56,8 +65,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     options.services.map(({ service }) => service.typeName),
   );
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
+    server.bindAsync(
+      `${options.host}:${options.port}`,
+      options.credentials ?? ServerCredentials.createInsecure(),
+      (err, bound) => (err ? reject(err) : resolve(bound)),
     );
   });
   health.set("", true);

@@ -1,0 +1,5 @@
+export * from "./credentials.js";
+export * from "./exposure.js";
+export * from "./guard.js";
+export * from "./peer.js";
+export * from "./principal.js";
