@@ -14,6 +14,8 @@ import { Scaler } from "./scaler/scaler.js";
 import { ScalingEvents } from "./scaler/scaling-events.js";
 import { orchestratorMetrics } from "./telemetry/metrics.js";
 import { Stats } from "./telemetry/stats.js";
+import { poolDispatch } from "./turn/agent-dispatch.js";
+import { grpcTurnHistory } from "./turn/turn-history.js";
 
 /** What the orchestrator needs to start. */
 export interface OrchestratorOptions {
@@ -112,8 +114,8 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   const cache = createCache(config, log);
   const deps = {
     config,
-    pools,
-    history,
+    pools: new Map([...pools].map(([name, pool]) => [name, poolDispatch(pool)])),
+    history: grpcTurnHistory(history),
     cache,
     stats: new Stats(),
     metrics: poolMetrics,

@@ -131,7 +131,7 @@ export function chatHandlers(
         uptimeSeconds: (Date.now() - stats.startedAt) / 1000,
         agents: config.agents.map((agent) => {
           const c = stats.agent(agent.name);
-          const pool = deps.pools.get(agent.name);
+          const pool = sources.pools.get(agent.name);
           const finished = c.succeeded + c.errors;
           const tokens = c.promptTokens + c.completionTokens;
           const slots = pool ? [...pool.blocks.values()].reduce((sum, b) => sum + b.workers, 0) : 0;

@@ -1,14 +1,13 @@
 import type { AgentAnswer } from "@chorus/proto";
 import type { ContextMessage } from "../executor/agent-task.js";
-import { runAgentTask } from "../executor/agent-task.js";
-import type { Pool } from "../executor/pool.js";
+import type { AgentDispatch } from "./agent-dispatch.js";
 import { cacheKey } from "./cache-key.js";
 import type { TurnDeps, TurnInput } from "./turn-types.js";
 
 /** Runs one agent's task for a turn, through the cache. */
 export async function answerFromAgent(
   deps: TurnDeps,
-  pool: Pool,
+  pool: AgentDispatch,
   input: TurnInput,
   turnId: string,
   context: readonly ContextMessage[],
@@ -44,7 +43,7 @@ export async function answerFromAgent(
     deps.metrics.cache.inc({ result: "miss" });
   }
   const onEvent = input.onEvent;
-  const result = await runAgentTask(pool, {
+  const result = await pool.run({
     turnId,
     message: input.message,
     context,

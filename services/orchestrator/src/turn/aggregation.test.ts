@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Aggregation } from "@chorus/proto";
-import { APOLOGY, all, fastest, isSettled, priority, quorum, type TaskOutcome } from "./aggregation.js";
+import {
+  APOLOGY,
+  all,
+  fastest,
+  isSettled,
+  judgePrompt,
+  priority,
+  quorum,
+  type TaskOutcome,
+} from "./aggregation.js";
 
 const outcome = (agent: string, ok: boolean, finishedOrder: number): TaskOutcome => ({
   agent,
@@ -46,6 +55,14 @@ describe("aggregation", () => {
       outcome("balanced", true, 1),
     ];
     assert.deepEqual(quorum(outcomes, 2).answeredBy, ["analytical", "balanced"]);
+  });
+
+  it("the judge prompt holds the question and every successful answer under its agent's name", () => {
+    const prompt = judgePrompt("Why do tides happen?", mixed);
+    assert.match(prompt, /Question:\nWhy do tides happen\?\n/);
+    assert.ok(prompt.includes("Answer from analytical:\nanalytical says hi"), prompt);
+    assert.ok(prompt.includes("Answer from balanced:\nbalanced says hi"), prompt);
+    assert.ok(!prompt.includes("creative"), "a failed agent has no answer to show");
   });
 
   for (const [name, mode] of [

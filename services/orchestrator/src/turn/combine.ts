@@ -1,5 +1,4 @@
 import { Aggregation } from "@chorus/proto";
-import { runAgentTask } from "../executor/agent-task.js";
 import * as aggregate from "./aggregation.js";
 import type { TurnDeps, TurnInput } from "./turn-types.js";
 
@@ -7,7 +6,7 @@ async function judged(deps: TurnDeps, input: TurnInput, turnId: string, outcomes
   const judgeName = deps.config.orchestrator.judge_agent;
   const pool = deps.pools.get(judgeName);
   if (!pool || !outcomes.some((o) => o.ok)) return aggregate.priority(outcomes);
-  const result = await runAgentTask(pool, {
+  const result = await pool.run({
     turnId,
     message: aggregate.judgePrompt(input.message, outcomes),
     context: [],

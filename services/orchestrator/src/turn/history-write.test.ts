@@ -10,6 +10,7 @@ import { HistoryService } from "@chorus/proto";
 import { createClient, createLogger } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { appendTurnWithRetry } from "./history-write.js";
+import { grpcTurnHistory } from "./turn-history.js";
 
 /** A TCP relay whose open connections can be frozen: bytes stop flowing, sockets stay open. */
 class FreezableRelay {
@@ -62,7 +63,7 @@ function turn(turnId: string) {
 }
 
 describe("appendTurnWithRetry", () => {
-  const config = validateConfig({}, "(test)");
+  const config = validateConfig({ security: { mesh: { mode: "off" } } }, "(test)");
   const log = createLogger("history-write-test", "silent");
   let dir: string;
   let history: Awaited<ReturnType<typeof runHistory>>;
@@ -97,11 +98,15 @@ describe("appendTurnWithRetry", () => {
     const client = createClient(HistoryService, address);
     try {
       const options = { timeoutMs: 1500, requestId: "r1", log };
-      await appendTurnWithRetry(client, { turn: turn("t-before"), createConversation: true }, options);
+      await appendTurnWithRetry(
+        grpcTurnHistory(client),
+        { turn: turn("t-before"), createConversation: true },
+        options,
+      );
       assert.equal(relay.connections, 1);
       relay.freeze();
       const stored = await appendTurnWithRetry(
-        client,
+        grpcTurnHistory(client),
         { turn: turn("t-after"), createConversation: false },
         options,
       );
@@ -124,7 +129,11 @@ describe("appendTurnWithRetry", () => {
     try {
       const before = await appendTurnsHandled(history.metricsPort);
       await assert.rejects(
-        appendTurnWithRetry(client, { turn: { turnId: "" } }, { timeoutMs: 1500, requestId: "r2", log }),
+        appendTurnWithRetry(
+          grpcTurnHistory(client),
+          { turn: { turnId: "" } },
+          { timeoutMs: 1500, requestId: "r2", log },
+        ),
         (err: Error & { code?: number }) => err.code === status.INVALID_ARGUMENT,
       );
       const after = await appendTurnsHandled(history.metricsPort);

@@ -1,7 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type AppendTurnRequestSchema, type AppendTurnResponse, HistoryService } from "@chorus/proto";
-import { codeOf, createClient, type Logger, type PromiseClient } from "@chorus/shared";
+import type { AppendTurnRequestSchema, AppendTurnResponse } from "@chorus/proto";
+import { codeOf, type Logger } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
+import type { TurnHistory } from "./turn-history.js";
 
 /** How long each attempt may take, and the request id to log and forward. */
 export interface HistoryWriteOptions {
@@ -16,7 +17,7 @@ export interface HistoryWriteOptions {
  * turn until keepalive notices it). Errors of the retry are thrown as they come.
  */
 export async function appendTurnWithRetry(
-  history: PromiseClient<typeof HistoryService>,
+  history: Pick<TurnHistory, "appendTurn" | "reconnect">,
   request: MessageInitShape<typeof AppendTurnRequestSchema>,
   options: HistoryWriteOptions,
 ): Promise<AppendTurnResponse> {
@@ -31,9 +32,7 @@ export async function appendTurnWithRetry(
       { err: (err as Error).message, requestId },
       "history write failed; retrying on a new connection",
     );
-    // grpc-js shares connections between clients of the same target through a global pool; a
-    // local pool is what makes this a new TCP connection rather than the stuck one again.
-    const fresh = createClient(HistoryService, history.address, { "grpc.use_local_subchannel_pool": 1 });
+    const fresh = history.reconnect();
     try {
       return await fresh.appendTurn(request, { deadline: deadline(), requestId });
     } finally {

@@ -1,17 +1,18 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ChorusConfig } from "@chorus/config";
-import type { Aggregation, ChatEventSchema, HistoryService } from "@chorus/proto";
-import type { Logger, PromiseClient } from "@chorus/shared";
+import type { Aggregation, ChatEventSchema } from "@chorus/proto";
+import type { Logger } from "@chorus/shared";
 import type { Cache } from "../cache/cache.js";
-import type { Pool } from "../executor/pool.js";
 import type { OrchestratorMetrics } from "../telemetry/metrics.js";
 import type { Stats } from "../telemetry/stats.js";
+import type { AgentDispatch } from "./agent-dispatch.js";
+import type { TurnHistory } from "./turn-history.js";
 
 /** Everything a turn needs from the orchestrator. */
 export interface TurnDeps {
   readonly config: ChorusConfig;
-  readonly pools: ReadonlyMap<string, Pool>;
-  readonly history: PromiseClient<typeof HistoryService>;
+  readonly pools: ReadonlyMap<string, AgentDispatch>;
+  readonly history: TurnHistory;
   readonly cache: Cache | undefined;
   readonly stats: Stats;
   readonly metrics: OrchestratorMetrics;

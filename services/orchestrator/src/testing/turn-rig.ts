@@ -1,0 +1,74 @@
+import { type ChorusConfig, validateConfig } from "@chorus/config";
+import { Aggregation } from "@chorus/proto";
+import { createLogger, Metrics } from "@chorus/shared";
+import { LruCache } from "../cache/lru-cache.js";
+import { orchestratorMetrics } from "../telemetry/metrics.js";
+import { Stats } from "../telemetry/stats.js";
+import type { TurnDeps, TurnInput } from "../turn/turn-types.js";
+import { Concurrency, type FakeBehaviour, FakeDispatch } from "./fake-dispatch.js";
+import { FakeHistory } from "./fake-history.js";
+
+/** What a turn rig is built from: config overrides, per-agent behaviour, and whether to cache. */
+export interface TurnRigOptions {
+  readonly config?: Record<string, unknown>;
+  readonly agents?: Readonly<Record<string, FakeBehaviour>>;
+  readonly cache?: boolean;
+}
+
+/** TurnDeps over fake agents (the default three personas) and a fake history, plus the fakes. */
+export interface TurnRig {
+  readonly deps: TurnDeps;
+  readonly config: ChorusConfig;
+  readonly agents: ReadonlyMap<string, FakeDispatch>;
+  readonly history: FakeHistory;
+  readonly stats: Stats;
+  readonly concurrency: Concurrency;
+  /** The fake of `name`, failing the test's types if there is none. */
+  agent(name: string): FakeDispatch;
+}
+
+/** Builds a turn rig; every fake agent shares one concurrency counter. */
+export function turnRig(options: TurnRigOptions = {}): TurnRig {
+  const config = validateConfig({ cache: { enabled: options.cache ?? false }, ...options.config }, "(test)");
+  const concurrency = new Concurrency();
+  const agents = new Map(
+    config.agents.map((agent) => [
+      agent.name,
+      new FakeDispatch(agent, { concurrency, ...options.agents?.[agent.name] }),
+    ]),
+  );
+  const history = new FakeHistory();
+  const stats = new Stats();
+  const metrics = orchestratorMetrics(new Metrics("turn-test"), new Map(), { subscribe: () => {} });
+  const deps: TurnDeps = {
+    config,
+    pools: agents,
+    history,
+    cache: config.cache.enabled ? new LruCache(config.cache.max_entries, 60_000) : undefined,
+    stats,
+    metrics,
+    log: createLogger("turn-test", "silent"),
+  };
+  const agent = (name: string) => {
+    const found = agents.get(name);
+    if (!found) throw new Error(`no fake agent "${name}"`);
+    return found;
+  };
+  return { deps, config, agents, history, stats, concurrency, agent };
+}
+
+/** A turn input for every configured agent (or `agents`), with a ten-second deadline. */
+export function turnInput(message: string, overrides: Partial<TurnInput> = {}): TurnInput {
+  return {
+    conversationId: "",
+    message,
+    turnId: "",
+    aggregation: Aggregation.PRIORITY,
+    agents: ["creative", "analytical", "balanced"],
+    deadline: new Date(Date.now() + 10_000),
+    signal: new AbortController().signal,
+    requestId: "test",
+    useContext: true,
+    ...overrides,
+  };
+}
