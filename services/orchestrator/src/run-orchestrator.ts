@@ -12,10 +12,14 @@ import type { Provider } from "./providers/provider.js";
 import { kubernetesSetup, type Leadership } from "./scaler/kubernetes-leadership.js";
 import { Scaler } from "./scaler/scaler.js";
 import { ScalingEvents } from "./scaler/scaling-events.js";
-import { orchestratorMetrics } from "./telemetry/metrics.js";
-import { Stats } from "./telemetry/stats.js";
+import { poolMetrics } from "./telemetry/metrics.js";
+import { trackPoolLoad } from "./telemetry/pool-load.js";
+import { Recorder } from "./telemetry/recorder.js";
 import { poolDispatch } from "./turn/agent-dispatch.js";
 import { grpcTurnHistory } from "./turn/turn-history.js";
+
+/** How far back GetStats' utilization looks. */
+const STATS_WINDOW_MS = 60_000;
 
 /** What the orchestrator needs to start. */
 export interface OrchestratorOptions {
@@ -104,7 +108,9 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     new LocalProvider(options.agentCommand, config.orchestrator.agent_start_timeout_ms, log);
   const events = new ScalingEvents();
   const metrics = new Metrics("orchestrator");
-  const poolMetrics = orchestratorMetrics(metrics, pools, events);
+  poolMetrics(metrics, pools, events);
+  const recorder = new Recorder(metrics.registry, { windowMs: STATS_WINDOW_MS });
+  for (const pool of pools.values()) trackPoolLoad(pool, recorder);
   const scaler = new Scaler(pools, provider, events, { log });
   const leadership = kubernetes ? await kubernetes.start(scaler, pools) : soleLeadership(scaler);
   const allReady = await waitForReplicas(pools, config.orchestrator.agent_start_timeout_ms);
@@ -117,8 +123,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     pools: new Map([...pools].map(([name, pool]) => [name, poolDispatch(pool)])),
     history: grpcTurnHistory(history),
     cache,
-    stats: new Stats(),
-    metrics: poolMetrics,
+    recorder,
     log,
   };
   const sources = {
@@ -141,7 +146,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     maxReceiveBytes:
       config.limits.max_message_bytes * 4 * Math.max(1, Math.min(config.limits.max_batch, 64)) + 65536,
     services: [
-      bind(ChatService, chatHandlers(deps, sources, { scaler, events })),
+      bind(ChatService, chatHandlers(deps, sources, { scaler, events }, { recorder })),
       bind(HistoryService, historyProxyHandlers(history, config.history.timeout_ms)),
     ],
   });

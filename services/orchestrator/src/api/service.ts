@@ -4,10 +4,12 @@ import { type CallContext, RpcError, type ServiceHandlers } from "@chorus/shared
 import { status } from "@grpc/grpc-js";
 import type { Scaler } from "../scaler/scaler.js";
 import type { ScalingEvents } from "../scaler/scaling-events.js";
+import type { Recorder } from "../telemetry/recorder.js";
 import { AsyncQueue } from "../turn/async-queue.js";
 import { runBatch } from "../turn/batch.js";
 import { runTurn, type TurnDeps, type TurnInput } from "../turn/turn.js";
 import { scalingHandlers } from "./scaling-service.js";
+import { statsReport } from "./stats-report.js";
 import { type StatusSources, statusReport } from "./status-report.js";
 import { validateBatch, validateChat } from "./validate.js";
 
@@ -39,6 +41,11 @@ function deadlineOf(context: CallContext, timeoutMs: number): Date {
   return new Date(Math.min(own, context.deadline?.getTime() ?? own));
 }
 
+/** What GetStats reads. */
+export interface StatsSources {
+  readonly recorder: Recorder;
+}
+
 /** What the scaling RPCs act on. */
 export interface ScalingControl {
   readonly scaler: Scaler;
@@ -50,8 +57,9 @@ export function chatHandlers(
   deps: TurnDeps,
   sources: StatusSources,
   scaling: ScalingControl,
+  stats: StatsSources,
 ): ServiceHandlers<typeof ChatService> {
-  const { config, stats } = deps;
+  const { config } = deps;
   const admission = new Admission(config.orchestrator.max_concurrent_turns);
   const timeout = config.orchestrator.turn_timeout_ms;
   const turnInput = (
@@ -113,45 +121,7 @@ export function chatHandlers(
       });
     },
 
-    async getStats() {
-      const latency = stats.latency();
-      return {
-        totalRequests: BigInt(stats.total),
-        successfulRequests: BigInt(stats.succeeded),
-        failedRequests: BigInt(stats.failed),
-        avgResponseTimeMs: latency.avg,
-        minResponseTimeMs: latency.min,
-        maxResponseTimeMs: latency.max,
-        p50ResponseTimeMs: latency.p50,
-        p95ResponseTimeMs: latency.p95,
-        p99ResponseTimeMs: latency.p99,
-        throughputPerSecond: stats.throughput(),
-        cacheHits: BigInt(stats.cacheHits),
-        cacheMisses: BigInt(stats.cacheMisses),
-        uptimeSeconds: (Date.now() - stats.startedAt) / 1000,
-        agents: config.agents.map((agent) => {
-          const c = stats.agent(agent.name);
-          const pool = sources.pools.get(agent.name);
-          const finished = c.succeeded + c.errors;
-          const tokens = c.promptTokens + c.completionTokens;
-          const slots = pool ? [...pool.blocks.values()].reduce((sum, b) => sum + b.workers, 0) : 0;
-          return {
-            agent: agent.name,
-            requests: BigInt(c.requests),
-            errors: BigInt(c.errors),
-            successRate: finished === 0 ? 1 : c.succeeded / finished,
-            avgLatencyMs: finished - c.cacheHits === 0 ? 0 : c.latencyMsTotal / (finished - c.cacheHits),
-            tokens: BigInt(tokens),
-            promptTokens: BigInt(c.promptTokens),
-            completionTokens: BigInt(c.completionTokens),
-            llmCalls: BigInt(c.llmCalls),
-            avgTokensPerCall: c.llmCalls === 0 ? 0 : tokens / c.llmCalls,
-            utilization: slots === 0 ? 0 : (pool?.running ?? 0) / slots,
-            cacheHits: BigInt(c.cacheHits),
-          };
-        }),
-      };
-    },
+    getStats: async () => statsReport(config, stats.recorder),
 
     getStatus: () => statusReport(sources),
 

@@ -4,9 +4,9 @@ import { defaultAgents } from "@chorus/config";
 import { Metrics } from "@chorus/shared";
 import { Pool } from "../executor/pool.js";
 import { ScalingEvents } from "../scaler/scaling-events.js";
-import { orchestratorMetrics } from "./metrics.js";
+import { poolMetrics } from "./metrics.js";
 
-describe("orchestratorMetrics", () => {
+describe("poolMetrics", () => {
   it("exports blocks per pool and state, outstanding tasks, slots and scaling events by reason", async () => {
     const agent = defaultAgents[0] ?? assert.fail("no default agent");
     const pool = new Pool(agent, 10);
@@ -14,7 +14,7 @@ describe("orchestratorMetrics", () => {
     pool.apply({ blockId: "b2", pool: pool.name, state: "PENDING" });
     const events = new ScalingEvents();
     const metrics = new Metrics("orchestrator-test");
-    orchestratorMetrics(metrics, new Map([[pool.name, pool]]), events);
+    poolMetrics(metrics, new Map([[pool.name, pool]]), events);
     const event = {
       timeMs: Date.now(),
       pool: pool.name,

@@ -1,5 +1,5 @@
-import { LATENCY_BUCKETS, type Metrics } from "@chorus/shared";
-import { Counter, Gauge, Histogram } from "prom-client";
+import type { Metrics } from "@chorus/shared";
+import { Counter, Gauge } from "prom-client";
 
 /** What the pool gauges read from one pool at scrape time. */
 export interface PoolGaugeSource {
@@ -15,20 +15,12 @@ export interface ScalingEventFeed {
   subscribe(listener: (event: { readonly pool: string; readonly reason: string }) => void): unknown;
 }
 
-/** The orchestrator's own Prometheus metrics. */
-export interface OrchestratorMetrics {
-  readonly turns: Counter<"ok">;
-  readonly turnSeconds: Histogram<string>;
-  readonly agentSeconds: Histogram<"agent" | "ok">;
-  readonly cache: Counter<"result">;
-}
-
-/** Registers the orchestrator's metrics, reading pool gauges from `pools` at scrape time. */
-export function orchestratorMetrics(
+/** Registers the pool gauges (read from `pools` at scrape time) and the scaling event counter. */
+export function poolMetrics(
   metrics: Metrics,
   pools: ReadonlyMap<string, PoolGaugeSource>,
   events: ScalingEventFeed,
-): OrchestratorMetrics {
+): void {
   const registers = [metrics.registry];
   const scalingEvents = new Counter({
     name: "chorus_scaling_events_total",
@@ -77,31 +69,4 @@ export function orchestratorMetrics(
       }
     },
   });
-  return {
-    turns: new Counter({
-      name: "chorus_turns_total",
-      help: "Finished turns by outcome.",
-      labelNames: ["ok"],
-      registers,
-    }),
-    turnSeconds: new Histogram({
-      name: "chorus_turn_duration_seconds",
-      help: "Wall time of successful turns.",
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
-    agentSeconds: new Histogram({
-      name: "chorus_agent_task_duration_seconds",
-      help: "Wall time of agent tasks, per agent and outcome.",
-      labelNames: ["agent", "ok"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
-    cache: new Counter({
-      name: "chorus_cache_lookups_total",
-      help: "Response cache lookups by result.",
-      labelNames: ["result"],
-      registers,
-    }),
-  };
 }

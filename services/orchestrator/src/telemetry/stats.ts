@@ -1,11 +1,18 @@
 /** Per-agent counters. */
 export interface AgentCounters {
+  /** Tasks begun. */
   requests: number;
+  /** Tasks that failed after every attempt (not those stopped because aggregation settled). */
   errors: number;
+  /** Tasks answered, from the cache or an agent. */
   succeeded: number;
+  /** Latency summed over the tasks that went to an agent and ended ok or failed. */
   latencyMsTotal: number;
+  /** How many tasks latencyMsTotal sums. */
+  timed: number;
   promptTokens: number;
   completionTokens: number;
+  /** Calls that reached a replica. */
   llmCalls: number;
   cacheHits: number;
 }
@@ -13,7 +20,7 @@ export interface AgentCounters {
 /** How many recent turn latencies are kept for percentiles. */
 const LATENCY_WINDOW = 10_000;
 
-/** Turn and agent statistics since start, with a bounded latency window for percentiles. */
+/** GetStats' counters: turns and agents since start, percentiles over the most recent turns. */
 export class Stats {
   readonly startedAt = Date.now();
   total = 0;
@@ -22,7 +29,6 @@ export class Stats {
   cacheHits = 0;
   cacheMisses = 0;
   private latencySum = 0;
-  private latencyCount = 0;
   private min = Number.POSITIVE_INFINITY;
   private max = 0;
   private readonly window: number[] = [];
@@ -40,6 +46,7 @@ export class Stats {
         errors: 0,
         succeeded: 0,
         latencyMsTotal: 0,
+        timed: 0,
         promptTokens: 0,
         completionTokens: 0,
         llmCalls: 0,
@@ -56,7 +63,7 @@ export class Stats {
     this.firstStart ??= at;
   }
 
-  /** Records a finished turn. */
+  /** Records a finished turn; only answered ones count towards latency and throughput. */
   turnFinished(ok: boolean, latencyMs: number, at: number): void {
     if (!ok) {
       this.failed += 1;
@@ -64,7 +71,6 @@ export class Stats {
     }
     this.succeeded += 1;
     this.latencySum += latencyMs;
-    this.latencyCount += 1;
     this.min = Math.min(this.min, latencyMs);
     this.max = Math.max(this.max, latencyMs);
     this.lastFinish = at;
@@ -73,14 +79,14 @@ export class Stats {
     this.windowNext = (this.windowNext + 1) % LATENCY_WINDOW;
   }
 
-  /** Latency summary of successful turns, percentiles over the recent window. */
+  /** Latency summary of answered turns (nearest-rank percentiles over the recent window). */
   latency() {
     const sorted = [...this.window].sort((a, b) => a - b);
     const at = (q: number) =>
       sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0);
     return {
-      avg: this.latencyCount === 0 ? 0 : this.latencySum / this.latencyCount,
-      min: this.latencyCount === 0 ? 0 : this.min,
+      avg: this.succeeded === 0 ? 0 : this.latencySum / this.succeeded,
+      min: this.succeeded === 0 ? 0 : this.min,
       max: this.max,
       p50: at(0.5),
       p95: at(0.95),
@@ -88,7 +94,7 @@ export class Stats {
     };
   }
 
-  /** Successful turns per wall-clock second between the first admission and the latest answer. */
+  /** Answered turns per wall-clock second between the first admission and the latest answer. */
   throughput(): number {
     if (this.firstStart === undefined || this.lastFinish === undefined) return 0;
     const seconds = (this.lastFinish - this.firstStart) / 1000;

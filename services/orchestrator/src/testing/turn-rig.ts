@@ -1,9 +1,9 @@
 import { type ChorusConfig, validateConfig } from "@chorus/config";
 import { Aggregation } from "@chorus/proto";
-import { createLogger, Metrics } from "@chorus/shared";
+import { createLogger } from "@chorus/shared";
+import { Registry } from "prom-client";
 import { LruCache } from "../cache/lru-cache.js";
-import { orchestratorMetrics } from "../telemetry/metrics.js";
-import { Stats } from "../telemetry/stats.js";
+import { Recorder } from "../telemetry/recorder.js";
 import type { TurnDeps, TurnInput } from "../turn/turn-types.js";
 import { Concurrency, type FakeBehaviour, FakeDispatch } from "./fake-dispatch.js";
 import { FakeHistory } from "./fake-history.js";
@@ -21,7 +21,9 @@ export interface TurnRig {
   readonly config: ChorusConfig;
   readonly agents: ReadonlyMap<string, FakeDispatch>;
   readonly history: FakeHistory;
-  readonly stats: Stats;
+  readonly recorder: Recorder;
+  /** Where the recorder's Prometheus metrics are registered. */
+  readonly registry: Registry;
   readonly concurrency: Concurrency;
   /** The fake of `name`, failing the test's types if there is none. */
   agent(name: string): FakeDispatch;
@@ -38,15 +40,14 @@ export function turnRig(options: TurnRigOptions = {}): TurnRig {
     ]),
   );
   const history = new FakeHistory();
-  const stats = new Stats();
-  const metrics = orchestratorMetrics(new Metrics("turn-test"), new Map(), { subscribe: () => {} });
+  const registry = new Registry();
+  const recorder = new Recorder(registry, { windowMs: 60_000 });
   const deps: TurnDeps = {
     config,
     pools: agents,
     history,
     cache: config.cache.enabled ? new LruCache(config.cache.max_entries, 60_000) : undefined,
-    stats,
-    metrics,
+    recorder,
     log: createLogger("turn-test", "silent"),
   };
   const agent = (name: string) => {
@@ -54,7 +55,7 @@ export function turnRig(options: TurnRigOptions = {}): TurnRig {
     if (!found) throw new Error(`no fake agent "${name}"`);
     return found;
   };
-  return { deps, config, agents, history, stats, concurrency, agent };
+  return { deps, config, agents, history, recorder, registry, concurrency, agent };
 }
 
 /** A turn input for every configured agent (or `agents`), with a ten-second deadline. */

@@ -14,33 +14,35 @@ export async function answerFromAgent(
   signal: AbortSignal,
 ): Promise<AgentAnswer> {
   const started = performance.now();
-  const counters = deps.stats.agent(pool.name);
-  counters.requests += 1;
+  const { recorder } = deps;
+  recorder.taskStarted(pool.name);
   const key = cacheKey(pool.agent, context, input.message);
   const hit = deps.cache ? await deps.cache.get(key) : undefined;
+  if (deps.cache) recorder.cacheLookup(pool.name, hit !== undefined);
   const base = { $typeName: "chorus.v1.AgentAnswer" as const, agent: pool.name };
   if (hit) {
-    deps.stats.cacheHits += 1;
-    counters.cacheHits += 1;
-    counters.succeeded += 1;
-    deps.metrics.cache.inc({ result: "hit" });
+    const latencyMs = performance.now() - started;
+    recorder.taskFinished(pool.name, {
+      outcome: "ok",
+      cached: true,
+      latencyMs,
+      attempts: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+    });
     input.onEvent?.({ event: { case: "delta", value: { agent: pool.name, text: hit.text } } });
     return {
       ...base,
       text: hit.text,
       ok: true,
       error: "",
-      latencyMs: performance.now() - started,
+      latencyMs,
       attempts: 0,
       replica: "cache",
       cached: true,
       promptTokens: hit.promptTokens,
       completionTokens: hit.completionTokens,
     };
-  }
-  if (deps.cache) {
-    deps.stats.cacheMisses += 1;
-    deps.metrics.cache.inc({ result: "miss" });
   }
   const onEvent = input.onEvent;
   const result = await pool.run({
@@ -56,24 +58,23 @@ export async function answerFromAgent(
       : undefined,
   });
   const latencyMs = performance.now() - started;
-  counters.latencyMsTotal += latencyMs;
-  counters.llmCalls += result.attempts;
-  counters.promptTokens += result.promptTokens;
-  counters.completionTokens += result.completionTokens;
-  deps.metrics.agentSeconds.observe({ agent: pool.name, ok: String(result.ok) }, latencyMs / 1000);
-  if (result.ok) {
-    counters.succeeded += 1;
-    if (deps.cache) {
-      const answer = {
-        text: result.text,
-        promptTokens: result.promptTokens,
-        completionTokens: result.completionTokens,
-      };
-      void deps.cache.set(key, answer);
-    }
-  } else if (!(signal.aborted && !input.signal.aborted)) {
-    // Tasks stopped because fastest/quorum settled are not the agent's errors.
-    counters.errors += 1;
+  // Tasks stopped because fastest/quorum settled are not the agent's errors.
+  const stopped = !result.ok && signal.aborted && !input.signal.aborted;
+  recorder.taskFinished(pool.name, {
+    outcome: result.ok ? "ok" : stopped ? "stopped" : "failed",
+    cached: false,
+    latencyMs,
+    attempts: result.attempts,
+    promptTokens: result.promptTokens,
+    completionTokens: result.completionTokens,
+  });
+  if (result.ok && deps.cache) {
+    const answer = {
+      text: result.text,
+      promptTokens: result.promptTokens,
+      completionTokens: result.completionTokens,
+    };
+    void deps.cache.set(key, answer);
   }
   return {
     ...base,

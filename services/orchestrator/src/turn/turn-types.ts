@@ -3,10 +3,9 @@ import type { ChorusConfig } from "@chorus/config";
 import type { Aggregation, ChatEventSchema } from "@chorus/proto";
 import type { Logger } from "@chorus/shared";
 import type { Cache } from "../cache/cache.js";
-import type { OrchestratorMetrics } from "../telemetry/metrics.js";
-import type { Stats } from "../telemetry/stats.js";
 import type { AgentDispatch } from "./agent-dispatch.js";
 import type { TurnHistory } from "./turn-history.js";
+import type { TurnRecorder } from "./turn-recorder.js";
 
 /** Everything a turn needs from the orchestrator. */
 export interface TurnDeps {
@@ -14,8 +13,7 @@ export interface TurnDeps {
   readonly pools: ReadonlyMap<string, AgentDispatch>;
   readonly history: TurnHistory;
   readonly cache: Cache | undefined;
-  readonly stats: Stats;
-  readonly metrics: OrchestratorMetrics;
+  readonly recorder: TurnRecorder;
   readonly log: Logger;
 }
 

@@ -87,7 +87,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatRes
   input.onEvent?.({
     event: { case: "started", value: { conversationId, turnId, agents: [...input.agents] } },
   });
-  deps.stats.turnStarted(startedAtMs);
+  deps.recorder.turnStarted(startedAtMs);
   let ok = false;
   try {
     const { answers, outcomes } = await collectAnswers(deps, input, turnId, context);
@@ -121,8 +121,6 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatRes
     return responseFromTurn(stored.turn, !stored.created);
   } finally {
     const latencyMs = performance.now() - started;
-    deps.stats.turnFinished(ok, latencyMs, Date.now());
-    deps.metrics.turns.inc({ ok: String(ok) });
-    if (ok) deps.metrics.turnSeconds.observe(latencyMs / 1000);
+    deps.recorder.turnFinished(ok, latencyMs, Date.now());
   }
 }
