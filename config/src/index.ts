@@ -1,4 +1,7 @@
+export * from "./agent-schema.js";
 export * from "./default-agents.js";
+export * from "./documented-yaml.js";
+export * from "./json-schema.js";
 export * from "./load.js";
 export * from "./pool-scaling.js";
 export * from "./scaling.js";

@@ -39,25 +39,28 @@ const count = (description: string) =>
 
 /** The keys of an agent's `scaling:` block, each with its pool default; `workers` sets the slots. */
 export const scalingKeys = {
-  strategy: z
-    .enum(STRATEGIES, { error: `must be one of ${STRATEGIES.join(", ")}` })
-    .meta({ description: "none | simple | htex_auto_scale (Parsl's) | chorus (Chorus's own)" }),
-  init_blocks: count("blocks started on the first poll"),
-  min_blocks: count("blocks kept even when idle (0 lets an idle pool scale to zero)"),
-  max_blocks: count("most blocks the strategy starts"),
+  strategy: z.enum(STRATEGIES, { error: `must be one of ${STRATEGIES.join(", ")}` }).meta({
+    description:
+      "none | simple | htex_auto_scale (Parsl's own) | chorus (safe scale-in, scales at admission).",
+  }),
+  init_blocks: count(
+    "Replicas started at start-up (on Kubernetes when the pool's Deployment is created; helm upgrade keeps the live count).",
+  ),
+  min_blocks: count("Fewest replicas (chorus restores it); 0 lets an idle pool scale to zero."),
+  max_blocks: count("Most replicas."),
   parallelism: z
     .number({ error: "must be a number from 0 to 1" })
     .min(0, { error: "must be a number from 0 to 1" })
     .max(1, { error: "must be a number from 0 to 1" })
-    .meta({ description: "slots wanted per outstanding task, 0..1" }),
+    .meta({ description: "Worker slots wanted per outstanding task, 0..1." }),
   max_idletime: z
     .number({ error: "must be a number of seconds >= 0" })
     .min(0, { error: "must be a number of seconds >= 0" })
-    .meta({ description: "seconds a block may idle before scale-in" }),
+    .meta({ description: "Seconds idle before replicas are scaled in." }),
   strategy_period: z
     .number({ error: "must be a number of seconds > 0" })
     .positive({ error: "must be a number of seconds > 0" })
-    .meta({ description: "seconds between strategy polls" }),
+    .meta({ description: "Seconds between strategy polls." }),
 };
 
 const workersPerBlock = z

@@ -1,177 +1,187 @@
 import { z } from "zod";
-import { POOL_SCALING_DEFAULTS, type ScalingSettings, scalingKeys } from "./scaling.js";
+import { agentSchema } from "./agent-schema.js";
+import { providerSchema } from "./provider-schema.js";
+import type { ScalingSettings } from "./scaling.js";
+import { about, metricsPort, nonNegative, port, positiveInt } from "./schema-parts.js";
 
-const port = z.number().int().min(0).max(65535);
-const positiveInt = z.number().int().positive();
-const nonNegative = z.number().min(0);
+// Every key carries a description: config/chorus.yaml and the chart's values.schema.json are
+// generated from these schemas (`npm run generate`), so the descriptions are the config's documentation.
+
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, "must be host:port");
+const METRICS_PORT = "Port of /metrics (-1 disables it, 0 picks a free one).";
 
-/** An agent's `scaling:` block: any of the pool's scaling keys, each defaulting to the pool default. */
-export const scalingInputSchema = z
-  .object(
-    Object.fromEntries(
-      Object.entries(scalingKeys).map(([key, schema]) => [
-        key,
-        schema.optional().meta({ default: POOL_SCALING_DEFAULTS[key as keyof typeof POOL_SCALING_DEFAULTS] }),
-      ]),
-    ) as { [K in keyof typeof scalingKeys]: z.ZodOptional<(typeof scalingKeys)[K]> },
-  )
-  // `workers` already sets the slots of a block; a second key for it could only disagree.
-  .extend({ workers_per_block: z.never({ error: "set the agent's workers instead" }).optional() })
-  .strict()
-  // Checked with the defaults filled in, and even when other keys are wrong, so every error is listed.
-  .refine(
-    (s) => {
-      const min = s.min_blocks ?? POOL_SCALING_DEFAULTS.min_blocks;
-      const max = s.max_blocks ?? POOL_SCALING_DEFAULTS.max_blocks;
-      return !(Number.isInteger(min) && Number.isInteger(max)) || min <= max;
-    },
-    { error: "must not exceed max_blocks", path: ["min_blocks"], when: (payload) => typeof payload.value === "object" && payload.value !== null },
-  );
-
-/** One agent persona, which is also one agent pool; `scaling` is completed by resolvePoolScaling. */
-export const agentSchema = z
+const orchestratorSchema = z
   .object({
-    name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "must be lower-case letters, digits or '-', up to 32"),
-    model: z.string().min(1).default("gpt-3.5-turbo"),
-    temperature: z.number().min(0).max(2),
-    max_tokens: positiveInt.max(32768),
-    system_prompt: z.string().min(1),
-    workers: positiveInt.max(256).default(4),
-    replicas: z.number().int().min(0).max(64).optional(),
-    scaling: scalingInputSchema.optional(),
+    host: z.string().default("127.0.0.1").meta(about("Address the gRPC server listens on.")),
+    port: port.default(50051).meta(about("Public gRPC port (0 picks a free one).")),
+    metrics_port: metricsPort.default(9464).meta(about(METRICS_PORT)),
+    aggregation: z
+      .enum(["priority", "fastest", "all", "quorum", "judge"])
+      .default("priority")
+      .meta(about("How the agents' answers combine: priority | fastest | all | quorum | judge.")),
+    quorum_size: positiveInt.default(2).meta(about("quorum: answer once this many agents succeeded...")),
+    quorum_wait_ms: positiveInt
+      .default(10_000)
+      .meta(about("...or with what arrived by this long (ms) after the turn started.")),
+    judge_agent: z
+      .string()
+      .default("balanced")
+      .meta(about("judge: the agent that writes the final answer from the others'.")),
+    turn_timeout_ms: positiveInt
+      .default(60_000)
+      .meta(about("Deadline (ms) of a turn when the caller sets none; a shorter caller deadline wins.")),
+    task_attempts: positiveInt
+      .max(10)
+      .default(3)
+      .meta(about("Dispatch attempts per agent task (a retry goes to another replica).")),
+    queue_limit: positiveInt.default(256).meta(about("Tasks waiting per pool before RESOURCE_EXHAUSTED.")),
+    max_concurrent_turns: positiveInt.default(512).meta(about("Turns in flight before RESOURCE_EXHAUSTED.")),
+    context_turns: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(6)
+      .meta(about("Earlier turns of the conversation sent to the agents as context...")),
+    context_tokens: z
+      .number()
+      .int()
+      .min(0)
+      .default(2000)
+      .meta(about("...bounded by this many (estimated) tokens.")),
+    agent_start_timeout_ms: positiveInt
+      .default(20_000)
+      .meta(about("How long (ms) the orchestrator waits at start-up for each pool's first ready replica.")),
+  })
+  .strict();
+
+const historySchema = z
+  .object({
+    host: z.string().default("127.0.0.1").meta(about("Address the gRPC server listens on.")),
+    port: port.default(50052).meta(about("gRPC port (0 picks a free one).")),
+    metrics_port: metricsPort.default(9465).meta(about(METRICS_PORT)),
+    address: hostPort
+      .optional()
+      .meta(about("host:port where the orchestrator reaches history; unset: host and port above.")),
+    path: z.string().min(1).default("./data/chorus.db").meta(about("SQLite file (WAL).")),
+    timeout_ms: positiveInt.default(5000).meta(about("Deadline (ms) of orchestrator → history calls.")),
+  })
+  .strict();
+
+const llmSchema = z
+  .object({
+    base_url: z
+      .string()
+      .url()
+      .or(z.literal(""))
+      .default("")
+      .meta(
+        about("OpenAI-compatible base URL; empty starts the built-in simulator. OPENAI_BASE_URL overrides."),
+      ),
+    timeout_ms: positiveInt.default(60_000).meta(about("Deadline (ms) of one model call.")),
+  })
+  .strict();
+
+const simulatorSchema = z
+  .object({
+    host: z.string().default("127.0.0.1").meta(about("Address the HTTP server listens on.")),
+    port: port.default(0).meta(about("HTTP port of the OpenAI-compatible API (0 picks a free one).")),
+    ttft_ms: nonNegative.default(150).meta(about("Time to first token, mean (ms).")),
+    ttft_std_ms: nonNegative.default(30).meta(about("Time to first token, standard deviation (ms).")),
+    itl_ms: nonNegative.default(15).meta(about("Inter-token latency, mean (ms).")),
+    itl_std_ms: nonNegative.default(3).meta(about("Inter-token latency, standard deviation (ms).")),
+    tokens: positiveInt.max(4096).default(48).meta(about("Completion length when max_tokens allows.")),
+    max_concurrent: positiveInt
+      .default(64)
+      .meta(about("Sequences generated at once; more wait in the queue.")),
+    queue_limit: z.number().int().min(0).default(256).meta(about("Waiting requests before HTTP 429.")),
+    slowdown: nonNegative.default(0.5).meta(about("Latency grows by this factor at full concurrency.")),
+    failure_rate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .meta(about("Fraction of requests answered with HTTP 500.")),
+    seed: z.number().int().default(42).meta(about("Random seed of the simulated latencies and texts.")),
+  })
+  .strict();
+
+const cacheSchema = z
+  .object({
+    enabled: z.boolean().default(true).meta(about("Cache answers at all (only successful answers are).")),
+    ttl_seconds: positiveInt.default(3600).meta(about("How long (s) a cached answer lives.")),
+    max_entries: positiveInt
+      .default(10_000)
+      .meta(about("In-process LRU size (when Redis is not configured).")),
+    outage_log_interval_ms: positiveInt
+      .default(30_000)
+      .meta(about("How often (ms) a Redis outage is logged again.")),
+  })
+  .strict();
+
+const redisSchema = z
+  .object({
+    url: z
+      .string()
+      .default("")
+      .meta(about("e.g. redis://127.0.0.1:6379; empty uses the in-process LRU. REDIS_URL overrides.")),
+    key_prefix: z.string().default("chorus:").meta(about("Prefix of every cache key.")),
+    command_timeout_ms: positiveInt
+      .default(200)
+      .meta(about("Deadline (ms) of one Redis command; slower means a cache miss.")),
+  })
+  .strict();
+
+const limitsSchema = z
+  .object({
+    max_message_bytes: positiveInt
+      .default(32 * 1024)
+      .meta(about("Largest chat message accepted; a longer one gets INVALID_ARGUMENT.")),
+    max_batch: positiveInt.default(1000).meta(about("Most messages in one Batch call.")),
+    batch_concurrency: positiveInt.default(32).meta(about("Batch tasks in flight at once.")),
+    heap_mb: z
+      .number()
+      .int()
+      .refine((mb) => mb === 0 || (mb >= 64 && mb <= 65_536), "must be 0 (V8's default) or 64 to 65536")
+      .default(384)
+      .meta(
+        about(
+          "V8 old-space ceiling (MB) of each process `chorus up` starts; 0: V8's default (~4 GB on a 24 GiB machine).",
+        ),
+      ),
   })
   .strict();
 
 /** The whole of chorus.yaml; every key has a default so an empty file is valid. */
 export const configSchema = z
   .object({
-    workflow: z.string().min(1).default("chorus"),
-    orchestrator: z
-      .object({
-        host: z.string().default("127.0.0.1"),
-        port: port.default(50051),
-        metrics_port: z.number().int().min(-1).max(65535).default(9464),
-        aggregation: z.enum(["priority", "fastest", "all", "quorum", "judge"]).default("priority"),
-        quorum_size: positiveInt.default(2),
-        quorum_wait_ms: positiveInt.default(10_000),
-        judge_agent: z.string().default("balanced"),
-        turn_timeout_ms: positiveInt.default(60_000),
-        task_attempts: positiveInt.max(10).default(3),
-        queue_limit: positiveInt.default(256),
-        max_concurrent_turns: positiveInt.default(512),
-        context_turns: z.number().int().min(0).max(100).default(6),
-        context_tokens: z.number().int().min(0).default(2000),
-        agent_start_timeout_ms: positiveInt.default(20_000),
-      })
-      .strict()
-      .prefault({}),
-    provider: z
-      .object({
-        /** Where agent blocks come from: child processes here, or pods of Deployments. */
-        kind: z.enum(["local", "kubernetes"]).default("local"),
-        kubernetes: z
-          .object({
-            namespace: z.string().default(""),
-            kubeconfig: z.string().default(""),
-            deployment_template: z.string().includes("{pool}").default("chorus-agent-{pool}"),
-            service_template: z.string().includes("{pool}").default("chorus-agent-{pool}"),
-            agent_port_name: z.string().default("grpc"),
-            lease_name: z.string().min(1).default("chorus-orchestrator"),
-            lease_duration_seconds: positiveInt.default(15),
-            renew_deadline_seconds: positiveInt.default(10),
-            retry_period_seconds: positiveInt.default(2),
-            /** How often each orchestrator publishes the load it routes, for the leader to scale on. */
-            load_report_ms: z.number().int().min(100).max(60_000).default(1000),
-          })
-          .strict()
-          // As in client-go: a leader must give up before its lease lapses, and retry before that.
-          .superRefine((lease, ctx) => {
-            if (lease.renew_deadline_seconds >= lease.lease_duration_seconds)
-              ctx.addIssue({
-                code: "custom",
-                path: ["renew_deadline_seconds"],
-                message: "must be less than lease_duration_seconds",
-              });
-            if (lease.retry_period_seconds >= lease.renew_deadline_seconds)
-              ctx.addIssue({
-                code: "custom",
-                path: ["retry_period_seconds"],
-                message: "must be less than renew_deadline_seconds",
-              });
-          })
-          .prefault({}),
-      })
-      .strict()
-      .prefault({}),
-    history: z
-      .object({
-        host: z.string().default("127.0.0.1"),
-        port: port.default(50052),
-        metrics_port: z.number().int().min(-1).max(65535).default(9465),
-        address: hostPort.optional(),
-        path: z.string().min(1).default("./data/chorus.db"),
-        timeout_ms: positiveInt.default(5000),
-      })
-      .strict()
-      .prefault({}),
-    llm: z
-      .object({
-        base_url: z.string().url().or(z.literal("")).default(""),
-        timeout_ms: positiveInt.default(60_000),
-      })
-      .strict()
-      .prefault({}),
-    simulator: z
-      .object({
-        host: z.string().default("127.0.0.1"),
-        port: port.default(0),
-        ttft_ms: nonNegative.default(150),
-        ttft_std_ms: nonNegative.default(30),
-        itl_ms: nonNegative.default(15),
-        itl_std_ms: nonNegative.default(3),
-        tokens: positiveInt.max(4096).default(48),
-        max_concurrent: positiveInt.default(64),
-        queue_limit: z.number().int().min(0).default(256),
-        slowdown: nonNegative.default(0.5),
-        failure_rate: z.number().min(0).max(1).default(0),
-        seed: z.number().int().default(42),
-      })
-      .strict()
-      .prefault({}),
-    cache: z
-      .object({
-        enabled: z.boolean().default(true),
-        ttl_seconds: positiveInt.default(3600),
-        max_entries: positiveInt.default(10_000),
-        outage_log_interval_ms: positiveInt.default(30_000),
-      })
-      .strict()
-      .prefault({}),
-    redis: z
-      .object({
-        url: z.string().default(""),
-        key_prefix: z.string().default("chorus:"),
-        command_timeout_ms: positiveInt.default(200),
-      })
-      .strict()
-      .prefault({}),
-    limits: z
-      .object({
-        max_message_bytes: positiveInt.default(32 * 1024),
-        max_batch: positiveInt.default(1000),
-        batch_concurrency: positiveInt.default(32),
-        heap_mb: z
-          .number()
-          .int()
-          .refine((mb) => mb === 0 || (mb >= 64 && mb <= 65_536), "must be 0 (V8's default) or 64 to 65536")
-          .default(384),
-      })
-      .strict()
-      .prefault({}),
-    agents: z.array(agentSchema).min(1).optional(),
+    workflow: z.string().min(1).default("chorus").meta(about("Name of the workflow, shown in status.")),
+    orchestrator: orchestratorSchema
+      .prefault({})
+      .meta(about("The orchestrator: admits turns, dispatches them to the agent pools, scales the pools.")),
+    provider: providerSchema.prefault({}).meta(about("Where agent blocks (replicas) come from.")),
+    history: historySchema.prefault({}).meta(about("The history service: conversations in SQLite.")),
+    llm: llmSchema.prefault({}).meta(about("The OpenAI-compatible model endpoint.")),
+    simulator: simulatorSchema
+      .prefault({})
+      .meta(about("`chorus llm-sim`: an OpenAI-compatible simulated model.")),
+    cache: cacheSchema
+      .prefault({})
+      .meta(about("The orchestrator's response cache: Redis when redis.url is set, else an in-process LRU.")),
+    redis: redisSchema.prefault({}).meta(about("The response cache's Redis client.")),
+    limits: limitsSchema.prefault({}).meta(about("Request limits and the heap ceiling.")),
+    agents: z
+      .array(agentSchema)
+      .min(1)
+      .optional()
+      .meta(
+        about(
+          "The agent personas; each is one pool of replicas (Parsl blocks). Left out: the seed's three (creative, analytical, balanced).",
+        ),
+      ),
   })
-  .strict();
+  .strict()
+  .meta(about("Chorus configuration. Every key is optional; these are the defaults."));
 
 /** Validated Chorus configuration. */
 export type ChorusConfig = Omit<z.infer<typeof configSchema>, "agents"> & { agents: AgentConfig[] };

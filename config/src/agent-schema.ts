@@ -1,0 +1,69 @@
+import { z } from "zod";
+import { POOL_SCALING_DEFAULTS, scalingKeys } from "./scaling.js";
+import { about, positiveInt } from "./schema-parts.js";
+
+/** An agent's `scaling:` block: any of the pool's scaling keys, each defaulting to the pool default. */
+export const scalingInputSchema = z
+  .object(
+    Object.fromEntries(
+      Object.entries(scalingKeys).map(([key, schema]) => [
+        key,
+        schema.optional().meta({ default: POOL_SCALING_DEFAULTS[key as keyof typeof POOL_SCALING_DEFAULTS] }),
+      ]),
+    ) as { [K in keyof typeof scalingKeys]: z.ZodOptional<(typeof scalingKeys)[K]> },
+  )
+  // `workers` already sets the slots of a block; a second key for it could only disagree.
+  .extend({
+    workers_per_block: z
+      .never({ error: "set the agent's workers instead" })
+      .optional()
+      .meta(about("Not accepted: the agent's workers sets the slots of a block.")),
+  })
+  .strict()
+  // Checked with the defaults filled in, and even when other keys are wrong, so every error is listed.
+  .refine(
+    (s) => {
+      const min = s.min_blocks ?? POOL_SCALING_DEFAULTS.min_blocks;
+      const max = s.max_blocks ?? POOL_SCALING_DEFAULTS.max_blocks;
+      return !(Number.isInteger(min) && Number.isInteger(max)) || min <= max;
+    },
+    {
+      error: "must not exceed max_blocks",
+      path: ["min_blocks"],
+      when: (payload) => typeof payload.value === "object" && payload.value !== null,
+    },
+  );
+
+/** One agent persona, which is also one agent pool; `scaling` is completed by resolvePoolScaling. */
+export const agentSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,31}$/, "must be lower-case letters, digits or '-', up to 32")
+      .meta(about("Pool name: lower-case letters, digits or '-', up to 32.")),
+    model: z
+      .string()
+      .min(1)
+      .default("gpt-3.5-turbo")
+      .meta(about("Model name sent to the OpenAI-compatible endpoint.")),
+    temperature: z.number().min(0).max(2).meta(about("Sampling temperature, 0..2.")),
+    max_tokens: positiveInt.max(32768).meta(about("Most tokens in one answer.")),
+    system_prompt: z.string().min(1).meta(about("The persona's system prompt.")),
+    workers: positiveInt
+      .max(256)
+      .default(4)
+      .meta(about("Concurrent generations per replica (Parsl's workers_per_block).")),
+    replicas: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .optional()
+      .meta(about("A fixed pool of this many replicas (strategy none), instead of a scaling block.")),
+    scaling: scalingInputSchema
+      .optional()
+      .meta(about("How the pool's replicas (Parsl blocks) scale; each key left out takes its default.")),
+  })
+  .strict()
+  // resolvePoolScaling refuses replicas with scaling, naming the key; this says the same in JSON Schema.
+  .meta({ not: { required: ["replicas", "scaling"] } });
