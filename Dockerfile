@@ -24,8 +24,10 @@ COPY services/history/package.json services/history/
 COPY services/orchestrator/package.json services/orchestrator/
 COPY services/shared/package.json services/shared/
 COPY tools/cli/package.json tools/cli/
+COPY tools/dev-ca/package.json tools/dev-ca/
 COPY tools/llm-sim/package.json tools/llm-sim/
 COPY tools/testenv/package.json tools/testenv/
+COPY e2e/package.json e2e/
 COPY bench/package.json bench/
 RUN npm ci --no-audit --no-fund
 COPY . .

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { type ChorusUp, startChorusUp } from "@chorus/cli/testing";
 import { type Aggregation, ChatService, HistoryService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
-import { type ChorusUp, startChorusUp } from "./testing/chorus-up.js";
 
 const soon = () => ({ deadline: new Date(Date.now() + 30_000) });
 

@@ -3,8 +3,8 @@ import { execFile } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { type ChorusUp, startChorusUp } from "@chorus/cli/testing";
 import { BUILD_COMMAND, binDir } from "@chorus/testenv";
-import { type ChorusUp, startChorusUp } from "./testing/chorus-up.js";
 
 function executable(path: string): boolean {
   try {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import { type ChorusUp, startChorusUp } from "@chorus/cli/testing";
 import { AgentService, type ChatResponse, ChatService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
-import { type ChorusUp, startChorusUp } from "./testing/chorus-up.js";
 import { ScalingWatcher } from "./testing/scaling-watcher.js";
 
 const TURNS = 40;

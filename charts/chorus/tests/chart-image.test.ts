@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { CHART_DIR, REPO_ROOT } from "./testing/helm.js";
+import { CHART_DIR, REPO_ROOT } from "../scripts/helm.js";
 
 // No Docker engine runs here, so the image is never built in tests: these check, by reading
 // the Dockerfile, the invariants the chart and the services rely on.

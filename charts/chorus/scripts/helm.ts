@@ -4,7 +4,7 @@ import { delimiter, join } from "node:path";
 import { BUILD_COMMAND, binDir, K8S_VERSION, REPO_ROOT } from "@chorus/testenv";
 import { parseAllDocuments } from "yaml";
 
-/** The chart under test and the k8s/ twin, as absolute paths. */
+/** The chart and its plain-manifest twin k8s/, as absolute paths. */
 export const CHART_DIR = join(REPO_ROOT, "charts/chorus");
 export const K8S_DIR = join(REPO_ROOT, "k8s");
 export { K8S_VERSION, REPO_ROOT };
@@ -23,8 +23,8 @@ function executable(path: string): boolean {
 }
 
 /**
- * Finds helm or kubectl: $HELM / $KUBECTL, then the testenv cache, then PATH. Throws (so the
- * test fails, never skips) with how to get it.
+ * Finds helm or kubectl: $HELM / $KUBECTL, then the testenv cache, then PATH. Throws (so a test
+ * fails, never skips, and a generator stops) with how to get it.
  */
 export function findTool(name: "helm" | "kubectl"): string {
   const fromEnv = process.env[name.toUpperCase()];
@@ -66,10 +66,10 @@ export function parseManifests(text: string): Manifest[] {
 }
 
 /**
- * `helm template chorus charts/chorus` in namespace default for Kubernetes K8S_VERSION, plus
- * `args` (e.g. --set); returns the objects, or throws with helm's error output.
+ * The text of `helm template chorus charts/chorus` in namespace default for Kubernetes
+ * K8S_VERSION, plus `args` (e.g. --set); throws with helm's error output.
  */
-export function renderChart(args: readonly string[] = []): Manifest[] {
+export function helmTemplate(args: readonly string[] = []): string {
   const result = runTool("helm", [
     "template",
     "chorus",
@@ -81,7 +81,12 @@ export function renderChart(args: readonly string[] = []): Manifest[] {
     ...args,
   ]);
   if (result.code !== 0) throw new Error(`helm template failed (${result.code}):\n${result.stderr}`);
-  return parseManifests(result.stdout);
+  return result.stdout;
+}
+
+/** The objects `helmTemplate(args)` renders. */
+export function renderChart(args: readonly string[] = []): Manifest[] {
+  return parseManifests(helmTemplate(args));
 }
 
 /** `kind/name` of an object, the key the tests index by. */

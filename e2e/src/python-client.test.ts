@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { type ChorusUp, startChorusUp } from "./testing/chorus-up.js";
+import { type ChorusUp, startChorusUp } from "@chorus/cli/testing";
 
 const PYTHON = "/usr/bin/python3";
-const SCRIPT = new URL("../../py-client/reflect_client.py", import.meta.url).pathname;
+const SCRIPT = new URL("../../tools/py-client/reflect_client.py", import.meta.url).pathname;
 const INSTALL = "apt-get install python3-grpcio python3-grpc-tools grpc-proto";
 
 interface Run {

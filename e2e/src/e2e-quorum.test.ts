@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { type ChorusUp, startChorusUp } from "@chorus/cli/testing";
 import { Aggregation, ChatService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
-import { type ChorusUp, startChorusUp } from "./testing/chorus-up.js";
 
 const persona = (name: string, replicas: number) => ({
   name,

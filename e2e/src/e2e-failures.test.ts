@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import { type ChorusUp, startChorusUp } from "@chorus/cli/testing";
 import { AgentService, ChatService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
 import { type RedisServer, startRedisServer } from "@chorus/shared/testing";
-import { type ChorusUp, startChorusUp } from "./testing/chorus-up.js";
 
 const soon = () => ({ deadline: new Date(Date.now() + 60_000) });
 

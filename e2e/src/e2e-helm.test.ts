@@ -5,11 +5,11 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { ChatService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
-import { down, type TestEnv, up } from "@chorus/testenv";
+import { down, REPO_ROOT, type TestEnv, up } from "@chorus/testenv";
 import { AppsV1Api, CoordinationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
-import { CHART_DIR } from "./testing/helm.js";
 
+const CHART_DIR = join(REPO_ROOT, "charts/chorus");
 const NS = "chorus-e2e";
 const RELEASE = "chorus";
 const SA = `system:serviceaccount:${NS}:${RELEASE}-orchestrator`;

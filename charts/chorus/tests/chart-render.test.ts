@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { validateConfig } from "@chorus/config";
 import { parse, stringify } from "yaml";
-import { find, type Manifest, podSpecOf, renderChart } from "./testing/helm.js";
+import { find, type Manifest, podSpecOf, renderChart } from "../scripts/helm.js";
 
 const POOLS = ["creative", "analytical", "balanced"];
 const defaults = renderChart();

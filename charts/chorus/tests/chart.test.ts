@@ -2,45 +2,17 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { configJsonSchema, type JsonSchema } from "@chorus/config";
 import { isMap, isScalar, isSeq, parse, parseDocument } from "yaml";
-import { CHART_DIR, REPO_ROOT, renderChart, runTool } from "./testing/helm.js";
+import { CHART_SET_KEYS, chartSetKeyProblems, flatten } from "../scripts/chart-set-keys.js";
+import { CHART_DIR, REPO_ROOT, renderChart, runTool } from "../scripts/helm.js";
+import { chartConfigSchema } from "../scripts/values-schema.js";
 
-// Keys of config/chorus.yaml that the chart decides (addresses, ports, paths, provider names, and
-// heap_mb: in a pod Node takes the heap ceiling from the container's memory limit), so
-// values.config leaves them out and the templates write them into each pod's config file.
-const CHART_SET_KEYS = [
-  "orchestrator.host",
-  "orchestrator.port",
-  "orchestrator.metrics_port",
-  "provider.kind",
-  "provider.kubernetes.namespace",
-  "provider.kubernetes.kubeconfig",
-  "provider.kubernetes.deployment_template",
-  "provider.kubernetes.service_template",
-  "provider.kubernetes.agent_port_name",
-  "provider.kubernetes.lease_name",
-  "history.host",
-  "history.port",
-  "history.metrics_port",
-  "history.path",
-  "llm.base_url",
-  "simulator.host",
-  "simulator.port",
-  "redis.url",
-  "limits.heap_mb",
-];
-
-/** Flattens nested mappings into dotted keys; lists (config.agents) stay whole values. */
-function flatten(value: unknown, prefix = ""): Map<string, unknown> {
-  const out = new Map<string, unknown>();
-  if (value && typeof value === "object" && !Array.isArray(value)) {
-    for (const [key, child] of Object.entries(value)) {
-      for (const [k, v] of flatten(child, prefix ? `${prefix}.${key}` : key)) out.set(k, v);
-    }
-  } else {
-    out.set(prefix, value);
-  }
-  return out;
+/** Whether the config schema has the key `dotted` (a.b.c). */
+function schemaHas(schema: JsonSchema, dotted: string): boolean {
+  const [key = "", ...rest] = dotted.split(".");
+  const child = schema.properties?.[key];
+  return child !== undefined && (rest.length === 0 || schemaHas(child, rest.join(".")));
 }
 
 /**
@@ -133,8 +105,9 @@ describe("charts/chorus", () => {
     const repo = flatten(parse(readFileSync(join(REPO_ROOT, "config/chorus.yaml"), "utf8")));
     const values = parse(readFileSync(join(CHART_DIR, "values.yaml"), "utf8"));
     const chart = flatten(values.config);
+    const schema = configJsonSchema();
     for (const key of CHART_SET_KEYS) {
-      assert.ok(repo.has(key), `${key} is not a key of config/chorus.yaml any more`);
+      assert.ok(schemaHas(schema, key), `${key} is not a key of the config schema any more`);
       assert.ok(!chart.has(key), `values.config.${key} is set by the chart and must not be a value`);
     }
     for (const [key, value] of repo) {
@@ -149,15 +122,13 @@ describe("charts/chorus", () => {
     );
   });
 
-  it("writes every chart-set key into some pod's config file", () => {
-    const files = renderChart()
-      .filter((m) => m.kind === "ConfigMap")
-      .map((m) => flatten(parse(m.data["chorus.yaml"])));
-    for (const key of CHART_SET_KEYS) {
-      assert.ok(
-        files.some((file) => file.has(key)),
-        `no rendered config file sets ${key}`,
-      );
-    }
+  it("writes into the pods' config files the values.config keys plus exactly the keys CHART_SET_KEYS lists", () => {
+    const values = parse(readFileSync(join(CHART_DIR, "values.yaml"), "utf8"));
+    assert.deepEqual(chartSetKeyProblems(renderChart(), values.config), []);
+  });
+
+  it("holds in values.schema.json the config schema generated from the zod schema (npm run generate)", () => {
+    const schema = JSON.parse(readFileSync(join(CHART_DIR, "values.schema.json"), "utf8"));
+    assert.deepEqual(schema.properties.config, chartConfigSchema());
   });
 });

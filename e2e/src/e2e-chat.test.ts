@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
+import { type ChorusUp, CLI_BUNDLE, startChorusUp } from "@chorus/cli/testing";
 import { Aggregation, BatchMode, ChatService, HistoryService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
-import { type ChorusUp, CLI_BUNDLE, startChorusUp } from "./testing/chorus-up.js";
 
 const AGENTS = ["creative", "analytical", "balanced"];
 const soon = () => ({ deadline: new Date(Date.now() + 30_000) });

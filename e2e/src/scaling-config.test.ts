@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { startChorusUp } from "./testing/chorus-up.js";
+import { startChorusUp } from "@chorus/cli/testing";
 
 const persona = { temperature: 0.5, max_tokens: 100, system_prompt: "You help.", workers: 2 };
 
