@@ -3,6 +3,7 @@ import { agentSchema } from "./agent-schema.js";
 import { providerSchema } from "./provider-schema.js";
 import type { ScalingSettings } from "./scaling.js";
 import { about, metricsPort, nonNegative, port, positiveInt } from "./schema-parts.js";
+import { securitySchema } from "./security-schema.js";
 
 // Every key carries a description: config/chorus.yaml and the chart's values.schema.json are
 // generated from these schemas (`npm run generate`), so the descriptions are the config's documentation.
@@ -170,6 +171,9 @@ export const configSchema = z
       .meta(about("The orchestrator's response cache: Redis when redis.url is set, else an in-process LRU.")),
     redis: redisSchema.prefault({}).meta(about("The response cache's Redis client.")),
     limits: limitsSchema.prefault({}).meta(about("Request limits and the heap ceiling.")),
+    security: securitySchema
+      .prefault({})
+      .meta(about("TLS on the public port, mTLS inside the mesh, API keys and OIDC tokens, limits per key.")),
     agents: z
       .array(agentSchema)
       .min(1)

@@ -1,4 +1,4 @@
-import { type ChorusConfig, loadConfigOrExit } from "@chorus/config";
+import { type ChorusConfig, loadConfigOrExit, withInsecureFlag } from "@chorus/config";
 import {
   announceReady,
   createLogger,
@@ -28,4 +28,6 @@ export async function main(config: ChorusConfig, flags: ServiceFlags): Promise<v
   stopOnSignals(log, () => running.close());
 }
 
-runIfMain(import.meta.url, (flags) => main(loadConfigOrExit(flags.config), flags));
+runIfMain(import.meta.url, (flags) =>
+  main(withInsecureFlag(loadConfigOrExit(flags.config), flags.insecure), flags),
+);

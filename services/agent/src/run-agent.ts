@@ -1,5 +1,6 @@
+import { meshDir } from "@chorus/config";
 import { AgentService } from "@chorus/proto";
-import { bind, createLogger, Metrics, serve } from "@chorus/shared";
+import { bind, createLogger, Metrics, meshServeOptions, serve } from "@chorus/shared";
 import { AgentMetrics } from "./agent-metrics.js";
 import { type AgentOptions, findAgent } from "./config.js";
 import { OpenAiLlm } from "./openai-llm.js";
@@ -42,6 +43,7 @@ export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
     services: [bind(AgentService, handlers)],
     log,
     metrics,
+    ...meshServeOptions(options.config.security, "agent", meshDir(options.config), options),
   });
   let metricsServer: Awaited<ReturnType<Metrics["listen"]>> | undefined;
   try {

@@ -16,7 +16,7 @@ import { sampleTurn } from "./testing/fixtures.js";
 
 describe("runHistory", () => {
   let dir: string;
-  const config = validateConfig({}, "(test)");
+  const config = validateConfig({ security: { mesh: { mode: "off" } } }, "(test)");
   const log = createLogger("history-test", "silent");
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "chorus-history-run-"));

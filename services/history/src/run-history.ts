@@ -1,8 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { ChorusConfig } from "@chorus/config";
+import { type ChorusConfig, meshDir } from "@chorus/config";
 import { HistoryService } from "@chorus/proto";
-import { bind, createLogger, type Logger, Metrics, serve } from "@chorus/shared";
+import { bind, createLogger, type Logger, Metrics, meshServeOptions, serve } from "@chorus/shared";
 import { historyHandlers } from "./service.js";
 import { openSqliteStore } from "./sqlite-store.js";
 import { instrumentStore } from "./store-metrics.js";
@@ -33,6 +33,7 @@ export interface RunningHistory {
 /** Opens the store at `options.path` and serves HistoryService (with health, reflection and metrics). */
 export async function runHistory(options: HistoryOptions): Promise<RunningHistory> {
   const log = options.log ?? createLogger("history");
+  const security = meshServeOptions(options.config.security, "history", meshDir(options.config), options);
   mkdirSync(dirname(options.path), { recursive: true });
   const store = openSqliteStore(options.path);
   const metrics = new Metrics("history");
@@ -48,6 +49,7 @@ export async function runHistory(options: HistoryOptions): Promise<RunningHistor
       services: [bind(HistoryService, handlers)],
       log,
       metrics,
+      ...security,
     });
     if (options.metricsPort >= 0) metricsServer = await metrics.listen(options.host, options.metricsPort);
   } catch (err) {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { type ChorusConfig, loadConfigOrExit } from "@chorus/config";
+import { type ChorusConfig, loadConfigOrExit, withInsecureFlag } from "@chorus/config";
 import {
   announceReady,
   createLogger,
@@ -16,7 +16,7 @@ import { runOrchestrator } from "./run-orchestrator.js";
 function agentMainCommand(config: ChorusConfig, flags: ServiceFlags): AgentCommand {
   return {
     modulePath: fileURLToPath(import.meta.resolve("@chorus/agent/main")),
-    args: flags.config ? ["--config", flags.config] : [],
+    args: [...(flags.config ? ["--config", flags.config] : []), ...(flags.insecure ? ["--insecure"] : [])],
     execArgv: ["--import", "tsx", ...withHeapCeiling([], config.limits.heap_mb)],
     env: process.env,
   };
@@ -48,4 +48,6 @@ export async function main(
   stopOnSignals(log, () => running.close());
 }
 
-runIfMain(import.meta.url, (flags) => main(loadConfigOrExit(flags.config), flags));
+runIfMain(import.meta.url, (flags) =>
+  main(withInsecureFlag(loadConfigOrExit(flags.config), flags.insecure), flags),
+);

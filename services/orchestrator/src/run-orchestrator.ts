@@ -1,6 +1,14 @@
-import type { ChorusConfig } from "@chorus/config";
+import { type ChorusConfig, meshDir } from "@chorus/config";
 import { ChatService, HistoryService } from "@chorus/proto";
-import { bind, createClient, createLogger, type Logger, Metrics, serve } from "@chorus/shared";
+import {
+  bind,
+  createClient,
+  createLogger,
+  type Logger,
+  Metrics,
+  meshClientTransport,
+  serve,
+} from "@chorus/shared";
 import { historyProxyHandlers } from "./api/history-proxy.js";
 import { chatHandlers } from "./api/service.js";
 import type { Cache } from "./cache/cache.js";
@@ -99,13 +107,18 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   const { config } = options;
   const log = options.log ?? createLogger("orchestrator");
   const agents = config.agents;
+  const { security } = config;
+  const mesh = {
+    agent: meshClientTransport(security.mesh, "agent", meshDir(config), security.auth.reload_ms),
+    history: meshClientTransport(security.mesh, "history", meshDir(config), security.auth.reload_ms),
+  };
   const pools = new Map(
-    agents.map((agent) => [agent.name, new Pool(agent, config.orchestrator.queue_limit)]),
+    agents.map((agent) => [agent.name, new Pool(agent, config.orchestrator.queue_limit, mesh.agent)]),
   );
   const kubernetes = config.provider.kind === "kubernetes" ? kubernetesSetup(config, agents, log) : undefined;
   const provider: Provider =
     kubernetes?.provider ??
-    new LocalProvider(options.agentCommand, config.orchestrator.agent_start_timeout_ms, log);
+    new LocalProvider(options.agentCommand, config.orchestrator.agent_start_timeout_ms, log, mesh.agent);
   const events = new ScalingEvents();
   const metrics = new Metrics("orchestrator");
   poolMetrics(metrics, pools, events);
@@ -116,7 +129,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   const allReady = await waitForReplicas(pools, config.orchestrator.agent_start_timeout_ms);
   if (!allReady) log.warn("some agent pools have no running replica yet; turns for them will wait or fail");
 
-  const history = createClient(HistoryService, options.historyAddress);
+  const history = createClient(HistoryService, options.historyAddress, {}, mesh.history);
   const cache = createCache(config, log);
   const deps = {
     config,
@@ -131,6 +144,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     pools,
     cache,
     historyAddress: options.historyAddress,
+    historyTransport: mesh.history,
     llmBaseUrl: options.llmBaseUrl,
     llmApiKey: options.llmApiKey,
     version: options.version ?? "dev",

@@ -50,7 +50,12 @@ type ClientMethod<M extends MethodShape> = M["methodKind"] extends "unary"
 /** A typed promise client for a protobuf-es service, plus close(). */
 export type PromiseClient<S> = (S extends GenService<infer Methods>
   ? { [K in keyof Methods]: ClientMethod<Methods[K]> }
-  : never) & { close(): void; readonly address: string };
+  : never) & {
+  close(): void;
+  readonly address: string;
+  /** The TLS transport it was made with, for a fresh client to the same server. */
+  readonly transport?: ClientTransport | undefined;
+};
 
 function encode(desc: DescMessage, init: MessageInitShape<DescMessage>): Buffer {
   const bytes = toBinary(desc, create(desc, init));
@@ -90,6 +95,7 @@ export function createClient<S extends DescService>(
   const methods: Record<string, unknown> = {
     close: () => client.close(),
     address,
+    transport,
   };
   for (const method of service.methods) {
     const path = methodPath(method);

@@ -11,6 +11,8 @@ export interface ServiceFlags {
   readonly agent?: string | undefined;
   readonly "replica-id"?: string | undefined;
   readonly "history-address"?: string | undefined;
+  /** Allow listening beyond loopback without TLS or authentication (security.insecure). */
+  readonly insecure?: boolean | undefined;
 }
 
 /** Parses a service's command line into its flags, exiting with 2 on an unknown flag. */
@@ -18,7 +20,7 @@ export function parseServiceFlags(argv: readonly string[]): ServiceFlags {
   const text = { type: "string" } as const;
   try {
     const options = { config: text, host: text, port: text, "metrics-port": text, agent: text };
-    const more = { "replica-id": text, "history-address": text };
+    const more = { "replica-id": text, "history-address": text, insecure: { type: "boolean" } } as const;
     return parseArgs({ args: [...argv], options: { ...options, ...more } }).values;
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);

@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { loadConfigOrExit } from "@chorus/config";
+import { loadConfigOrExit, withInsecureFlag } from "@chorus/config";
 import { ask, stats, statusCommand } from "./client-commands.js";
 import { healthCommand } from "./health-command.js";
+import { keysCommand } from "./keys-command.js";
 import { startMesh } from "./mesh.js";
 import { configPath, orchestratorAddress } from "./options.js";
 import { runRepl } from "./repl.js";
@@ -25,9 +26,14 @@ const USAGE = `usage: chorus <command> [--config FILE] [options]
   status               component health, pool blocks and scaling settings [--json]
   scale-log            scaling events: recent ones, then live until Ctrl-C [--pool P] [--json] [--no-follow]
   scale POOL N         set a pool's blocks by hand (its strategy goes on from N) [--json]
+  keys create          a new API key, printed once, and its keys-file entry: --principal NAME
+                       --roles user[,operator,admin] [--expires 30d|ISO] [--rpm N] [--tpm N] [--concurrent N]
   llm-sim              the built-in OpenAI-compatible simulator
   history | orchestrator | agent
                        run one service (used by 'up'; --port, --host, --metrics-port)
+
+  --insecure           (up, chat and the services) allow listening beyond loopback without TLS
+                       or authentication; without it such a service refuses to start
 
 Client commands reach the orchestrator at --address, $CHORUS_ADDRESS, or the config's host:port.`;
 
@@ -50,12 +56,19 @@ const { values: flags, positionals } = parseArgs({
     pool: { type: "string" },
     "no-follow": { type: "boolean", default: false },
     service: { type: "string" },
+    principal: { type: "string" },
+    roles: { type: "string" },
+    expires: { type: "string" },
+    rpm: { type: "string" },
+    tpm: { type: "string" },
+    concurrent: { type: "string" },
+    insecure: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 async function upOrChat(interactive: boolean, file: string | undefined): Promise<void> {
-  const config = loadConfigOrExit(file);
+  const config = withInsecureFlag(loadConfigOrExit(file), flags.insecure);
   if (interactive && flags.address) {
     await runRepl(flags.address);
     return;
@@ -64,6 +77,7 @@ async function upOrChat(interactive: boolean, file: string | undefined): Promise
   const mesh = await startMesh({
     config,
     configFile: file,
+    insecure: flags.insecure ?? false,
     logsToFiles: interactive,
     onUnexpectedExit: (name, code, signal) => {
       if (stopping) return;
@@ -131,14 +145,29 @@ async function main(): Promise<number | undefined> {
       const address = orchestratorAddress(flags.address, loadConfigOrExit(file));
       return scalePool(address, positionals[1] ?? "", positionals[2], flags.json ?? false);
     }
+    case "keys":
+      return keysCommand(positionals.slice(1), flags);
     case "llm-sim":
-      return void (await simulatorCommand(loadConfigOrExit(file), serviceFlags));
+      return void (await simulatorCommand(
+        withInsecureFlag(loadConfigOrExit(file), flags.insecure),
+        serviceFlags,
+      ));
     case "history":
-      return void (await historyCommand(loadConfigOrExit(file), serviceFlags));
+      return void (await historyCommand(
+        withInsecureFlag(loadConfigOrExit(file), flags.insecure),
+        serviceFlags,
+      ));
     case "agent":
-      return void (await agentCommand(loadConfigOrExit(file), serviceFlags));
+      return void (await agentCommand(
+        withInsecureFlag(loadConfigOrExit(file), flags.insecure),
+        serviceFlags,
+      ));
     case "orchestrator":
-      return void (await orchestratorCommand(loadConfigOrExit(file), file, serviceFlags));
+      return void (await orchestratorCommand(
+        withInsecureFlag(loadConfigOrExit(file), flags.insecure),
+        file,
+        serviceFlags,
+      ));
     default:
       process.stderr.write(`chorus: unknown command "${command}"\n${USAGE}\n`);
       return 2;

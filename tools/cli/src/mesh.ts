@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { ChorusConfig } from "@chorus/config";
+import { type ChorusConfig, meshDir } from "@chorus/config";
 import { withHeapCeiling } from "@chorus/shared";
 
 /** A service process the supervisor started. */
@@ -14,6 +14,8 @@ interface Child {
 export interface MeshOptions {
   readonly config: ChorusConfig;
   readonly configFile: string | undefined;
+  /** Pass --insecure to every service (listen beyond loopback without TLS or authentication). */
+  readonly insecure?: boolean | undefined;
   /** Write service logs to files under `<data dir>/logs` instead of this terminal. */
   readonly logsToFiles: boolean;
   /** Called when a service exits on its own. */
@@ -88,7 +90,10 @@ function stopChild(child: Child): Promise<void> {
   });
 }
 
-/** Starts history, the simulator (unless a real model is configured) and the orchestrator as child processes. */
+/**
+ * Starts history, the simulator (unless a real model is configured) and the orchestrator as child
+ * processes; with security.mesh.mode auto, first makes sure the mesh's throwaway CA and certificates exist.
+ */
 export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const { config } = options;
   const children: Child[] = [];
@@ -97,12 +102,25 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   };
   const logDir = options.logsToFiles ? join(dirname(config.history.path), "logs") : undefined;
   if (logDir) mkdirSync(logDir, { recursive: true });
-  const configArgs = options.configFile ? ["--config", options.configFile] : [];
+  const configArgs = [
+    ...(options.configFile ? ["--config", options.configFile] : []),
+    ...(options.insecure ? ["--insecure"] : []),
+  ];
   const launch = {
     env: process.env,
     execArgv: withHeapCeiling(process.execArgv, config.limits.heap_mb),
     logDir,
   };
+  if (config.security.mesh.mode === "auto") {
+    // Loaded only here: service processes (agents above all) never carry the X.509 library.
+    const { ensureMeshCertificates } = await import("@chorus/dev-ca");
+    const { orchestrator_name, agent_name, history_name } = config.security.mesh;
+    await ensureMeshCertificates(meshDir(config), {
+      orchestrator: orchestrator_name,
+      agent: agent_name,
+      history: history_name,
+    });
+  }
   try {
     const history = await startChild("history", ["history", ...configArgs], launch, children);
     let llmBaseUrl = config.llm.base_url;

@@ -32,7 +32,11 @@ export async function orchestratorCommand(
   const { main } = await import("@chorus/orchestrator/main");
   await main(config, flags, {
     modulePath: process.argv[1] ?? "",
-    args: ["agent", ...(configFile ? ["--config", configFile] : [])],
+    args: [
+      "agent",
+      ...(configFile ? ["--config", configFile] : []),
+      ...(flags.insecure ? ["--insecure"] : []),
+    ],
     // A small young generation keeps idle agent replicas under 80 MB RSS (bench/results) at a
     // modest CPU cost; agents hold little live data between generations.
     execArgv: [...withHeapCeiling(process.execArgv, config.limits.heap_mb), "--max-semi-space-size=2"],

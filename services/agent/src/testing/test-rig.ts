@@ -28,6 +28,7 @@ export const testConfig: ChorusConfig = validateConfig(
   {
     llm: { timeout_ms: 10_000 },
     limits: { max_message_bytes: 4096 },
+    security: { mesh: { mode: "off" } },
     agents: [
       {
         name: "tester",

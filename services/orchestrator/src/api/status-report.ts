@@ -5,7 +5,7 @@ import {
   Health,
   HealthCheckResponse_ServingStatus as Serving,
 } from "@chorus/proto";
-import { createClient, detailsOf } from "@chorus/shared";
+import { type ClientTransport, createClient, detailsOf } from "@chorus/shared";
 import type { Cache } from "../cache/cache.js";
 import type { Pool } from "../executor/pool.js";
 import type { ScalingSettings } from "../scaling/index.js";
@@ -13,8 +13,8 @@ import type { ScalingSettings } from "../scaling/index.js";
 type StatusInit = MessageInitShape<typeof GetStatusResponseSchema>;
 type Component = { name: string; healthy: boolean; detail: string };
 
-async function historyStatus(address: string): Promise<Component> {
-  const client = createClient(Health, address);
+async function historyStatus(address: string, transport: ClientTransport | undefined): Promise<Component> {
+  const client = createClient(Health, address, {}, transport);
   try {
     const response = await client.check({ service: "" }, { deadline: new Date(Date.now() + 2000) });
     const healthy = response.status === Serving.SERVING;
@@ -73,6 +73,8 @@ export interface StatusSources {
   readonly pools: ReadonlyMap<string, Pool>;
   readonly cache: Cache | undefined;
   readonly historyAddress: string;
+  /** mTLS to history (absent: plaintext). */
+  readonly historyTransport?: ClientTransport | undefined;
   readonly llmBaseUrl: string;
   readonly llmApiKey: string;
   readonly version: string;
@@ -85,7 +87,7 @@ export interface StatusSources {
 /** Checks every component and describes every pool. */
 export async function statusReport(sources: StatusSources): Promise<StatusInit> {
   const [history, llm] = await Promise.all([
-    historyStatus(sources.historyAddress),
+    historyStatus(sources.historyAddress, sources.historyTransport),
     llmStatus(sources.llmBaseUrl, sources.llmApiKey),
   ]);
   const cache: Component = sources.cache

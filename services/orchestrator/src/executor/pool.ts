@@ -1,6 +1,6 @@
 import type { AgentConfig } from "@chorus/config";
 import { AgentService } from "@chorus/proto";
-import { createClient, RpcError } from "@chorus/shared";
+import { type ClientTransport, createClient, RpcError } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { type BlockEvent, TERMINAL_STATES } from "../providers/block-event.js";
 import type { Block } from "./block.js";
@@ -29,6 +29,8 @@ export class Pool {
   constructor(
     readonly agent: AgentConfig,
     private readonly queueLimit: number,
+    /** mTLS to the pool's replicas (absent: plaintext, mesh.mode off). */
+    private readonly transport?: ClientTransport | undefined,
   ) {}
 
   get name(): string {
@@ -118,7 +120,7 @@ export class Pool {
     if (event.address && event.address !== block.address) {
       block.client?.close();
       block.address = event.address;
-      block.client = createClient(AgentService, event.address);
+      block.client = createClient(AgentService, event.address, {}, this.transport);
     }
     this.changed();
     this.pump();

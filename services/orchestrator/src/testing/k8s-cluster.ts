@@ -74,7 +74,7 @@ export async function startAgentCluster(options: {
     );
   }
   const dir = mkdtempSync(join(tmpdir(), "chorus-k8s-"));
-  const defaults = validateConfig({}, "(defaults)");
+  const defaults = validateConfig({ security: { mesh: { mode: "off" } } }, "(defaults)");
   const opened: Array<() => Promise<void>> = [];
   const orchestrators: RunningOrchestrator[] = [];
   const processes: OrchestratorProcess[] = [];
@@ -120,6 +120,7 @@ export async function startAgentCluster(options: {
         history: { address: history.address },
         llm: { base_url: simulator.url },
         cache: { enabled: false },
+        security: { mesh: { mode: "off" } },
         provider: {
           kind: "kubernetes",
           kubernetes: { namespace, kubeconfig: orchestratorKubeconfig, ...kubernetes },

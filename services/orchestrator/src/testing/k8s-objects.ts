@@ -106,7 +106,12 @@ export async function createPool(
 ): Promise<void> {
   const core = env.kc.makeApiClient(CoreV1Api);
   const apps = env.kc.makeApiClient(AppsV1Api);
-  const agentConfig = { llm: { base_url: llmUrl }, agents: [soloAgent({})] };
+  // This suite tests the provider, not transport security: plaintext pods, said explicitly.
+  const agentConfig = {
+    llm: { base_url: llmUrl },
+    agents: [soloAgent({})],
+    security: { insecure: true, mesh: { mode: "off" } },
+  };
   await core.createNamespacedConfigMap({
     namespace,
     body: { metadata: { name: `${DEPLOYMENT}-config` }, data: { "chorus.yaml": stringify(agentConfig) } },

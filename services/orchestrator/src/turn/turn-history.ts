@@ -20,6 +20,7 @@ export function grpcTurnHistory(client: HistoryClient): TurnHistory {
     appendTurn: client.appendTurn,
     // grpc-js shares connections between clients of the same target through a global pool; a
     // local pool is what makes this a new TCP connection rather than the stuck one again.
-    reconnect: () => createClient(HistoryService, client.address, { "grpc.use_local_subchannel_pool": 1 }),
+    reconnect: () =>
+      createClient(HistoryService, client.address, { "grpc.use_local_subchannel_pool": 1 }, client.transport),
   };
 }

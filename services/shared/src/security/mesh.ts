@@ -4,6 +4,7 @@ import { status } from "@grpc/grpc-js";
 import type { ClientTransport } from "../grpc-client.js";
 import { RpcError } from "../status.js";
 import { type TlsFiles, watchedChannelCredentials, watchedServerCredentials } from "./credentials.js";
+import { checkExposure } from "./exposure.js";
 import type { Gatekeeper } from "./guard.js";
 import type { Principal } from "./principal.js";
 
@@ -103,4 +104,32 @@ export function meshClientTransport(
   const files = meshFiles(mesh, "orchestrator", defaultDir);
   if (!files) return undefined;
   return watchedChannelCredentials(files, meshName(mesh, peer), refreshMs);
+}
+
+/** `security` as the config gives it, the parts a mesh service reads. */
+export interface MeshSecuritySettings {
+  readonly insecure: boolean;
+  readonly mesh: MeshSettings;
+  readonly auth: { readonly reload_ms: number };
+}
+
+/**
+ * serve() options for agent or history: mTLS admitting only the orchestrator, or plaintext when
+ * mesh.mode is off — which is refused beyond loopback unless the operator said insecure.
+ */
+export function meshServeOptions(
+  security: MeshSecuritySettings,
+  service: MeshService,
+  defaultDir: string,
+  at: { readonly host: string; readonly port: number },
+): Partial<MeshServerSecurity> {
+  const secured = meshServerSecurity(security.mesh, service, defaultDir, security.auth.reload_ms);
+  checkExposure({
+    service,
+    ...at,
+    tls: secured !== undefined,
+    authenticated: secured !== undefined,
+    insecure: security.insecure,
+  });
+  return secured ?? {};
 }

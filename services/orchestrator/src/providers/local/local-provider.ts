@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { Health, HealthCheckResponse_ServingStatus as Serving } from "@chorus/proto";
-import { createClient, type Logger } from "@chorus/shared";
+import { type ClientTransport, createClient, type Logger } from "@chorus/shared";
 import type { BlockEvent, BlockState } from "../block-event.js";
 import type { Provider } from "../provider.js";
 
@@ -33,6 +33,8 @@ export class LocalProvider implements Provider {
     private readonly command: AgentCommand,
     private readonly startTimeoutMs: number,
     private readonly log: Logger,
+    /** mTLS to the replicas it starts, for its health probe (absent: plaintext). */
+    private readonly transport?: ClientTransport | undefined,
   ) {}
 
   onEvent(listener: (event: BlockEvent) => void): void {
@@ -85,7 +87,7 @@ export class LocalProvider implements Provider {
   }
 
   private async confirmServing(block: LocalBlock, address: string): Promise<void> {
-    const health = createClient(Health, address);
+    const health = createClient(Health, address, {}, this.transport);
     try {
       const response = await health.check({ service: "" }, { deadline: new Date(Date.now() + 5000) });
       if (response.status !== Serving.SERVING) throw new Error(`health status ${response.status}`);
