@@ -4,7 +4,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { AgentAnswer, Aggregation } from "./types_pb.js";
+import type { AgentAnswer, Aggregation, ProcessUsage } from "./types_pb.js";
 import { file_chorus_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chorus/v1/chat.proto.
  */
 export const file_chorus_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("ChRjaG9ydXMvdjEvY2hhdC5wcm90bxIJY2hvcnVzLnYxIoUBCgtDaGF0UmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIPCgd0dXJuX2lkGAMgASgJEisKC2FnZ3JlZ2F0aW9uGAQgASgOMhYuY2hvcnVzLnYxLkFnZ3JlZ2F0aW9uEg4KBmFnZW50cxgFIAMoCSLvAQoMQ2hhdFJlc3BvbnNlEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIPCgd0dXJuX2lkGAIgASgJEg4KBmFuc3dlchgDIAEoCRIrCgthZ2dyZWdhdGlvbhgEIAEoDjIWLmNob3J1cy52MS5BZ2dyZWdhdGlvbhItCg1hZ2VudF9hbnN3ZXJzGAUgAygLMhYuY2hvcnVzLnYxLkFnZW50QW5zd2VyEg4KBmNhY2hlZBgGIAEoCBISCgpsYXRlbmN5X21zGAcgASgBEhMKC2Fuc3dlcmVkX2J5GAggAygJEhAKCHJlcGxheWVkGAkgASgIIikKClRva2VuRGVsdGESDQoFYWdlbnQYASABKAkSDAoEdGV4dBgCIAEoCSJHCgtDaGF0U3RhcnRlZBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdHVybl9pZBgCIAEoCRIOCgZhZ2VudHMYAyADKAkivwEKCUNoYXRFdmVudBIpCgdzdGFydGVkGAEgASgLMhYuY2hvcnVzLnYxLkNoYXRTdGFydGVkSAASJgoFZGVsdGEYAiABKAsyFS5jaG9ydXMudjEuVG9rZW5EZWx0YUgAEiwKCmFnZW50X2RvbmUYAyABKAsyFi5jaG9ydXMudjEuQWdlbnRBbnN3ZXJIABIoCgVmaW5hbBgEIAEoCzIXLmNob3J1cy52MS5DaGF0UmVzcG9uc2VIAEIHCgVldmVudCJjCgxCYXRjaFJlcXVlc3QSEAoIbWVzc2FnZXMYASADKAkSDQoFY291bnQYAiABKA0SIgoEbW9kZRgDIAEoDjIULmNob3J1cy52MS5CYXRjaE1vZGUSDgoGYWdlbnRzGAQgAygJIrkBCglCYXRjaEl0ZW0SDQoFaW5kZXgYASABKA0SDQoFYWdlbnQYAiABKAkSDwoHc3VjY2VzcxgDIAEoCBIPCgdtZXNzYWdlGAQgASgJEhAKCHJlc3BvbnNlGAUgASgJEg0KBWVycm9yGAYgASgJEhMKC2R1cmF0aW9uX21zGAcgASgBEhQKDHRpbWVzdGFtcF9tcxgIIAEoAxIPCgd0dXJuX2lkGAkgASgJEg8KB3JlcGxpY2EYCiABKAkijQEKDEJhdGNoU3VtbWFyeRINCgV0b3RhbBgBIAEoDRISCgpzdWNjZXNzZnVsGAIgASgNEg4KBmZhaWxlZBgDIAEoDRIUCgx3YWxsX3RpbWVfbXMYBCABKAESGwoTbWVzc2FnZXNfcGVyX3NlY29uZBgFIAEoARIXCg9jb252ZXJzYXRpb25faWQYBiABKAkiZwoKQmF0Y2hFdmVudBIkCgRpdGVtGAEgASgLMhQuY2hvcnVzLnYxLkJhdGNoSXRlbUgAEioKB3N1bW1hcnkYAiABKAsyFy5jaG9ydXMudjEuQmF0Y2hTdW1tYXJ5SABCBwoFZXZlbnQiEQoPR2V0U3RhdHNSZXF1ZXN0IoYCCgpBZ2VudFN0YXRzEg0KBWFnZW50GAEgASgJEhAKCHJlcXVlc3RzGAIgASgEEg4KBmVycm9ycxgDIAEoBBIUCgxzdWNjZXNzX3JhdGUYBCABKAESFgoOYXZnX2xhdGVuY3lfbXMYBSABKAESDgoGdG9rZW5zGAYgASgEEhUKDXByb21wdF90b2tlbnMYByABKAQSGQoRY29tcGxldGlvbl90b2tlbnMYCCABKAQSEQoJbGxtX2NhbGxzGAkgASgEEhsKE2F2Z190b2tlbnNfcGVyX2NhbGwYCiABKAESEwoLdXRpbGl6YXRpb24YCyABKAESEgoKY2FjaGVfaGl0cxgMIAEoBCKcAwoQR2V0U3RhdHNSZXNwb25zZRIWCg50b3RhbF9yZXF1ZXN0cxgBIAEoBBIbChNzdWNjZXNzZnVsX3JlcXVlc3RzGAIgASgEEhcKD2ZhaWxlZF9yZXF1ZXN0cxgDIAEoBBIcChRhdmdfcmVzcG9uc2VfdGltZV9tcxgEIAEoARIcChRtaW5fcmVzcG9uc2VfdGltZV9tcxgFIAEoARIcChRtYXhfcmVzcG9uc2VfdGltZV9tcxgGIAEoARIcChRwNTBfcmVzcG9uc2VfdGltZV9tcxgHIAEoARIcChRwOTVfcmVzcG9uc2VfdGltZV9tcxgIIAEoARIcChRwOTlfcmVzcG9uc2VfdGltZV9tcxgJIAEoARIdChV0aHJvdWdocHV0X3Blcl9zZWNvbmQYCiABKAESEgoKY2FjaGVfaGl0cxgLIAEoBBIUCgxjYWNoZV9taXNzZXMYDCABKAQSFgoOdXB0aW1lX3NlY29uZHMYDSABKAESJQoGYWdlbnRzGA4gAygLMhUuY2hvcnVzLnYxLkFnZW50U3RhdHMiEgoQR2V0U3RhdHVzUmVxdWVzdCJACg9Db21wb25lbnRTdGF0dXMSDAoEbmFtZRgBIAEoCRIPCgdoZWFsdGh5GAIgASgIEg4KBmRldGFpbBgDIAEoCSJfCg1SZXBsaWNhU3RhdHVzEgoKAmlkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDQoFc3RhdGUYAyABKAkSEQoJaW5fZmxpZ2h0GAQgASgNEg8KB3dvcmtlcnMYBSABKA0ivwEKD1NjYWxpbmdTZXR0aW5ncxIQCghzdHJhdGVneRgBIAEoCRITCgtpbml0X2Jsb2NrcxgCIAEoDRISCgptaW5fYmxvY2tzGAMgASgNEhIKCm1heF9ibG9ja3MYBCABKA0SEwoLcGFyYWxsZWxpc20YBSABKAESGQoRd29ya2Vyc19wZXJfYmxvY2sYBiABKA0SFAoMbWF4X2lkbGV0aW1lGAcgASgBEhcKD3N0cmF0ZWd5X3BlcmlvZBgIIAEoASLEAgoKUG9vbFN0YXR1cxINCgVhZ2VudBgBIAEoCRINCgVtb2RlbBgCIAEoCRIqCghyZXBsaWNhcxgDIAMoCzIYLmNob3J1cy52MS5SZXBsaWNhU3RhdHVzEg4KBnF1ZXVlZBgEIAEoDRIRCglpbl9mbGlnaHQYBSABKA0SQQoPYmxvY2tzX2J5X3N0YXRlGAYgAygLMiguY2hvcnVzLnYxLlBvb2xTdGF0dXMuQmxvY2tzQnlTdGF0ZUVudHJ5EisKB3NjYWxpbmcYByABKAsyGi5jaG9ydXMudjEuU2NhbGluZ1NldHRpbmdzEg0KBXNsb3RzGAggASgNEhQKDHJlbW90ZV90YXNrcxgJIAEoDRo0ChJCbG9ja3NCeVN0YXRlRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgNOgI4ASKhAQoRR2V0U3RhdHVzUmVzcG9uc2USEAoId29ya2Zsb3cYASABKAkSEwoLaW5pdGlhbGl6ZWQYAiABKAgSLgoKY29tcG9uZW50cxgDIAMoCzIaLmNob3J1cy52MS5Db21wb25lbnRTdGF0dXMSJAoFcG9vbHMYBCADKAsyFS5jaG9ydXMudjEuUG9vbFN0YXR1cxIPCgd2ZXJzaW9uGAUgASgJIjgKE1dhdGNoU2NhbGluZ1JlcXVlc3QSDAoEcG9vbBgBIAEoCRITCgtyZXBsYXlfb25seRgCIAEoCCLCAQoMU2NhbGluZ0V2ZW50EhQKDHRpbWVzdGFtcF9tcxgBIAEoAxIMCgRwb29sGAIgASgJEhUKDWJsb2Nrc19iZWZvcmUYAyABKA0SFAoMYmxvY2tzX2FmdGVyGAQgASgNEg4KBnJlYXNvbhgFIAEoCRINCgV0YXNrcxgGIAEoDRINCgVzbG90cxgHIAEoDRIQCghzdHJhdGVneRgIIAEoCRIOCgZkZXRhaWwYCSABKAkSEQoJYmxvY2tfaWRzGAogAygJIjAKEFNjYWxlUG9vbFJlcXVlc3QSDAoEcG9vbBgBIAEoCRIOCgZibG9ja3MYAiABKAUiOwoRU2NhbGVQb29sUmVzcG9uc2USJgoFZXZlbnQYASABKAsyFy5jaG9ydXMudjEuU2NhbGluZ0V2ZW50KloKCUJhdGNoTW9kZRIaChZCQVRDSF9NT0RFX1VOU1BFQ0lGSUVEEAASGgoWQkFUQ0hfTU9ERV9ST1VORF9ST0JJThABEhUKEUJBVENIX01PREVfRkFOT1VUEAIy3wMKC0NoYXRTZXJ2aWNlEjcKBENoYXQSFi5jaG9ydXMudjEuQ2hhdFJlcXVlc3QaFy5jaG9ydXMudjEuQ2hhdFJlc3BvbnNlEjwKCkNoYXRTdHJlYW0SFi5jaG9ydXMudjEuQ2hhdFJlcXVlc3QaFC5jaG9ydXMudjEuQ2hhdEV2ZW50MAESOQoFQmF0Y2gSFy5jaG9ydXMudjEuQmF0Y2hSZXF1ZXN0GhUuY2hvcnVzLnYxLkJhdGNoRXZlbnQwARJDCghHZXRTdGF0cxIaLmNob3J1cy52MS5HZXRTdGF0c1JlcXVlc3QaGy5jaG9ydXMudjEuR2V0U3RhdHNSZXNwb25zZRJGCglHZXRTdGF0dXMSGy5jaG9ydXMudjEuR2V0U3RhdHVzUmVxdWVzdBocLmNob3J1cy52MS5HZXRTdGF0dXNSZXNwb25zZRJJCgxXYXRjaFNjYWxpbmcSHi5jaG9ydXMudjEuV2F0Y2hTY2FsaW5nUmVxdWVzdBoXLmNob3J1cy52MS5TY2FsaW5nRXZlbnQwARJGCglTY2FsZVBvb2wSGy5jaG9ydXMudjEuU2NhbGVQb29sUmVxdWVzdBocLmNob3J1cy52MS5TY2FsZVBvb2xSZXNwb25zZWIGcHJvdG8z", [file_chorus_v1_types]);
+  fileDesc("ChRjaG9ydXMvdjEvY2hhdC5wcm90bxIJY2hvcnVzLnYxIoUBCgtDaGF0UmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIPCgd0dXJuX2lkGAMgASgJEisKC2FnZ3JlZ2F0aW9uGAQgASgOMhYuY2hvcnVzLnYxLkFnZ3JlZ2F0aW9uEg4KBmFnZW50cxgFIAMoCSLvAQoMQ2hhdFJlc3BvbnNlEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIPCgd0dXJuX2lkGAIgASgJEg4KBmFuc3dlchgDIAEoCRIrCgthZ2dyZWdhdGlvbhgEIAEoDjIWLmNob3J1cy52MS5BZ2dyZWdhdGlvbhItCg1hZ2VudF9hbnN3ZXJzGAUgAygLMhYuY2hvcnVzLnYxLkFnZW50QW5zd2VyEg4KBmNhY2hlZBgGIAEoCBISCgpsYXRlbmN5X21zGAcgASgBEhMKC2Fuc3dlcmVkX2J5GAggAygJEhAKCHJlcGxheWVkGAkgASgIIikKClRva2VuRGVsdGESDQoFYWdlbnQYASABKAkSDAoEdGV4dBgCIAEoCSJHCgtDaGF0U3RhcnRlZBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdHVybl9pZBgCIAEoCRIOCgZhZ2VudHMYAyADKAkivwEKCUNoYXRFdmVudBIpCgdzdGFydGVkGAEgASgLMhYuY2hvcnVzLnYxLkNoYXRTdGFydGVkSAASJgoFZGVsdGEYAiABKAsyFS5jaG9ydXMudjEuVG9rZW5EZWx0YUgAEiwKCmFnZW50X2RvbmUYAyABKAsyFi5jaG9ydXMudjEuQWdlbnRBbnN3ZXJIABIoCgVmaW5hbBgEIAEoCzIXLmNob3J1cy52MS5DaGF0UmVzcG9uc2VIAEIHCgVldmVudCJjCgxCYXRjaFJlcXVlc3QSEAoIbWVzc2FnZXMYASADKAkSDQoFY291bnQYAiABKA0SIgoEbW9kZRgDIAEoDjIULmNob3J1cy52MS5CYXRjaE1vZGUSDgoGYWdlbnRzGAQgAygJIrkBCglCYXRjaEl0ZW0SDQoFaW5kZXgYASABKA0SDQoFYWdlbnQYAiABKAkSDwoHc3VjY2VzcxgDIAEoCBIPCgdtZXNzYWdlGAQgASgJEhAKCHJlc3BvbnNlGAUgASgJEg0KBWVycm9yGAYgASgJEhMKC2R1cmF0aW9uX21zGAcgASgBEhQKDHRpbWVzdGFtcF9tcxgIIAEoAxIPCgd0dXJuX2lkGAkgASgJEg8KB3JlcGxpY2EYCiABKAkijQEKDEJhdGNoU3VtbWFyeRINCgV0b3RhbBgBIAEoDRISCgpzdWNjZXNzZnVsGAIgASgNEg4KBmZhaWxlZBgDIAEoDRIUCgx3YWxsX3RpbWVfbXMYBCABKAESGwoTbWVzc2FnZXNfcGVyX3NlY29uZBgFIAEoARIXCg9jb252ZXJzYXRpb25faWQYBiABKAkiZwoKQmF0Y2hFdmVudBIkCgRpdGVtGAEgASgLMhQuY2hvcnVzLnYxLkJhdGNoSXRlbUgAEioKB3N1bW1hcnkYAiABKAsyFy5jaG9ydXMudjEuQmF0Y2hTdW1tYXJ5SABCBwoFZXZlbnQiEQoPR2V0U3RhdHNSZXF1ZXN0IoYCCgpBZ2VudFN0YXRzEg0KBWFnZW50GAEgASgJEhAKCHJlcXVlc3RzGAIgASgEEg4KBmVycm9ycxgDIAEoBBIUCgxzdWNjZXNzX3JhdGUYBCABKAESFgoOYXZnX2xhdGVuY3lfbXMYBSABKAESDgoGdG9rZW5zGAYgASgEEhUKDXByb21wdF90b2tlbnMYByABKAQSGQoRY29tcGxldGlvbl90b2tlbnMYCCABKAQSEQoJbGxtX2NhbGxzGAkgASgEEhsKE2F2Z190b2tlbnNfcGVyX2NhbGwYCiABKAESEwoLdXRpbGl6YXRpb24YCyABKAESEgoKY2FjaGVfaGl0cxgMIAEoBCLHAwoQR2V0U3RhdHNSZXNwb25zZRIWCg50b3RhbF9yZXF1ZXN0cxgBIAEoBBIbChNzdWNjZXNzZnVsX3JlcXVlc3RzGAIgASgEEhcKD2ZhaWxlZF9yZXF1ZXN0cxgDIAEoBBIcChRhdmdfcmVzcG9uc2VfdGltZV9tcxgEIAEoARIcChRtaW5fcmVzcG9uc2VfdGltZV9tcxgFIAEoARIcChRtYXhfcmVzcG9uc2VfdGltZV9tcxgGIAEoARIcChRwNTBfcmVzcG9uc2VfdGltZV9tcxgHIAEoARIcChRwOTVfcmVzcG9uc2VfdGltZV9tcxgIIAEoARIcChRwOTlfcmVzcG9uc2VfdGltZV9tcxgJIAEoARIdChV0aHJvdWdocHV0X3Blcl9zZWNvbmQYCiABKAESEgoKY2FjaGVfaGl0cxgLIAEoBBIUCgxjYWNoZV9taXNzZXMYDCABKAQSFgoOdXB0aW1lX3NlY29uZHMYDSABKAESJQoGYWdlbnRzGA4gAygLMhUuY2hvcnVzLnYxLkFnZW50U3RhdHMSKQoIc2VydmljZXMYDyADKAsyFy5jaG9ydXMudjEuU2VydmljZVVzYWdlImgKDFNlcnZpY2VVc2FnZRIPCgdzZXJ2aWNlGAEgASgJEhAKCGluc3RhbmNlGAIgASgJEiYKBXVzYWdlGAMgASgLMhcuY2hvcnVzLnYxLlByb2Nlc3NVc2FnZRINCgVlcnJvchgEIAEoCSISChBHZXRTdGF0dXNSZXF1ZXN0IkAKD0NvbXBvbmVudFN0YXR1cxIMCgRuYW1lGAEgASgJEg8KB2hlYWx0aHkYAiABKAgSDgoGZGV0YWlsGAMgASgJIl8KDVJlcGxpY2FTdGF0dXMSCgoCaWQYASABKAkSDwoHYWRkcmVzcxgCIAEoCRINCgVzdGF0ZRgDIAEoCRIRCglpbl9mbGlnaHQYBCABKA0SDwoHd29ya2VycxgFIAEoDSK/AQoPU2NhbGluZ1NldHRpbmdzEhAKCHN0cmF0ZWd5GAEgASgJEhMKC2luaXRfYmxvY2tzGAIgASgNEhIKCm1pbl9ibG9ja3MYAyABKA0SEgoKbWF4X2Jsb2NrcxgEIAEoDRITCgtwYXJhbGxlbGlzbRgFIAEoARIZChF3b3JrZXJzX3Blcl9ibG9jaxgGIAEoDRIUCgxtYXhfaWRsZXRpbWUYByABKAESFwoPc3RyYXRlZ3lfcGVyaW9kGAggASgBIsQCCgpQb29sU3RhdHVzEg0KBWFnZW50GAEgASgJEg0KBW1vZGVsGAIgASgJEioKCHJlcGxpY2FzGAMgAygLMhguY2hvcnVzLnYxLlJlcGxpY2FTdGF0dXMSDgoGcXVldWVkGAQgASgNEhEKCWluX2ZsaWdodBgFIAEoDRJBCg9ibG9ja3NfYnlfc3RhdGUYBiADKAsyKC5jaG9ydXMudjEuUG9vbFN0YXR1cy5CbG9ja3NCeVN0YXRlRW50cnkSKwoHc2NhbGluZxgHIAEoCzIaLmNob3J1cy52MS5TY2FsaW5nU2V0dGluZ3MSDQoFc2xvdHMYCCABKA0SFAoMcmVtb3RlX3Rhc2tzGAkgASgNGjQKEkJsb2Nrc0J5U3RhdGVFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKA06AjgBIqEBChFHZXRTdGF0dXNSZXNwb25zZRIQCgh3b3JrZmxvdxgBIAEoCRITCgtpbml0aWFsaXplZBgCIAEoCBIuCgpjb21wb25lbnRzGAMgAygLMhouY2hvcnVzLnYxLkNvbXBvbmVudFN0YXR1cxIkCgVwb29scxgEIAMoCzIVLmNob3J1cy52MS5Qb29sU3RhdHVzEg8KB3ZlcnNpb24YBSABKAkiOAoTV2F0Y2hTY2FsaW5nUmVxdWVzdBIMCgRwb29sGAEgASgJEhMKC3JlcGxheV9vbmx5GAIgASgIIsIBCgxTY2FsaW5nRXZlbnQSFAoMdGltZXN0YW1wX21zGAEgASgDEgwKBHBvb2wYAiABKAkSFQoNYmxvY2tzX2JlZm9yZRgDIAEoDRIUCgxibG9ja3NfYWZ0ZXIYBCABKA0SDgoGcmVhc29uGAUgASgJEg0KBXRhc2tzGAYgASgNEg0KBXNsb3RzGAcgASgNEhAKCHN0cmF0ZWd5GAggASgJEg4KBmRldGFpbBgJIAEoCRIRCglibG9ja19pZHMYCiADKAkiMAoQU2NhbGVQb29sUmVxdWVzdBIMCgRwb29sGAEgASgJEg4KBmJsb2NrcxgCIAEoBSI7ChFTY2FsZVBvb2xSZXNwb25zZRImCgVldmVudBgBIAEoCzIXLmNob3J1cy52MS5TY2FsaW5nRXZlbnQqWgoJQmF0Y2hNb2RlEhoKFkJBVENIX01PREVfVU5TUEVDSUZJRUQQABIaChZCQVRDSF9NT0RFX1JPVU5EX1JPQklOEAESFQoRQkFUQ0hfTU9ERV9GQU5PVVQQAjLfAwoLQ2hhdFNlcnZpY2USNwoEQ2hhdBIWLmNob3J1cy52MS5DaGF0UmVxdWVzdBoXLmNob3J1cy52MS5DaGF0UmVzcG9uc2USPAoKQ2hhdFN0cmVhbRIWLmNob3J1cy52MS5DaGF0UmVxdWVzdBoULmNob3J1cy52MS5DaGF0RXZlbnQwARI5CgVCYXRjaBIXLmNob3J1cy52MS5CYXRjaFJlcXVlc3QaFS5jaG9ydXMudjEuQmF0Y2hFdmVudDABEkMKCEdldFN0YXRzEhouY2hvcnVzLnYxLkdldFN0YXRzUmVxdWVzdBobLmNob3J1cy52MS5HZXRTdGF0c1Jlc3BvbnNlEkYKCUdldFN0YXR1cxIbLmNob3J1cy52MS5HZXRTdGF0dXNSZXF1ZXN0GhwuY2hvcnVzLnYxLkdldFN0YXR1c1Jlc3BvbnNlEkkKDFdhdGNoU2NhbGluZxIeLmNob3J1cy52MS5XYXRjaFNjYWxpbmdSZXF1ZXN0GhcuY2hvcnVzLnYxLlNjYWxpbmdFdmVudDABEkYKCVNjYWxlUG9vbBIbLmNob3J1cy52MS5TY2FsZVBvb2xSZXF1ZXN0GhwuY2hvcnVzLnYxLlNjYWxlUG9vbFJlc3BvbnNlYgZwcm90bzM", [file_chorus_v1_types]);
 
 /**
  * A user message for the agents.
@@ -525,7 +525,8 @@ export type AgentStats = Message<"chorus.v1.AgentStats"> & {
   successRate: number;
 
   /**
-   * Mean task latency.
+   * Mean latency of the tasks that went to an agent (cache hits and tasks stopped because
+   * aggregation settled are left out).
    *
    * @generated from field: double avg_latency_ms = 5;
    */
@@ -567,7 +568,8 @@ export type AgentStats = Message<"chorus.v1.AgentStats"> & {
   avgTokensPerCall: number;
 
   /**
-   * Busy worker slots divided by all worker slots, right now.
+   * Busy worker-time divided by available worker-time of the pool's replicas over the last 60 s
+   * (a draining replica's slots count while they run a task).
    *
    * @generated from field: double utilization = 11;
    */
@@ -691,6 +693,13 @@ export type GetStatsResponse = Message<"chorus.v1.GetStatsResponse"> & {
    * @generated from field: repeated chorus.v1.AgentStats agents = 14;
    */
   agents: AgentStats[];
+
+  /**
+   * CPU and memory of every service process: the orchestrator, history, and each agent replica.
+   *
+   * @generated from field: repeated chorus.v1.ServiceUsage services = 15;
+   */
+  services: ServiceUsage[];
 };
 
 /**
@@ -699,6 +708,48 @@ export type GetStatsResponse = Message<"chorus.v1.GetStatsResponse"> & {
  */
 export const GetStatsResponseSchema: GenMessage<GetStatsResponse> = /*@__PURE__*/
   messageDesc(file_chorus_v1_chat, 11);
+
+/**
+ * The resource usage of one service process, as GetStats reports it.
+ *
+ * @generated from message chorus.v1.ServiceUsage
+ */
+export type ServiceUsage = Message<"chorus.v1.ServiceUsage"> & {
+  /**
+   * "orchestrator", "history" or "agent".
+   *
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * Which process: the orchestrator's or history's address, or "pool/replica-id" for an agent.
+   *
+   * @generated from field: string instance = 2;
+   */
+  instance: string;
+
+  /**
+   * The process's usage; unset when it did not answer (see error).
+   *
+   * @generated from field: chorus.v1.ProcessUsage usage = 3;
+   */
+  usage?: ProcessUsage | undefined;
+
+  /**
+   * Why usage is unset; empty when it is set.
+   *
+   * @generated from field: string error = 4;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message chorus.v1.ServiceUsage.
+ * Use `create(ServiceUsageSchema)` to create a new message.
+ */
+export const ServiceUsageSchema: GenMessage<ServiceUsage> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_chat, 12);
 
 /**
  * Asks for the health of every component.
@@ -713,7 +764,7 @@ export type GetStatusRequest = Message<"chorus.v1.GetStatusRequest"> & {
  * Use `create(GetStatusRequestSchema)` to create a new message.
  */
 export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*/
-  messageDesc(file_chorus_v1_chat, 12);
+  messageDesc(file_chorus_v1_chat, 13);
 
 /**
  * Health of one component.
@@ -748,7 +799,7 @@ export type ComponentStatus = Message<"chorus.v1.ComponentStatus"> & {
  * Use `create(ComponentStatusSchema)` to create a new message.
  */
 export const ComponentStatusSchema: GenMessage<ComponentStatus> = /*@__PURE__*/
-  messageDesc(file_chorus_v1_chat, 13);
+  messageDesc(file_chorus_v1_chat, 14);
 
 /**
  * One agent replica (a Parsl block).
@@ -797,7 +848,7 @@ export type ReplicaStatus = Message<"chorus.v1.ReplicaStatus"> & {
  * Use `create(ReplicaStatusSchema)` to create a new message.
  */
 export const ReplicaStatusSchema: GenMessage<ReplicaStatus> = /*@__PURE__*/
-  messageDesc(file_chorus_v1_chat, 14);
+  messageDesc(file_chorus_v1_chat, 15);
 
 /**
  * How an agent pool scales its blocks: the pool's `agents[].scaling` config, with Parsl's names.
@@ -867,7 +918,7 @@ export type ScalingSettings = Message<"chorus.v1.ScalingSettings"> & {
  * Use `create(ScalingSettingsSchema)` to create a new message.
  */
 export const ScalingSettingsSchema: GenMessage<ScalingSettings> = /*@__PURE__*/
-  messageDesc(file_chorus_v1_chat, 15);
+  messageDesc(file_chorus_v1_chat, 16);
 
 /**
  * One agent pool.
@@ -945,7 +996,7 @@ export type PoolStatus = Message<"chorus.v1.PoolStatus"> & {
  * Use `create(PoolStatusSchema)` to create a new message.
  */
 export const PoolStatusSchema: GenMessage<PoolStatus> = /*@__PURE__*/
-  messageDesc(file_chorus_v1_chat, 16);
+  messageDesc(file_chorus_v1_chat, 17);
 
 /**
  * Health of the whole workflow.
@@ -995,7 +1046,7 @@ export type GetStatusResponse = Message<"chorus.v1.GetStatusResponse"> & {
  * Use `create(GetStatusResponseSchema)` to create a new message.
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_chorus_v1_chat, 17);
+  messageDesc(file_chorus_v1_chat, 18);
 
 /**
  * Asks for a pool's scaling events.
@@ -1023,7 +1074,7 @@ export type WatchScalingRequest = Message<"chorus.v1.WatchScalingRequest"> & {
  * Use `create(WatchScalingRequestSchema)` to create a new message.
  */
 export const WatchScalingRequestSchema: GenMessage<WatchScalingRequest> = /*@__PURE__*/
-  messageDesc(file_chorus_v1_chat, 18);
+  messageDesc(file_chorus_v1_chat, 19);
 
 /**
  * One change of an agent pool's block count.
@@ -1110,7 +1161,7 @@ export type ScalingEvent = Message<"chorus.v1.ScalingEvent"> & {
  * Use `create(ScalingEventSchema)` to create a new message.
  */
 export const ScalingEventSchema: GenMessage<ScalingEvent> = /*@__PURE__*/
-  messageDesc(file_chorus_v1_chat, 19);
+  messageDesc(file_chorus_v1_chat, 20);
 
 /**
  * Sets a pool's block count.
@@ -1139,7 +1190,7 @@ export type ScalePoolRequest = Message<"chorus.v1.ScalePoolRequest"> & {
  * Use `create(ScalePoolRequestSchema)` to create a new message.
  */
 export const ScalePoolRequestSchema: GenMessage<ScalePoolRequest> = /*@__PURE__*/
-  messageDesc(file_chorus_v1_chat, 20);
+  messageDesc(file_chorus_v1_chat, 21);
 
 /**
  * The change ScalePool made.
@@ -1160,7 +1211,7 @@ export type ScalePoolResponse = Message<"chorus.v1.ScalePoolResponse"> & {
  * Use `create(ScalePoolResponseSchema)` to create a new message.
  */
 export const ScalePoolResponseSchema: GenMessage<ScalePoolResponse> = /*@__PURE__*/
-  messageDesc(file_chorus_v1_chat, 21);
+  messageDesc(file_chorus_v1_chat, 22);
 
 /**
  * How a batch distributes its messages over agents.

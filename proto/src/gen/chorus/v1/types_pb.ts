@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chorus/v1/types.proto.
  */
 export const file_chorus_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChVjaG9ydXMvdjEvdHlwZXMucHJvdG8SCWNob3J1cy52MSK+AQoLQWdlbnRBbnN3ZXISDQoFYWdlbnQYASABKAkSDAoEdGV4dBgCIAEoCRIKCgJvaxgDIAEoCBINCgVlcnJvchgEIAEoCRISCgpsYXRlbmN5X21zGAUgASgBEhAKCGF0dGVtcHRzGAYgASgNEg8KB3JlcGxpY2EYByABKAkSDgoGY2FjaGVkGAggASgIEhUKDXByb21wdF90b2tlbnMYCSABKA0SGQoRY29tcGxldGlvbl90b2tlbnMYCiABKA0ikwIKBFR1cm4SDwoHdHVybl9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSCwoDc2VxGAMgASgNEg8KB21lc3NhZ2UYBCABKAkSDgoGYW5zd2VyGAUgASgJEisKC2FnZ3JlZ2F0aW9uGAYgASgOMhYuY2hvcnVzLnYxLkFnZ3JlZ2F0aW9uEi0KDWFnZW50X2Fuc3dlcnMYByADKAsyFi5jaG9ydXMudjEuQWdlbnRBbnN3ZXISEgoKbGF0ZW5jeV9tcxgIIAEoARIVCg1zdGFydGVkX2F0X21zGAkgASgDEhcKD2NvbXBsZXRlZF9hdF9tcxgKIAEoAxITCgthbnN3ZXJlZF9ieRgLIAMoCSqhAQoLQWdncmVnYXRpb24SGwoXQUdHUkVHQVRJT05fVU5TUEVDSUZJRUQQABIYChRBR0dSRUdBVElPTl9QUklPUklUWRABEhcKE0FHR1JFR0FUSU9OX0ZBU1RFU1QQAhITCg9BR0dSRUdBVElPTl9BTEwQAxIWChJBR0dSRUdBVElPTl9RVU9SVU0QBBIVChFBR0dSRUdBVElPTl9KVURHRRAFYgZwcm90bzM");
+  fileDesc("ChVjaG9ydXMvdjEvdHlwZXMucHJvdG8SCWNob3J1cy52MSK+AQoLQWdlbnRBbnN3ZXISDQoFYWdlbnQYASABKAkSDAoEdGV4dBgCIAEoCRIKCgJvaxgDIAEoCBINCgVlcnJvchgEIAEoCRISCgpsYXRlbmN5X21zGAUgASgBEhAKCGF0dGVtcHRzGAYgASgNEg8KB3JlcGxpY2EYByABKAkSDgoGY2FjaGVkGAggASgIEhUKDXByb21wdF90b2tlbnMYCSABKA0SGQoRY29tcGxldGlvbl90b2tlbnMYCiABKA0ikwIKBFR1cm4SDwoHdHVybl9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSCwoDc2VxGAMgASgNEg8KB21lc3NhZ2UYBCABKAkSDgoGYW5zd2VyGAUgASgJEisKC2FnZ3JlZ2F0aW9uGAYgASgOMhYuY2hvcnVzLnYxLkFnZ3JlZ2F0aW9uEi0KDWFnZW50X2Fuc3dlcnMYByADKAsyFi5jaG9ydXMudjEuQWdlbnRBbnN3ZXISEgoKbGF0ZW5jeV9tcxgIIAEoARIVCg1zdGFydGVkX2F0X21zGAkgASgDEhcKD2NvbXBsZXRlZF9hdF9tcxgKIAEoAxITCgthbnN3ZXJlZF9ieRgLIAMoCSJbCgxQcm9jZXNzVXNhZ2USEwoLY3B1X3NlY29uZHMYASABKAESEQoJcnNzX2J5dGVzGAIgASgEEhYKDnVwdGltZV9zZWNvbmRzGAMgASgBEgsKA3BpZBgEIAEoDSqhAQoLQWdncmVnYXRpb24SGwoXQUdHUkVHQVRJT05fVU5TUEVDSUZJRUQQABIYChRBR0dSRUdBVElPTl9QUklPUklUWRABEhcKE0FHR1JFR0FUSU9OX0ZBU1RFU1QQAhITCg9BR0dSRUdBVElPTl9BTEwQAxIWChJBR0dSRUdBVElPTl9RVU9SVU0QBBIVChFBR0dSRUdBVElPTl9KVURHRRAFYgZwcm90bzM");
 
 /**
  * One agent's answer to one turn, with its execution metadata.
@@ -186,6 +186,48 @@ export type Turn = Message<"chorus.v1.Turn"> & {
  */
 export const TurnSchema: GenMessage<Turn> = /*@__PURE__*/
   messageDesc(file_chorus_v1_types, 1);
+
+/**
+ * The resource usage of one operating-system process.
+ *
+ * @generated from message chorus.v1.ProcessUsage
+ */
+export type ProcessUsage = Message<"chorus.v1.ProcessUsage"> & {
+  /**
+   * CPU time (user plus system) the process has used since it started, in seconds.
+   *
+   * @generated from field: double cpu_seconds = 1;
+   */
+  cpuSeconds: number;
+
+  /**
+   * Resident set size, in bytes.
+   *
+   * @generated from field: uint64 rss_bytes = 2;
+   */
+  rssBytes: bigint;
+
+  /**
+   * Seconds since the process started.
+   *
+   * @generated from field: double uptime_seconds = 3;
+   */
+  uptimeSeconds: number;
+
+  /**
+   * Operating-system process id.
+   *
+   * @generated from field: uint32 pid = 4;
+   */
+  pid: number;
+};
+
+/**
+ * Describes the message chorus.v1.ProcessUsage.
+ * Use `create(ProcessUsageSchema)` to create a new message.
+ */
+export const ProcessUsageSchema: GenMessage<ProcessUsage> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_types, 2);
 
 /**
  * How the orchestrator combines the agents' answers into one.
