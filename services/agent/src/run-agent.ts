@@ -47,7 +47,8 @@ export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
   });
   let metricsServer: Awaited<ReturnType<Metrics["listen"]>> | undefined;
   try {
-    if (options.metricsPort >= 0) metricsServer = await metrics.listen(options.host, options.metricsPort);
+    if (options.metricsPort >= 0)
+      metricsServer = await metrics.listen(options.host, options.metricsPort, server.health);
   } catch (err) {
     await server.close(0);
     throw err;

@@ -51,7 +51,8 @@ export async function runHistory(options: HistoryOptions): Promise<RunningHistor
       metrics,
       ...security,
     });
-    if (options.metricsPort >= 0) metricsServer = await metrics.listen(options.host, options.metricsPort);
+    if (options.metricsPort >= 0)
+      metricsServer = await metrics.listen(options.host, options.metricsPort, server.health);
   } catch (err) {
     await server?.close(0);
     store.close();

@@ -165,7 +165,9 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     ],
   });
   const metricsServer =
-    options.metricsPort >= 0 ? await metrics.listen(options.host, options.metricsPort) : undefined;
+    options.metricsPort >= 0
+      ? await metrics.listen(options.host, options.metricsPort, server.health)
+      : undefined;
   log.info({ address: server.address, metricsPort: metricsServer?.port }, "orchestrator serving");
   return {
     address: server.address,

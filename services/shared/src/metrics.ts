@@ -1,8 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { HealthCheckResponse_ServingStatus as Serving } from "@chorus/proto";
 import type { status } from "@grpc/grpc-js";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import type { RpcObserver } from "./grpc-bridge.js";
+import type { HealthState } from "./health.js";
 
 /** Latency buckets in seconds, from sub-millisecond orchestration to slow generations. */
 export const LATENCY_BUCKETS = [
@@ -39,11 +41,26 @@ export class Metrics {
     this.rpcSeconds.observe({ method }, seconds);
   };
 
-  /** Serves /metrics over HTTP; port 0 picks a free port. Resolves to the bound port. */
-  async listen(host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+  /**
+   * Serves /metrics over HTTP, and /healthz from `health` when given (200 while the gRPC server is
+   * SERVING, else 503: a plaintext probe for platforms whose gRPC probes cannot speak mTLS); port 0
+   * picks a free port. Resolves to the bound port.
+   */
+  async listen(
+    host: string,
+    port: number,
+    health?: HealthState,
+  ): Promise<{ port: number; close(): Promise<void> }> {
     const server: Server = createServer((req, res) => {
+      if (req.url === "/healthz" && health) {
+        const serving = health.get("") === Serving.SERVING;
+        res
+          .writeHead(serving ? 200 : 503, { "content-type": "text/plain" })
+          .end(serving ? "SERVING\n" : "NOT_SERVING\n");
+        return;
+      }
       if (req.url !== "/metrics") {
-        res.writeHead(404).end("try /metrics\n");
+        res.writeHead(404).end(health ? "try /metrics or /healthz\n" : "try /metrics\n");
         return;
       }
       this.registry.metrics().then(
