@@ -1,7 +1,7 @@
 // Checks the import rules of the tree (run by `npm run lint`): the orchestrator's rooms import only
 // downward, no import cycles, no service reaches into another service, and production code never
 // imports test support. Exits 1 listing every violation.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -31,7 +31,9 @@ function listSources(dir) {
 }
 
 const isTest = (file) => file.endsWith(".test.ts");
-const isTestSupport = (file) => isTest(file) || file.split(sep).includes("testing");
+// Test support, generator scripts, the benchmark harness and the e2e suite may use test support.
+const TOOLING_DIRS = ["testing", "scripts", "bench", "e2e"];
+const isTestSupport = (file) => isTest(file) || file.split(sep).some((part) => TOOLING_DIRS.includes(part));
 
 function roomOf(srcDir, file) {
   const [first, ...rest] = relative(srcDir, file).split(sep);
@@ -80,18 +82,22 @@ export function checkTree(repository) {
   const root = resolve(repository);
   const violations = [];
   const graph = new Map();
-  const packageDirs = ["services", "tools"].flatMap((parent) => {
-    try {
-      return readdirSync(join(root, parent)).map((name) => join(root, parent, name));
-    } catch {
-      return [];
-    }
-  });
+  const packageDirs = [
+    ...["services", "tools", "charts"].flatMap((parent) => {
+      try {
+        return readdirSync(join(root, parent)).map((name) => join(root, parent, name));
+      } catch {
+        return [];
+      }
+    }),
+    ...["config", "e2e", "bench", "proto"].map((name) => join(root, name)),
+  ];
   for (const pkg of packageDirs) {
-    const srcDir = join(pkg, "src");
+    // A package's sources are under src/ when it has one (charts hold tests/ and scripts/ instead).
+    const srcDir = existsSync(join(pkg, "src")) ? join(pkg, "src") : pkg;
     let files;
     try {
-      files = listSources(srcDir);
+      files = listSources(srcDir).filter((file) => !file.includes(`${sep}gen${sep}`));
     } catch {
       continue;
     }
@@ -102,7 +108,7 @@ export function checkTree(repository) {
       const edges = [];
       for (const spec of importsOf(readFileSync(file, "utf8"))) {
         const fail = (why) => violations.push(`${where}: imports "${spec}": ${why}`);
-        if (!isTestSupport(file) && TEST_SUPPORT.some((pattern) => pattern.test(spec)))
+        if (!isTestSupport(where) && TEST_SUPPORT.some((pattern) => pattern.test(spec)))
           fail("production code imports test support");
         if (spec.startsWith(".")) {
           const target = resolve(dirname(file), spec.replace(/\.js$/, ".ts"));
@@ -114,7 +120,7 @@ export function checkTree(repository) {
             const sibling = providerSiblings(srcDir, file, target);
             if (sibling) fail(sibling);
           }
-        } else if (isService && !isTest(file) && !isTestSupport(file)) {
+        } else if (isService && !isTest(file) && !isTestSupport(where)) {
           const pkgName = spec.split("/").slice(0, 2).join("/");
           if (SERVICE_PACKAGES.includes(pkgName)) fail("a service imports another service");
           if (/^@chorus\/[^/]+\/src\//.test(spec)) fail("imports another package's source");

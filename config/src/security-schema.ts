@@ -131,8 +131,12 @@ const keyLimitsSchema = z
 const authSchema = z
   .object({
     keys_file: path("API keys file (hashes only, from `chorus keys create`), re-read when it changes"),
-    oidc: oidcSchema.prefault({}),
-    limits: keyLimitsSchema.prefault({}),
+    oidc: oidcSchema
+      .prefault({})
+      .meta({ description: "OpenID Connect bearer tokens, verified against the issuer's keys" }),
+    limits: keyLimitsSchema
+      .prefault({})
+      .meta({ description: "limits of a credential that sets none of its own (0: unlimited)" }),
     failed_per_minute: positiveInt
       .max(10_000)
       .default(20)
@@ -150,9 +154,15 @@ export const securitySchema = z
     insecure: z.boolean().default(false).meta({
       description: "allow listening beyond loopback without TLS or authentication (also --insecure)",
     }),
-    tls: publicTlsSchema.prefault({}),
-    mesh: meshSchema.prefault({}),
-    auth: authSchema.prefault({}),
+    tls: publicTlsSchema.prefault({}).meta({ description: "TLS on the orchestrator's public port" }),
+    mesh: meshSchema
+      .prefault({})
+      .meta({
+        description: "mTLS between orchestrator, agents and history: each proves its identity by certificate",
+      }),
+    auth: authSchema
+      .prefault({})
+      .meta({ description: "who may call the public port: API keys and OIDC tokens" }),
   })
   .strict();
 
