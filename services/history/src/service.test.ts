@@ -202,7 +202,11 @@ describe("HistoryService over gRPC", () => {
 
   it("exports a conversation's turns in order, across read batches", async () => {
     for (let i = 1; i <= 130; i++) {
-      await store.appendTurn(create(TurnSchema, sampleTurn(`exp-${i}`, "export")), true);
+      await store.appendTurn(
+        { owner: "local", admin: false },
+        create(TurnSchema, sampleTurn(`exp-${i}`, "export")),
+        true,
+      );
     }
     const exported = await collect(client.exportConversation({ conversationId: "export" }));
     assert.deepEqual(

@@ -1,9 +1,9 @@
-import type { HistoryService } from "@chorus/proto";
-import { RpcError, type ServiceHandlers, validateId } from "@chorus/shared";
+import type { HistoryService, Turn } from "@chorus/proto";
+import { actingFor, type CallContext, RpcError, type ServiceHandlers, validateId } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { encodePageToken } from "./page-token.js";
 import { validateCount, validatePageToken, validateQuery, validateTurn } from "./requests.js";
-import type { Store } from "./store.js";
+import { type Scope, type Store, TurnIdTakenError } from "./store.js";
 
 /** Limits the handlers enforce beyond the proto's own rules. */
 export interface HistoryLimits {
@@ -11,58 +11,92 @@ export interface HistoryLimits {
   readonly maxMessageBytes: number;
 }
 
+/** The same answer for a missing id and for another principal's, so existence never leaks. */
 function notFound(what: string, id: string): never {
   throw new RpcError(status.NOT_FOUND, `${what} "${id}" not found`);
 }
 
-/** HistoryService handlers over a Store: validate, call the store, map "missing" to NOT_FOUND. */
+/**
+ * The scope of a call: the principal the orchestrator says it acts for. Trusted because only the
+ * orchestrator can reach history (mTLS in the mesh, loopback otherwise); see acting-for.ts.
+ */
+function scopeOf(context: CallContext): Scope {
+  const principal = actingFor(context.metadata);
+  return { owner: principal.id, admin: principal.admin };
+}
+
+/** Appends in `scope`; a turn_id already taken outside it is ALREADY_EXISTS, naming no owner. */
+async function appendInScope(store: Store, scope: Scope, turn: Turn, createConversation: boolean) {
+  try {
+    return await store.appendTurn(scope, turn, createConversation);
+  } catch (err) {
+    if (!(err instanceof TurnIdTakenError)) throw err;
+    throw new RpcError(
+      status.ALREADY_EXISTS,
+      `turn.turn_id: "${err.turnId}" is already taken; choose another`,
+    );
+  }
+}
+
+/**
+ * HistoryService handlers over a Store: validate, call the store in the caller's scope, map
+ * "missing" (or another principal's) to NOT_FOUND.
+ */
 export function historyHandlers(store: Store, limits: HistoryLimits): ServiceHandlers<typeof HistoryService> {
   return {
-    async appendTurn(request) {
+    async appendTurn(request, context) {
+      const scope = scopeOf(context);
       const turn = validateTurn(request.turn, limits.maxMessageBytes);
-      const result = await store.appendTurn(turn, request.createConversation);
+      const result = await appendInScope(store, scope, turn, request.createConversation);
       return result ?? notFound("conversation", turn.conversationId);
     },
 
-    async getTurn(request) {
+    async getTurn(request, context) {
+      const scope = scopeOf(context);
       const turnId = validateId("turn_id", request.turnId);
-      return { turn: (await store.getTurn(turnId)) ?? notFound("turn", turnId) };
+      return { turn: (await store.getTurn(scope, turnId)) ?? notFound("turn", turnId) };
     },
 
-    async getConversation(request) {
+    async getConversation(request, context) {
+      const scope = scopeOf(context);
       const conversationId = validateId("conversation_id", request.conversationId);
-      const found = await store.getConversation(conversationId, request.lastTurns);
+      const found = await store.getConversation(scope, conversationId, request.lastTurns);
       return found ?? notFound("conversation", conversationId);
     },
 
-    async listConversations(request) {
+    async listConversations(request, context) {
+      const scope = scopeOf(context);
       const pageSize = validateCount("page_size", request.pageSize);
       const after = validatePageToken(request.pageToken);
-      const page = await store.listConversations(pageSize, after);
+      const page = await store.listConversations(scope, pageSize, after);
       return {
         conversations: page.conversations,
         nextPageToken: page.next ? encodePageToken(page.next) : "",
       };
     },
 
-    async searchTurns(request) {
+    async searchTurns(request, context) {
+      const scope = scopeOf(context);
       const query = validateQuery(request.query);
       const conversationId =
         request.conversationId === "" ? undefined : validateId("conversation_id", request.conversationId);
       const limit = validateCount("limit", request.limit);
-      return { turns: await store.searchTurns(query, conversationId, limit) };
+      const turns = await store.searchTurns(scope, query, conversationId, limit);
+      return { turns: turns ?? notFound("conversation", request.conversationId) };
     },
 
-    async deleteConversation(request) {
+    async deleteConversation(request, context) {
+      const scope = scopeOf(context);
       const conversationId = validateId("conversation_id", request.conversationId);
-      const deletedTurns = await store.deleteConversation(conversationId);
+      const deletedTurns = await store.deleteConversation(scope, conversationId);
       return { deletedTurns: deletedTurns ?? notFound("conversation", conversationId) };
     },
 
     async *exportConversation(request, context) {
+      const scope = scopeOf(context);
       const conversationId = validateId("conversation_id", request.conversationId);
-      if (!(await store.conversationExists(conversationId))) notFound("conversation", conversationId);
-      for await (const turn of store.iterateTurns(conversationId)) {
+      if (!(await store.conversationExists(scope, conversationId))) notFound("conversation", conversationId);
+      for await (const turn of store.iterateTurns(scope, conversationId)) {
         if (context.signal.aborted) return;
         yield { turn };
       }

@@ -10,6 +10,8 @@ import {
 /** A row of the conversations table. */
 export interface ConversationRow {
   conversation_id: string;
+  /** The principal that created it. */
+  owner: string;
   title: string;
   created_at_ms: number;
   updated_at_ms: number;

@@ -44,6 +44,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE turns ADD COLUMN answered_by TEXT NOT NULL DEFAULT '[]';
   `,
+  // Conversations stored before ownership belong to "local", the principal of a keyless run
+  // (LOCAL_PRINCIPAL). Every insert names its owner; the default only fills the existing rows.
+  `
+  ALTER TABLE conversations ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+  CREATE INDEX conversations_by_owner ON conversations (owner, updated_at_ms DESC, conversation_id DESC);
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -1,25 +1,46 @@
 import type { Database } from "better-sqlite3";
 import type { AgentAnswerRow, ConversationRow, TurnRow } from "./sqlite-rows.js";
+import type { Scope } from "./store.js";
 
 /** Escapes LIKE wildcards so `text` matches literally (with ESCAPE '\'). */
 export function likeLiteral(text: string): string {
   return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 }
 
+/** A Scope as named SQL parameters: @owner, and @admin as 0 or 1. */
+export interface ScopeParams {
+  owner: string;
+  admin: 0 | 1;
+}
+
+/** The named parameters of `scope`. */
+export function scopeParams(scope: Scope): ScopeParams {
+  return { owner: scope.owner, admin: scope.admin ? 1 : 0 };
+}
+
+/** The condition that a conversation row (under `table`, a name or alias) is in the scope. */
+const inScope = (table: string) => `(${table}.owner = @owner OR @admin = 1)`;
+
 /** Prepares every statement the SQLite store runs, once per connection. */
 export function prepareStatements(db: Database) {
   return {
+    // Unscoped on purpose: appendTurn tells a conversation outside the scope from a missing one.
     selectConversation: db.prepare<[string], ConversationRow>(
       "SELECT * FROM conversations WHERE conversation_id = ?",
     ),
-    insertConversation: db.prepare<[string, string, number, number]>(
-      "INSERT INTO conversations (conversation_id, title, created_at_ms, updated_at_ms, turn_count) VALUES (?, ?, ?, ?, 0)",
+    selectScopedConversation: db.prepare<[ScopeParams & { id: string }], ConversationRow>(
+      `SELECT * FROM conversations WHERE conversation_id = @id AND ${inScope("conversations")}`,
+    ),
+    insertConversation: db.prepare<[string, string, string, number, number]>(
+      "INSERT INTO conversations (conversation_id, owner, title, created_at_ms, updated_at_ms, turn_count) VALUES (?, ?, ?, ?, ?, 0)",
     ),
     // max() keeps updated_at_ms from moving backwards if the wall clock does.
     touchConversation: db.prepare<[number, string]>(
       "UPDATE conversations SET updated_at_ms = max(updated_at_ms, ?), turn_count = turn_count + 1 WHERE conversation_id = ?",
     ),
-    deleteConversation: db.prepare<[string]>("DELETE FROM conversations WHERE conversation_id = ?"),
+    deleteScopedConversation: db.prepare<[ScopeParams & { id: string }]>(
+      `DELETE FROM conversations WHERE conversation_id = @id AND ${inScope("conversations")}`,
+    ),
     countTurns: db.prepare<[string], number>("SELECT COUNT(*) FROM turns WHERE conversation_id = ?").pluck(),
     nextSeq: db
       .prepare<[string], number>("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id = ?")
@@ -32,17 +53,31 @@ export function prepareStatements(db: Database) {
       `INSERT INTO agent_answers (turn_id, position, agent, replica, text, ok, error, latency_ms, attempts, prompt_tokens, completion_tokens, cached)
        VALUES (@turn_id, @position, @agent, @replica, @text, @ok, @error, @latency_ms, @attempts, @prompt_tokens, @completion_tokens, @cached)`,
     ),
-    selectTurn: db.prepare<[string], TurnRow>("SELECT * FROM turns WHERE turn_id = ?"),
+    // Unscoped on purpose: appendTurn tells a turn_id taken outside the scope from a new one.
+    selectTurnWithOwner: db.prepare<[string], TurnRow & { owner: string }>(
+      `SELECT t.*, c.owner AS owner FROM turns t JOIN conversations c ON c.conversation_id = t.conversation_id
+       WHERE t.turn_id = ?`,
+    ),
+    selectScopedTurn: db.prepare<[ScopeParams & { id: string }], TurnRow>(
+      `SELECT t.* FROM turns t JOIN conversations c ON c.conversation_id = t.conversation_id
+       WHERE t.turn_id = @id AND ${inScope("c")}`,
+    ),
     selectAnswers: db.prepare<[string], AgentAnswerRow>(
       "SELECT * FROM agent_answers WHERE turn_id = ? ORDER BY position",
     ),
-    // LIMIT -1 means no limit in SQLite.
-    selectLastTurns: db.prepare<[string, number], TurnRow>(
-      "SELECT * FROM (SELECT * FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+    // LIMIT -1 means no limit.
+    selectScopedLastTurns: db.prepare<[ScopeParams & { id: string; limit: number }], TurnRow>(
+      `SELECT * FROM (
+         SELECT t.* FROM turns t JOIN conversations c ON c.conversation_id = t.conversation_id
+         WHERE t.conversation_id = @id AND ${inScope("c")} ORDER BY t.seq DESC LIMIT @limit
+       ) ORDER BY seq`,
     ),
-    selectTurnsAfter: db.prepare<[string, number, number], TurnRow>(
-      "SELECT * FROM turns WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    // Scoped itself: an export reads its batches in separate transactions.
+    selectScopedTurnsAfter: db.prepare<[ScopeParams & { id: string; after: number; limit: number }], TurnRow>(
+      `SELECT t.* FROM turns t JOIN conversations c ON c.conversation_id = t.conversation_id
+       WHERE t.conversation_id = @id AND ${inScope("c")} AND t.seq > @after ORDER BY t.seq LIMIT @limit`,
     ),
+    // Every owner's conversations (an admin's list) and one owner's, each along its own index.
     listFirst: db.prepare<[number], ConversationRow>(
       "SELECT * FROM conversations ORDER BY updated_at_ms DESC, conversation_id DESC LIMIT ?",
     ),
@@ -50,13 +85,23 @@ export function prepareStatements(db: Database) {
       `SELECT * FROM conversations WHERE (updated_at_ms, conversation_id) < (?, ?)
        ORDER BY updated_at_ms DESC, conversation_id DESC LIMIT ?`,
     ),
-    searchAll: db.prepare<[string, string, number], TurnRow>(
-      `SELECT * FROM turns WHERE message LIKE ? ESCAPE '\\' OR answer LIKE ? ESCAPE '\\'
-       ORDER BY completed_at_ms DESC, rowid DESC LIMIT ?`,
+    listOwnedFirst: db.prepare<[string, number], ConversationRow>(
+      "SELECT * FROM conversations WHERE owner = ? ORDER BY updated_at_ms DESC, conversation_id DESC LIMIT ?",
     ),
-    searchOne: db.prepare<[string, string, string, number], TurnRow>(
-      `SELECT * FROM turns WHERE conversation_id = ? AND (message LIKE ? ESCAPE '\\' OR answer LIKE ? ESCAPE '\\')
-       ORDER BY completed_at_ms DESC, rowid DESC LIMIT ?`,
+    listOwnedAfter: db.prepare<[string, number, string, number], ConversationRow>(
+      `SELECT * FROM conversations WHERE owner = ? AND (updated_at_ms, conversation_id) < (?, ?)
+       ORDER BY updated_at_ms DESC, conversation_id DESC LIMIT ?`,
+    ),
+    searchAll: db.prepare<[ScopeParams & { pattern: string; limit: number }], TurnRow>(
+      `SELECT t.* FROM turns t JOIN conversations c ON c.conversation_id = t.conversation_id
+       WHERE ${inScope("c")} AND (t.message LIKE @pattern ESCAPE '\\' OR t.answer LIKE @pattern ESCAPE '\\')
+       ORDER BY t.completed_at_ms DESC, t.rowid DESC LIMIT @limit`,
+    ),
+    searchOne: db.prepare<[ScopeParams & { id: string; pattern: string; limit: number }], TurnRow>(
+      `SELECT t.* FROM turns t JOIN conversations c ON c.conversation_id = t.conversation_id
+       WHERE t.conversation_id = @id AND ${inScope("c")}
+         AND (t.message LIKE @pattern ESCAPE '\\' OR t.answer LIKE @pattern ESCAPE '\\')
+       ORDER BY t.completed_at_ms DESC, t.rowid DESC LIMIT @limit`,
     ),
   };
 }

@@ -3,8 +3,15 @@ import BetterSqlite3, { type Database } from "better-sqlite3";
 import type { PageCursor } from "./page-token.js";
 import { answerRowOf, conversationOf, type TurnRow, turnOf, turnRowOf } from "./sqlite-rows.js";
 import { migrate } from "./sqlite-schema.js";
-import { likeLiteral, prepareStatements, type Statements } from "./sqlite-statements.js";
-import type { AppendResult, ConversationPage, ConversationWithTurns, Store } from "./store.js";
+import { likeLiteral, prepareStatements, type Statements, scopeParams } from "./sqlite-statements.js";
+import {
+  type AppendResult,
+  type ConversationPage,
+  type ConversationWithTurns,
+  type Scope,
+  type Store,
+  TurnIdTakenError,
+} from "./store.js";
 import { titleOf } from "./title.js";
 
 /**
@@ -12,6 +19,11 @@ import { titleOf } from "./title.js";
  * block every other statement on the connection until the client finished reading.
  */
 const EXPORT_BATCH = 100;
+
+/** True when a conversation of `owner` is in `scope`. */
+function inScope(scope: Scope, owner: string): boolean {
+  return scope.admin || owner === scope.owner;
+}
 
 /** Options of openSqliteStore. */
 export interface SqliteStoreOptions {
@@ -34,17 +46,22 @@ export class SqliteStore implements Store {
     this.statements = prepareStatements(db);
   }
 
-  /** Appends in one IMMEDIATE transaction, so concurrent writers never get the same seq. */
-  async appendTurn(turn: Turn, createConversation: boolean): Promise<AppendResult | undefined> {
+  /**
+   * Appends in one IMMEDIATE transaction, so concurrent writers never get the same seq. A
+   * conversation outside the scope answers undefined whether or not it may be created.
+   */
+  async appendTurn(scope: Scope, turn: Turn, createConversation: boolean): Promise<AppendResult | undefined> {
     return this.db
       .transaction((): AppendResult | undefined => {
         const s = this.statements;
-        const stored = this.readTurn(turn.turnId);
-        if (stored) return { turn: stored, created: false };
+        const stored = s.selectTurnWithOwner.get(turn.turnId);
+        if (stored && inScope(scope, stored.owner)) return { turn: this.withAnswers(stored), created: false };
+        const conversation = s.selectConversation.get(turn.conversationId);
+        if (conversation ? !inScope(scope, conversation.owner) : !createConversation) return undefined;
+        if (stored) throw new TurnIdTakenError(turn.turnId);
         const now = this.now();
-        if (!s.selectConversation.get(turn.conversationId)) {
-          if (!createConversation) return undefined;
-          s.insertConversation.run(turn.conversationId, titleOf(turn.message), now, now);
+        if (!conversation) {
+          s.insertConversation.run(turn.conversationId, scope.owner, titleOf(turn.message), now, now);
         }
         const seq = s.nextSeq.get(turn.conversationId) ?? 1;
         const row = turnRowOf(turn, seq);
@@ -61,27 +78,45 @@ export class SqliteStore implements Store {
       .immediate();
   }
 
-  async getTurn(turnId: string): Promise<Turn | undefined> {
-    return this.db.transaction(() => this.readTurn(turnId))();
+  async getTurn(scope: Scope, turnId: string): Promise<Turn | undefined> {
+    return this.db.transaction(() => {
+      const row = this.statements.selectScopedTurn.get({ ...scopeParams(scope), id: turnId });
+      return row ? this.withAnswers(row) : undefined;
+    })();
   }
 
   async getConversation(
+    scope: Scope,
     conversationId: string,
     lastTurns: number,
   ): Promise<ConversationWithTurns | undefined> {
     return this.db.transaction(() => {
-      const row = this.statements.selectConversation.get(conversationId);
+      const params = { ...scopeParams(scope), id: conversationId };
+      const row = this.statements.selectScopedConversation.get(params);
       if (!row) return undefined;
-      const rows = this.statements.selectLastTurns.all(conversationId, lastTurns > 0 ? lastTurns : -1);
+      const rows = this.statements.selectScopedLastTurns.all({
+        ...params,
+        limit: lastTurns > 0 ? lastTurns : -1,
+      });
       return { conversation: conversationOf(row), turns: rows.map((turn) => this.withAnswers(turn)) };
     })();
   }
 
-  async listConversations(pageSize: number, after: PageCursor | undefined): Promise<ConversationPage> {
+  async listConversations(
+    scope: Scope,
+    pageSize: number,
+    after: PageCursor | undefined,
+  ): Promise<ConversationPage> {
+    const s = this.statements;
     // One extra row tells whether another page follows.
-    const rows = after
-      ? this.statements.listAfter.all(after.updatedAtMs, after.conversationId, pageSize + 1)
-      : this.statements.listFirst.all(pageSize + 1);
+    const limit = pageSize + 1;
+    const rows = scope.admin
+      ? after
+        ? s.listAfter.all(after.updatedAtMs, after.conversationId, limit)
+        : s.listFirst.all(limit)
+      : after
+        ? s.listOwnedAfter.all(scope.owner, after.updatedAtMs, after.conversationId, limit)
+        : s.listOwnedFirst.all(scope.owner, limit);
     const page = rows.slice(0, pageSize);
     const last = page.at(-1);
     const next =
@@ -91,47 +126,54 @@ export class SqliteStore implements Store {
     return { conversations: page.map(conversationOf), next };
   }
 
-  async searchTurns(query: string, conversationId: string | undefined, limit: number): Promise<Turn[]> {
+  async searchTurns(
+    scope: Scope,
+    query: string,
+    conversationId: string | undefined,
+    limit: number,
+  ): Promise<Turn[] | undefined> {
     return this.db.transaction(() => {
-      const pattern = likeLiteral(query);
-      const rows =
-        conversationId === undefined
-          ? this.statements.searchAll.all(pattern, pattern, limit)
-          : this.statements.searchOne.all(conversationId, pattern, pattern, limit);
-      return rows.map((row) => this.withAnswers(row));
+      const params = { ...scopeParams(scope), pattern: likeLiteral(query), limit };
+      if (conversationId === undefined) {
+        return this.statements.searchAll.all(params).map((row) => this.withAnswers(row));
+      }
+      const one = { ...params, id: conversationId };
+      if (!this.statements.selectScopedConversation.get(one)) return undefined;
+      return this.statements.searchOne.all(one).map((row) => this.withAnswers(row));
     })();
   }
 
-  async deleteConversation(conversationId: string): Promise<number | undefined> {
+  async deleteConversation(scope: Scope, conversationId: string): Promise<number | undefined> {
     return this.db
       .transaction(() => {
-        if (!this.statements.selectConversation.get(conversationId)) return undefined;
+        const params = { ...scopeParams(scope), id: conversationId };
+        if (!this.statements.selectScopedConversation.get(params)) return undefined;
         const turns = this.statements.countTurns.get(conversationId) ?? 0;
         // Turns and their agent answers go with it (ON DELETE CASCADE).
-        this.statements.deleteConversation.run(conversationId);
+        this.statements.deleteScopedConversation.run(params);
         return turns;
       })
       .immediate();
   }
 
-  async *iterateTurns(conversationId: string): AsyncIterable<Turn> {
-    let afterSeq = 0;
+  async *iterateTurns(scope: Scope, conversationId: string): AsyncIterable<Turn> {
+    const params = { ...scopeParams(scope), id: conversationId, limit: EXPORT_BATCH };
+    let after = 0;
     // A closed database means the service is shutting down and the call is already cancelled.
     while (this.db.open) {
       const batch = this.db.transaction(() =>
-        this.statements.selectTurnsAfter
-          .all(conversationId, afterSeq, EXPORT_BATCH)
-          .map((row) => this.withAnswers(row)),
+        this.statements.selectScopedTurnsAfter.all({ ...params, after }).map((row) => this.withAnswers(row)),
       )();
       yield* batch;
       const last = batch.at(-1);
       if (batch.length < EXPORT_BATCH || !last) return;
-      afterSeq = last.seq;
+      after = last.seq;
     }
   }
 
-  async conversationExists(conversationId: string): Promise<boolean> {
-    return this.statements.selectConversation.get(conversationId) !== undefined;
+  async conversationExists(scope: Scope, conversationId: string): Promise<boolean> {
+    const params = { ...scopeParams(scope), id: conversationId };
+    return this.statements.selectScopedConversation.get(params) !== undefined;
   }
 
   /** Optimizes the query planner statistics and closes the database. */
@@ -139,11 +181,6 @@ export class SqliteStore implements Store {
     if (!this.db.open) return;
     this.db.pragma("optimize");
     this.db.close();
-  }
-
-  private readTurn(turnId: string): Turn | undefined {
-    const row = this.statements.selectTurn.get(turnId);
-    return row ? this.withAnswers(row) : undefined;
   }
 
   private withAnswers(row: TurnRow): Turn {

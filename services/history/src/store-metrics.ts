@@ -25,19 +25,23 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
     }
   };
   return {
-    appendTurn: async (turn, createConversation) => {
-      const result = await timed("append_turn", () => store.appendTurn(turn, createConversation));
+    appendTurn: async (scope, turn, createConversation) => {
+      const result = await timed("append_turn", () => store.appendTurn(scope, turn, createConversation));
       if (result?.created) stored.inc();
       return result;
     },
-    getTurn: (turnId) => timed("get_turn", () => store.getTurn(turnId)),
-    getConversation: (id, lastTurns) => timed("get_conversation", () => store.getConversation(id, lastTurns)),
-    listConversations: (pageSize, after) =>
-      timed("list_conversations", () => store.listConversations(pageSize, after)),
-    searchTurns: (query, id, limit) => timed("search_turns", () => store.searchTurns(query, id, limit)),
-    deleteConversation: (id) => timed("delete_conversation", () => store.deleteConversation(id)),
+    getTurn: (scope, turnId) => timed("get_turn", () => store.getTurn(scope, turnId)),
+    getConversation: (scope, id, lastTurns) =>
+      timed("get_conversation", () => store.getConversation(scope, id, lastTurns)),
+    listConversations: (scope, pageSize, after) =>
+      timed("list_conversations", () => store.listConversations(scope, pageSize, after)),
+    searchTurns: (scope, query, id, limit) =>
+      timed("search_turns", () => store.searchTurns(scope, query, id, limit)),
+    deleteConversation: (scope, id) =>
+      timed("delete_conversation", () => store.deleteConversation(scope, id)),
     // Not timed: an export's duration is paced by the client reading the stream, not by the store.
-    iterateTurns: (id) => store.iterateTurns(id),
-    conversationExists: (id) => timed("conversation_exists", () => store.conversationExists(id)),
+    iterateTurns: (scope, id) => store.iterateTurns(scope, id),
+    conversationExists: (scope, id) =>
+      timed("conversation_exists", () => store.conversationExists(scope, id)),
   };
 }

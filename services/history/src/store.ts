@@ -1,12 +1,34 @@
 import type { Conversation, Turn } from "@chorus/proto";
 import type { PageCursor } from "./page-token.js";
 
+/**
+ * Whose data one store call acts on. Every conversation has one owner, the principal that created
+ * it; a call sees only its owner's conversations (and their turns) unless it is an admin's.
+ */
+export interface Scope {
+  /** The principal the call acts for: it owns what the call creates. */
+  readonly owner: string;
+  /** True when the call may see and change every owner's data (what it creates is still its own). */
+  readonly admin: boolean;
+}
+
 /** The outcome of appending a turn. */
 export interface AppendResult {
   /** The turn as stored, with its seq. */
   readonly turn: Turn;
   /** False when the turn_id was already stored and nothing was written. */
   readonly created: boolean;
+}
+
+/**
+ * Thrown by appendTurn when the turn_id is already stored in a conversation outside the scope:
+ * turn ids are unique across owners, and the stored turn is not the caller's to return.
+ */
+export class TurnIdTakenError extends Error {
+  constructor(readonly turnId: string) {
+    super(`turn_id "${turnId}" is already taken`);
+    this.name = "TurnIdTakenError";
+  }
 }
 
 /** A conversation and its turns, oldest first. */
@@ -22,25 +44,42 @@ export interface ConversationPage {
   readonly next: PageCursor | undefined;
 }
 
-/** Durable storage of conversations and their turns; "not found" is always `undefined`. */
+/**
+ * Durable storage of conversations and their turns, each call confined to a Scope. "Not found" is
+ * always `undefined`, and a conversation outside the scope is not found, exactly like a missing one.
+ */
 export interface Store {
   /**
-   * Stores `turn` with the next seq of its conversation, or returns the turn already stored
-   * under its turn_id; undefined when the conversation is unknown and may not be created.
+   * Stores `turn` with the next seq of its conversation, or returns the turn already stored under
+   * its turn_id in the scope; a new conversation is owned by `scope.owner`. Undefined when the
+   * conversation is outside the scope, or unknown and may not be created; throws TurnIdTakenError
+   * when the turn_id is stored outside the scope.
    */
-  appendTurn(turn: Turn, createConversation: boolean): Promise<AppendResult | undefined>;
+  appendTurn(scope: Scope, turn: Turn, createConversation: boolean): Promise<AppendResult | undefined>;
   /** One turn by id. */
-  getTurn(turnId: string): Promise<Turn | undefined>;
+  getTurn(scope: Scope, turnId: string): Promise<Turn | undefined>;
   /** A conversation with its latest `lastTurns` turns (0 means all), oldest first. */
-  getConversation(conversationId: string, lastTurns: number): Promise<ConversationWithTurns | undefined>;
-  /** Up to `pageSize` conversations after `after`, most recently updated first. */
-  listConversations(pageSize: number, after: PageCursor | undefined): Promise<ConversationPage>;
-  /** Turns whose message or answer contains `query` (case-insensitive), newest first. */
-  searchTurns(query: string, conversationId: string | undefined, limit: number): Promise<Turn[]>;
+  getConversation(
+    scope: Scope,
+    conversationId: string,
+    lastTurns: number,
+  ): Promise<ConversationWithTurns | undefined>;
+  /** Up to `pageSize` conversations in the scope after `after`, most recently updated first. */
+  listConversations(scope: Scope, pageSize: number, after: PageCursor | undefined): Promise<ConversationPage>;
+  /**
+   * Turns in the scope whose message or answer contains `query` (case-insensitive), newest first;
+   * with `conversationId`, only that conversation's (undefined when it is not found).
+   */
+  searchTurns(
+    scope: Scope,
+    query: string,
+    conversationId: string | undefined,
+    limit: number,
+  ): Promise<Turn[] | undefined>;
   /** Deletes a conversation with its turns; resolves to the number of turns deleted. */
-  deleteConversation(conversationId: string): Promise<number | undefined>;
-  /** A conversation's turns, oldest first, read in batches. */
-  iterateTurns(conversationId: string): AsyncIterable<Turn>;
-  /** Whether the conversation exists. */
-  conversationExists(conversationId: string): Promise<boolean>;
+  deleteConversation(scope: Scope, conversationId: string): Promise<number | undefined>;
+  /** A conversation's turns, oldest first, read in batches; none once it is outside the scope. */
+  iterateTurns(scope: Scope, conversationId: string): AsyncIterable<Turn>;
+  /** Whether the conversation exists in the scope. */
+  conversationExists(scope: Scope, conversationId: string): Promise<boolean>;
 }

@@ -77,7 +77,8 @@ export type AppendTurnRequest = Message<"chorus.v1.AppendTurnRequest"> & {
   turn?: Turn | undefined;
 
   /**
-   * When false, the conversation must already exist (NOT_FOUND otherwise).
+   * When false, the conversation must already exist (NOT_FOUND otherwise). A conversation it
+   * creates belongs to the caller.
    *
    * @generated from field: bool create_conversation = 2;
    */
@@ -287,7 +288,8 @@ export type SearchTurnsRequest = Message<"chorus.v1.SearchTurnsRequest"> & {
   query: string;
 
   /**
-   * Only this conversation; empty searches all.
+   * Only this conversation (NOT_FOUND when it is not one of the caller's); empty searches all of
+   * the caller's.
    *
    * @generated from field: string conversation_id = 2;
    */
@@ -414,13 +416,17 @@ export const ExportConversationResponseSchema: GenMessage<ExportConversationResp
   messageDesc(file_chorus_v1_history, 14);
 
 /**
- * HistoryService stores conversations. Reads are public; AppendTurn is for the orchestrator.
+ * HistoryService stores conversations, each owned by the principal that created it. Clients call
+ * it through the orchestrator (AppendTurn is the orchestrator's alone). Another principal's
+ * conversation or turn answers NOT_FOUND exactly like a missing one; an admin may act on every
+ * principal's.
  *
  * @generated from service chorus.v1.HistoryService
  */
 export const HistoryService: GenService<{
   /**
    * Stores a turn, idempotently by turn_id: a stored turn_id returns the stored turn unchanged.
+   * A turn_id already used in another principal's conversation is ALREADY_EXISTS.
    *
    * @generated from rpc chorus.v1.HistoryService.AppendTurn
    */
@@ -450,7 +456,7 @@ export const HistoryService: GenService<{
     output: typeof GetConversationResponseSchema;
   },
   /**
-   * Conversations, most recently updated first, in pages.
+   * The caller's conversations, most recently updated first, in pages.
    *
    * @generated from rpc chorus.v1.HistoryService.ListConversations
    */
@@ -460,7 +466,7 @@ export const HistoryService: GenService<{
     output: typeof ListConversationsResponseSchema;
   },
   /**
-   * Turns whose message or answer contains the query text.
+   * Turns of the caller's conversations whose message or answer contains the query text.
    *
    * @generated from rpc chorus.v1.HistoryService.SearchTurns
    */
