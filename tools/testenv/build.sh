@@ -21,6 +21,10 @@ BIN="$ROOT/bin"
 SRC="$ROOT/src"
 mkdir -p "$BIN" "$SRC"
 
+# One build per cache at a time: a second run (another `npm test`) waits, then finds the binaries.
+exec 9>"$ROOT/.build.lock"
+flock 9
+
 export CGO_ENABLED=0
 export GOTOOLCHAIN=local
 export GOFLAGS="-buildvcs=false -mod=mod"
