@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
-import { BINARIES, K8S_VERSION as TESTENV_K8S_VERSION } from "../testenv/src/binaries.js";
+import { BINARIES, K8S_VERSION as TESTENV_K8S_VERSION } from "@chorus/testenv";
 import { chooseCache, DEFAULT_CACHE, Machine } from "./machine.mjs";
 import { explain, makePlan } from "./plan.mjs";
 import { ProvisionError, provision, testEnv } from "./provision.mjs";

@@ -1,4 +1,4 @@
-export { BUILD_COMMAND, binDir, K8S_VERSION, REPO_ROOT, requireBinaries } from "./binaries.js";
+export { BINARIES, BUILD_COMMAND, binDir, K8S_VERSION, REPO_ROOT, requireBinaries } from "./binaries.js";
 export { CONTROLLERS } from "./control-plane.js";
 export { type KubeletOptions, type RunningPod, TestKubelet } from "./kubelet.js";
 export { linkExists, listNetns, type PodNetwork, PodSubnet } from "./netns.js";

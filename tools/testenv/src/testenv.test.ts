@@ -17,6 +17,28 @@ import { grpcHealthCheck } from "./probes.js";
 import { isAlive, waitFor } from "./processes.js";
 import { down, type TestEnv, up } from "./testenv.js";
 
+/**
+ * The shipped chorus.yaml with mesh mTLS off and plaintext allowed beyond loopback: this suite
+ * tests the control plane and the kubelet, not transport security (the chart's e2e test does).
+ */
+function plaintextConfig(): string {
+  const shipped = readFileSync(join(REPO_ROOT, "config/chorus.yaml"), "utf8");
+  const plain = shipped
+    .replace(/^ {2}insecure: false$/m, "  insecure: true")
+    .replace(/^ {4}mode: auto$/m, '    mode: "off"');
+  assert.notEqual(
+    plain.match(/^ {2}insecure: true$/m),
+    null,
+    "config/chorus.yaml has no security.insecure line",
+  );
+  assert.notEqual(
+    plain.match(/^ {4}mode: "off"$/m),
+    null,
+    "config/chorus.yaml has no security.mesh.mode line",
+  );
+  return plain;
+}
+
 const NS = "default";
 const NAME = "smoke-agent";
 const MERGE = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -146,7 +168,7 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
       body: {
         metadata: { name: `${NAME}-config` },
         data: {
-          "chorus.yaml": readFileSync(join(REPO_ROOT, "config/chorus.yaml"), "utf8"),
+          "chorus.yaml": plaintextConfig(),
           greeting: "hello",
         },
       },

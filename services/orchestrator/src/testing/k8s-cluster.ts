@@ -70,7 +70,7 @@ export async function startAgentCluster(options: {
     env = await up();
   } catch (err) {
     throw new Error(
-      `the Kubernetes tests need the test control plane; build it with \`${BUILD_COMMAND}\`: ${(err as Error).message}`,
+      `the Kubernetes tests need the test control plane (built by \`${BUILD_COMMAND}\`, which npm test runs) and root: ${(err as Error).message}`,
     );
   }
   const dir = mkdtempSync(join(tmpdir(), "chorus-k8s-"));
