@@ -93,6 +93,11 @@ describe("agent replica with a zero-latency simulator", () => {
     assert.equal(description.failed, 0n);
     assert.ok(description.uptimeSeconds > 0);
     assert.equal(description.pid, process.pid);
+    // The replica runs in this test's process, so its usage is this process's.
+    assert.equal(description.usage?.pid, process.pid);
+    assert.ok((description.usage?.cpuSeconds ?? 0) > 0);
+    const rss = Number(description.usage?.rssBytes ?? 0n);
+    assert.ok(Math.abs(rss - process.memoryUsage.rss()) < 64 * 2 ** 20, `rss ${rss}`);
   });
 
   it("exports generation metrics", async () => {

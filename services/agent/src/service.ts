@@ -1,5 +1,5 @@
 import type { AgentService } from "@chorus/proto";
-import { invalidArgument, type ServiceHandlers } from "@chorus/shared";
+import { invalidArgument, processUsage, type ServiceHandlers } from "@chorus/shared";
 import type { AgentDeps } from "./agent-deps.js";
 import { Generation, type GenerationRequest } from "./generation.js";
 
@@ -58,6 +58,7 @@ export function agentHandlers(deps: AgentDeps): ServiceHandlers<typeof AgentServ
         uptimeSeconds: load.uptimeSeconds(),
         idleSeconds: load.idleSeconds(),
         pid: process.pid,
+        usage: processUsage(),
       };
     },
   };

@@ -1,8 +1,16 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { type ChorusConfig, meshDir } from "@chorus/config";
-import { HistoryService } from "@chorus/proto";
-import { bind, createLogger, type Logger, Metrics, meshServeOptions, serve } from "@chorus/shared";
+import { HistoryService, UsageService } from "@chorus/proto";
+import {
+  bind,
+  createLogger,
+  type Logger,
+  Metrics,
+  meshServeOptions,
+  serve,
+  usageHandlers,
+} from "@chorus/shared";
 import { historyHandlers } from "./service.js";
 import { openSqliteStore } from "./sqlite-store.js";
 import { instrumentStore } from "./store-metrics.js";
@@ -30,7 +38,7 @@ export interface RunningHistory {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Opens the store at `options.path` and serves HistoryService (with health, reflection and metrics). */
+/** Opens the store at `options.path` and serves HistoryService and UsageService (with health, reflection and metrics). */
 export async function runHistory(options: HistoryOptions): Promise<RunningHistory> {
   const log = options.log ?? createLogger("history");
   const security = meshServeOptions(options.config.security, "history", meshDir(options.config), options);
@@ -46,7 +54,7 @@ export async function runHistory(options: HistoryOptions): Promise<RunningHistor
     server = await serve({
       host: options.host,
       port: options.port,
-      services: [bind(HistoryService, handlers)],
+      services: [bind(HistoryService, handlers), bind(UsageService, usageHandlers())],
       log,
       metrics,
       ...security,

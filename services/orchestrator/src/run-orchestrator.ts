@@ -1,5 +1,5 @@
 import { type ChorusConfig, meshDir } from "@chorus/config";
-import { ChatService, HistoryService } from "@chorus/proto";
+import { ChatService, HistoryService, UsageService } from "@chorus/proto";
 import {
   bind,
   createClient,
@@ -130,6 +130,8 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   if (!allReady) log.warn("some agent pools have no running replica yet; turns for them will wait or fail");
 
   const history = createClient(HistoryService, options.historyAddress, {}, mesh.history);
+  const { historyAddress } = options;
+  const historyUsage = createClient(UsageService, historyAddress, {}, mesh.history);
   const cache = createCache(config, log);
   const deps = {
     config,
@@ -160,7 +162,10 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     maxReceiveBytes:
       config.limits.max_message_bytes * 4 * Math.max(1, Math.min(config.limits.max_batch, 64)) + 65536,
     services: [
-      bind(ChatService, chatHandlers(deps, sources, { scaler, events }, { recorder })),
+      bind(
+        ChatService,
+        chatHandlers(deps, sources, { scaler, events }, { recorder, pools, historyAddress, historyUsage }),
+      ),
       bind(HistoryService, historyProxyHandlers(history, config.history.timeout_ms)),
     ],
   });
@@ -191,6 +196,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
       await metricsServer?.close();
       await cache?.close();
       history.close();
+      historyUsage.close();
     },
   };
 }

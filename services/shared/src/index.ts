@@ -7,6 +7,7 @@ export * from "./ids.js";
 export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./process.js";
+export * from "./process-usage.js";
 export * from "./security/index.js";
 export * from "./server.js";
 export * from "./service-main.js";

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { parseChatRequest } from "./chat-request.js";
+import { type ChatRequest, parseChatRequest } from "./chat-request.js";
 import { planCompletion } from "./completion-plan.js";
 import { HttpError, readBody } from "./http-io.js";
 import type { LatencyModel } from "./latency.js";
@@ -21,6 +21,8 @@ export interface SimulatorState {
   readonly failures: Random;
   readonly models: Set<string>;
   readonly stats: SimulatorStats;
+  /** Called with every valid request, as parsed. */
+  readonly received?: ((request: ChatRequest) => void) | undefined;
   nextId(): string;
 }
 
@@ -49,6 +51,7 @@ export async function chatCompletions(
     throw err;
   }
   state.models.add(request.model);
+  state.received?.(request);
   if (options.failure_rate > 0 && state.failures() < options.failure_rate) {
     stats.failed++;
     throw new HttpError(500, "simulated failure (failure_rate)", "server_error", "simulated_failure");

@@ -84,6 +84,30 @@ describe("llm-sim over HTTP", () => {
     assert.equal(usage?.completion_tokens, 10);
   });
 
+  it("keeps no requests unless asked to record them", async () => {
+    await clientOf(sim).chat.completions.create({ model: "m1", messages });
+    assert.deepEqual(sim.received(), []);
+  });
+
+  it("records the latest `record` requests as the model was sent them, oldest first", async () => {
+    const recording = await startSimulator(zero, { record: 2 });
+    try {
+      for (const question of ["one?", "two?", "three?"]) {
+        const asked = [messages[0] ?? assert.fail(), { role: "user" as const, content: question }];
+        await clientOf(recording).chat.completions.create({ model: "m2", messages: asked, max_tokens: 5 });
+      }
+      assert.deepEqual(
+        recording.received().map((r) => [r.model, r.maxTokens, r.messages.map((m) => m.content)]),
+        [
+          ["m2", 5, [messages[0]?.content, "two?"]],
+          ["m2", 5, [messages[0]?.content, "three?"]],
+        ],
+      );
+    } finally {
+      await recording.close();
+    }
+  });
+
   it("lists the models it has seen and answers health checks", async () => {
     const models = await clientOf(sim).models.list();
     const ids = models.data.map((model) => model.id);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { chatCompletions, type SimulatorState } from "./chat-completions.js";
-import { DEFAULT_MODEL } from "./chat-request.js";
+import { type ChatRequest, DEFAULT_MODEL } from "./chat-request.js";
 import { HttpError, sendError, sendJson } from "./http-io.js";
 import { LatencyModel } from "./latency.js";
 import type { SimulatorOptions } from "./options.js";
@@ -18,6 +18,14 @@ export interface RunningSimulator {
   close(): Promise<void>;
   /** A snapshot of the simulator's counters. */
   stats(): SimulatorStats;
+  /** The latest valid requests, oldest first (none unless `record` was set). */
+  received(): readonly ChatRequest[];
+}
+
+/** Test and debugging aids that are not simulator behaviour. */
+export interface SimulatorExtras {
+  /** How many of the latest requests to keep for `received()`; 0 keeps none. */
+  readonly record?: number | undefined;
 }
 
 function modelsBody(models: ReadonlySet<string>): unknown {
@@ -48,9 +56,14 @@ function toHttpError(err: unknown): HttpError {
 }
 
 /** Starts an OpenAI-compatible simulated LLM server; port 0 picks a free port. */
-export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
+export async function startSimulator(
+  options: SimulatorOptions,
+  extras: SimulatorExtras = {},
+): Promise<RunningSimulator> {
   const scheduler = new Scheduler(options.max_concurrent, options.queue_limit);
   const stats = emptyStats();
+  const record = extras.record ?? 0;
+  const received: ChatRequest[] = [];
   let ids = 0;
   const state: SimulatorState = {
     options,
@@ -62,6 +75,13 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     models: new Set(),
     stats,
     nextId: () => `chatcmpl-sim-${++ids}`,
+    received:
+      record > 0
+        ? (request) => {
+            received.push(request);
+            if (received.length > record) received.shift();
+          }
+        : undefined,
   };
   const server = createServer((req, res) => {
     try {
@@ -91,5 +111,6 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       queued: scheduler.queued,
       peakRunning: scheduler.peakRunning,
     }),
+    received: () => [...received],
   };
 }

@@ -11,6 +11,7 @@ import { runTurn, type TurnDeps, type TurnInput } from "../turn/turn.js";
 import { scalingHandlers } from "./scaling-service.js";
 import { statsReport } from "./stats-report.js";
 import { type StatusSources, statusReport } from "./status-report.js";
+import { serviceUsages, type UsageSources } from "./usage-report.js";
 import { validateBatch, validateChat } from "./validate.js";
 
 /** Counts turns in flight and refuses new ones past the configured bound. */
@@ -41,8 +42,8 @@ function deadlineOf(context: CallContext, timeoutMs: number): Date {
   return new Date(Math.min(own, context.deadline?.getTime() ?? own));
 }
 
-/** What GetStats reads. */
-export interface StatsSources {
+/** What GetStats reads: the recorder's counters and every process's usage. */
+export interface StatsSources extends UsageSources {
   readonly recorder: Recorder;
 }
 
@@ -121,7 +122,7 @@ export function chatHandlers(
       });
     },
 
-    getStats: async () => statsReport(config, stats.recorder),
+    getStats: async () => statsReport(config, stats.recorder, await serviceUsages(stats)),
 
     getStatus: () => statusReport(sources),
 

@@ -1,12 +1,16 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ChorusConfig } from "@chorus/config";
-import type { GetStatsResponseSchema } from "@chorus/proto";
+import type { GetStatsResponseSchema, ServiceUsageSchema } from "@chorus/proto";
 import type { Recorder } from "../telemetry/recorder.js";
 
 type StatsInit = MessageInitShape<typeof GetStatsResponseSchema>;
 
-/** GetStats from the recorder's counters, one entry per configured agent. */
-export function statsReport(config: ChorusConfig, recorder: Recorder): StatsInit {
+/** GetStats from the recorder's counters (one entry per configured agent) and the processes' usage. */
+export function statsReport(
+  config: ChorusConfig,
+  recorder: Recorder,
+  services: MessageInitShape<typeof ServiceUsageSchema>[] = [],
+): StatsInit {
   const { stats } = recorder;
   const latency = stats.latency();
   return {
@@ -42,5 +46,6 @@ export function statsReport(config: ChorusConfig, recorder: Recorder): StatsInit
         cacheHits: BigInt(c.cacheHits),
       };
     }),
+    services,
   };
 }
