@@ -9,6 +9,7 @@ import {
   type PoolStatus,
   type ScalingEvent,
   ScalingEventSchema,
+  type ServiceUsage,
 } from "@chorus/proto";
 
 const ms = (value: number) => `${value.toFixed(1)} ms`;
@@ -33,6 +34,18 @@ export function statusJson(status: GetStatusResponse): string {
   return asJson(toJson(GetStatusResponseSchema, status));
 }
 
+/** One service process's CPU and memory on one line, or why they are unknown. */
+export function formatUsage(u: ServiceUsage): string {
+  const name = `  ${u.service.padEnd(12)} ${u.instance.padEnd(32)}`;
+  if (!u.usage) return `${name} unknown: ${u.error}`;
+  const { cpuSeconds, uptimeSeconds, rssBytes, pid } = u.usage;
+  const share = uptimeSeconds > 0 ? (cpuSeconds / uptimeSeconds) * 100 : 0;
+  return (
+    `${name} pid ${String(pid).padEnd(7)} cpu ${cpuSeconds.toFixed(1).padStart(7)} s ` +
+    `(${share.toFixed(1)}% of ${uptimeSeconds.toFixed(0)} s)  rss ${(Number(rssBytes) / 2 ** 20).toFixed(1)} MiB`
+  );
+}
+
 /** Human-readable statistics. */
 export function formatStats(s: GetStatsResponse): string {
   const lines = [
@@ -50,6 +63,8 @@ export function formatStats(s: GetStatsResponse): string {
         `(${a.avgTokensPerCall.toFixed(1)}/call)  util ${(a.utilization * 100).toFixed(0)}%`,
     );
   }
+  if (s.services.length > 0) lines.push("processes (cpu since start, share of uptime; resident memory):");
+  for (const u of s.services) lines.push(formatUsage(u));
   return lines.join("\n");
 }
 
