@@ -53,6 +53,12 @@ const orchestratorSchema = z
     agent_start_timeout_ms: positiveInt
       .default(20_000)
       .meta(about("How long (ms) the orchestrator waits at start-up for each pool's first ready replica.")),
+    stats_window_seconds: positiveInt
+      .max(3600)
+      .default(60)
+      .meta(
+        about("GetStats' pool utilization is busy over available worker-time in this many recent seconds."),
+      ),
   })
   .strict();
 

@@ -26,9 +26,6 @@ import { Recorder } from "./telemetry/recorder.js";
 import { poolDispatch } from "./turn/agent-dispatch.js";
 import { grpcTurnHistory } from "./turn/turn-history.js";
 
-/** How far back GetStats' utilization looks. */
-const STATS_WINDOW_MS = 60_000;
-
 /** What the orchestrator needs to start. */
 export interface OrchestratorOptions {
   readonly config: ChorusConfig;
@@ -122,7 +119,9 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   const events = new ScalingEvents();
   const metrics = new Metrics("orchestrator");
   poolMetrics(metrics, pools, events);
-  const recorder = new Recorder(metrics.registry, { windowMs: STATS_WINDOW_MS });
+  const recorder = new Recorder(metrics.registry, {
+    windowMs: config.orchestrator.stats_window_seconds * 1000,
+  });
   for (const pool of pools.values()) trackPoolLoad(pool, recorder);
   const scaler = new Scaler(pools, provider, events, { log });
   const leadership = kubernetes ? await kubernetes.start(scaler, pools) : soleLeadership(scaler);
