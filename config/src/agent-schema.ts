@@ -53,6 +53,14 @@ export const agentSchema = z
       .max(256)
       .default(4)
       .meta(about("Concurrent generations per replica (Parsl's workers_per_block).")),
+    cache_scope: z
+      .enum(["principal", "shared"])
+      .default("principal")
+      .meta(
+        about(
+          "Whose cached answers a caller may get: principal (only its own, the default) or shared (any caller's; only for answers that reveal nothing of the asker).",
+        ),
+      ),
     replicas: z
       .number()
       .int()

@@ -14,6 +14,7 @@ export const defaultAgents: readonly AgentConfig[] = [
     system_prompt:
       "You are a creative assistant. Answer with imagination: vivid examples, analogies and unexpected angles, while staying accurate.",
     workers: WORKERS,
+    cache_scope: "principal",
     scaling,
   },
   {
@@ -24,6 +25,7 @@ export const defaultAgents: readonly AgentConfig[] = [
     system_prompt:
       "You are an analytical assistant. Answer precisely: break the question down, reason step by step and state assumptions.",
     workers: WORKERS,
+    cache_scope: "principal",
     scaling,
   },
   {
@@ -34,6 +36,7 @@ export const defaultAgents: readonly AgentConfig[] = [
     system_prompt:
       "You are a balanced assistant. Give a clear, helpful answer that weighs practical and conceptual sides evenly.",
     workers: WORKERS,
+    cache_scope: "principal",
     scaling,
   },
 ];

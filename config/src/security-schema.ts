@@ -155,11 +155,9 @@ export const securitySchema = z
       description: "allow listening beyond loopback without TLS or authentication (also --insecure)",
     }),
     tls: publicTlsSchema.prefault({}).meta({ description: "TLS on the orchestrator's public port" }),
-    mesh: meshSchema
-      .prefault({})
-      .meta({
-        description: "mTLS between orchestrator, agents and history: each proves its identity by certificate",
-      }),
+    mesh: meshSchema.prefault({}).meta({
+      description: "mTLS between orchestrator, agents and history: each proves its identity by certificate",
+    }),
     auth: authSchema
       .prefault({})
       .meta({ description: "who may call the public port: API keys and OIDC tokens" }),

@@ -2,13 +2,17 @@ import { type ChorusConfig, meshDir } from "@chorus/config";
 import { ChatService, HistoryService, UsageService } from "@chorus/proto";
 import {
   bind,
+  checkExposure,
   createClient,
   createLogger,
   type Logger,
   Metrics,
   meshClientTransport,
   serve,
+  watchedServerCredentials,
 } from "@chorus/shared";
+import { auditLog } from "./api/auth/audit.js";
+import { publicGatekeeper } from "./api/auth/public-gatekeeper.js";
 import { historyProxyHandlers } from "./api/history-proxy.js";
 import { chatHandlers } from "./api/service.js";
 import type { Cache } from "./cache/cache.js";
@@ -105,6 +109,30 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   const log = options.log ?? createLogger("orchestrator");
   const agents = config.agents;
   const { security } = config;
+  // Before anything starts: a missing keys file or certificate fails here, with its path.
+  const audit = auditLog(log);
+  const gatekeeper = publicGatekeeper({ auth: security.auth, log, audit });
+  const authEnabled = gatekeeper.authenticates;
+  const publicTls = security.tls.cert_file !== "";
+  checkExposure({
+    service: "orchestrator",
+    host: options.host,
+    port: options.port,
+    tls: publicTls,
+    authenticated: authEnabled,
+    insecure: security.insecure,
+  });
+  const credentials = publicTls
+    ? watchedServerCredentials(
+        {
+          cert_file: security.tls.cert_file,
+          key_file: security.tls.key_file,
+          ca_file: security.tls.client_ca_file,
+        },
+        security.tls.client_auth,
+        security.auth.reload_ms,
+      )
+    : undefined;
   const mesh = {
     agent: meshClientTransport(security.mesh, "agent", meshDir(config), security.auth.reload_ms),
     history: meshClientTransport(security.mesh, "history", meshDir(config), security.auth.reload_ms),
@@ -163,10 +191,18 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     services: [
       bind(
         ChatService,
-        chatHandlers(deps, sources, { scaler, events }, { recorder, pools, historyAddress, historyUsage }),
+        chatHandlers(
+          deps,
+          sources,
+          { scaler, events },
+          { recorder, pools, historyAddress, historyUsage },
+          { authEnabled, audit },
+        ),
       ),
-      bind(HistoryService, historyProxyHandlers(history, config.history.timeout_ms)),
+      bind(HistoryService, historyProxyHandlers(history, config.history.timeout_ms, { authEnabled, audit })),
     ],
+    credentials,
+    gatekeeper,
   });
   const metricsServer =
     options.metricsPort >= 0
@@ -188,6 +224,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
       // WatchScaling streams never end on their own; end them so the server can drain.
       events.close();
       await server.close(graceMs);
+      gatekeeper.close();
       for (const pool of pools.values()) pool.rejectAll(new Error("orchestrator shutting down"));
       await provider.close();
       // Pods outlive this orchestrator; their channels must not keep the process alive.

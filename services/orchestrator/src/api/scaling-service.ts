@@ -5,6 +5,8 @@ import { status } from "@grpc/grpc-js";
 import { ScaleRejected } from "../scaler/scale-rejected.js";
 import type { Scaler } from "../scaler/scaler.js";
 import type { ScalingEvent, ScalingEvents } from "../scaler/scaling-events.js";
+import type { Audit } from "./auth/audit.js";
+import { callerOf } from "./caller.js";
 import { watchScaling } from "./scaling-watch.js";
 
 type Handlers = ServiceHandlers<typeof ChatService>;
@@ -29,6 +31,7 @@ export function scalingEventMessage(event: ScalingEvent): MessageInitShape<typeo
 export function scalingHandlers(
   scaler: Scaler,
   events: ScalingEvents,
+  access: { readonly authEnabled: boolean; readonly audit: Audit },
 ): Pick<Handlers, "watchScaling" | "scalePool"> {
   return {
     async *watchScaling(request, context) {
@@ -43,12 +46,23 @@ export function scalingHandlers(
       for await (const event of watchScaling(events, options)) yield scalingEventMessage(event);
     },
 
-    async scalePool(request) {
+    async scalePool(request, context) {
       if (request.pool === "") throw new RpcError(status.INVALID_ARGUMENT, "pool: must name an agent pool");
+      const principal = callerOf(context, access.authEnabled);
+      const record = (result: string) =>
+        access.audit.record({
+          principal,
+          method: "ScalePool",
+          target: `pool/${request.pool.slice(0, 64)} blocks=${request.blocks}`,
+          result,
+        });
       try {
-        return { event: scalingEventMessage(scaler.scale(request.pool, request.blocks)) };
+        const event = scaler.scale(request.pool, request.blocks);
+        record("ok");
+        return { event: scalingEventMessage(event) };
       } catch (err) {
         if (!(err instanceof ScaleRejected)) throw err;
+        record(err.reason);
         throw new RpcError(
           err.reason === "unknown_pool" ? status.NOT_FOUND : status.INVALID_ARGUMENT,
           err.message,

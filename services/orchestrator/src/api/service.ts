@@ -8,6 +8,8 @@ import type { Recorder } from "../telemetry/recorder.js";
 import { AsyncQueue } from "../turn/async-queue.js";
 import { runBatch } from "../turn/batch.js";
 import { runTurn, type TurnDeps, type TurnInput } from "../turn/turn.js";
+import type { Audit } from "./auth/audit.js";
+import { callerOf } from "./caller.js";
 import { scalingHandlers } from "./scaling-service.js";
 import { statsReport } from "./stats-report.js";
 import { type StatusSources, statusReport } from "./status-report.js";
@@ -47,6 +49,13 @@ export interface StatsSources extends UsageSources {
   readonly recorder: Recorder;
 }
 
+/** Whether the public port authenticates callers (else every call is the local principal). */
+export interface AccessControl {
+  readonly authEnabled: boolean;
+  /** Where ScalePool, deletes and admin reads are recorded. */
+  readonly audit: Audit;
+}
+
 /** What the scaling RPCs act on. */
 export interface ScalingControl {
   readonly scaler: Scaler;
@@ -59,6 +68,7 @@ export function chatHandlers(
   sources: StatusSources,
   scaling: ScalingControl,
   stats: StatsSources,
+  access: AccessControl,
 ): ServiceHandlers<typeof ChatService> {
   const { config } = deps;
   const admission = new Admission(config.orchestrator.max_concurrent_turns);
@@ -77,6 +87,7 @@ export function chatHandlers(
     deadline: deadlineOf(context, timeout),
     signal: context.signal,
     requestId: context.requestId,
+    principal: callerOf(context, access.authEnabled),
     useContext: true,
   });
   return {
@@ -119,6 +130,7 @@ export function chatHandlers(
         deadline,
         signal: context.signal,
         requestId: context.requestId,
+        principal: callerOf(context, access.authEnabled),
       });
     },
 
@@ -126,6 +138,6 @@ export function chatHandlers(
 
     getStatus: () => statusReport(sources),
 
-    ...scalingHandlers(scaling.scaler, scaling.events),
+    ...scalingHandlers(scaling.scaler, scaling.events, access),
   };
 }

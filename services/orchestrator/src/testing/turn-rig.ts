@@ -1,6 +1,6 @@
 import { type ChorusConfig, validateConfig } from "@chorus/config";
 import { Aggregation } from "@chorus/proto";
-import { createLogger } from "@chorus/shared";
+import { createLogger, LOCAL_PRINCIPAL } from "@chorus/shared";
 import { Registry } from "prom-client";
 import { LruCache } from "../cache/lru-cache.js";
 import { Recorder } from "../telemetry/recorder.js";
@@ -69,6 +69,7 @@ export function turnInput(message: string, overrides: Partial<TurnInput> = {}): 
     deadline: new Date(Date.now() + 10_000),
     signal: new AbortController().signal,
     requestId: "test",
+    principal: LOCAL_PRINCIPAL,
     useContext: true,
     ...overrides,
   };

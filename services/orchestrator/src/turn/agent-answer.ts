@@ -16,7 +16,7 @@ export async function answerFromAgent(
   const started = performance.now();
   const { recorder } = deps;
   recorder.taskStarted(pool.name);
-  const key = cacheKey(pool.agent, context, input.message);
+  const key = cacheKey(pool.agent, input.principal.id, context, input.message);
   const hit = deps.cache ? await deps.cache.get(key) : undefined;
   if (deps.cache) recorder.cacheLookup(pool.name, hit !== undefined);
   const base = { $typeName: "chorus.v1.AgentAnswer" as const, agent: pool.name };

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { BatchEventSchema } from "@chorus/proto";
+import { LOCAL_PRINCIPAL } from "@chorus/shared";
 import { type TurnRig, turnRig } from "../testing/turn-rig.js";
 import { type BatchInput, runBatch } from "./batch.js";
 
@@ -15,6 +16,7 @@ function batchInput(messages: string[], agents: string[], fanout: boolean): Batc
     deadline: new Date(Date.now() + 10_000),
     signal: new AbortController().signal,
     requestId: "batch-test",
+    principal: LOCAL_PRINCIPAL,
   };
 }
 

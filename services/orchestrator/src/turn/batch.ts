@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Aggregation, type BatchEventSchema } from "@chorus/proto";
-import { detailsOf } from "@chorus/shared";
+import { detailsOf, type Principal } from "@chorus/shared";
 import { AsyncQueue } from "./async-queue.js";
 import { runTurn, type TurnDeps } from "./turn.js";
 
@@ -16,6 +16,8 @@ export interface BatchInput {
   readonly deadline: Date;
   readonly signal: AbortSignal;
   readonly requestId: string;
+  /** Who sent the batch: its conversation is theirs. */
+  readonly principal: Principal;
 }
 
 interface BatchTask {
@@ -64,6 +66,7 @@ export function runBatch(deps: TurnDeps, input: BatchInput): AsyncIterable<Batch
           deadline: input.deadline,
           signal: input.signal,
           requestId: input.requestId,
+          principal: input.principal,
           useContext: false,
         });
         successful += 1;

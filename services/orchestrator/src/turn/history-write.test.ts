@@ -97,7 +97,7 @@ describe("appendTurnWithRetry", () => {
   it("stores a turn written through a connection that stops answering, on a new connection", async () => {
     const client = createClient(HistoryService, address);
     try {
-      const options = { timeoutMs: 1500, requestId: "r1", log };
+      const options = { timeoutMs: 1500, requestId: "r1", metadata: {}, log };
       await appendTurnWithRetry(
         grpcTurnHistory(client),
         { turn: turn("t-before"), createConversation: true },
@@ -132,7 +132,7 @@ describe("appendTurnWithRetry", () => {
         appendTurnWithRetry(
           grpcTurnHistory(client),
           { turn: { turnId: "" } },
-          { timeoutMs: 1500, requestId: "r2", log },
+          { timeoutMs: 1500, requestId: "r2", metadata: {}, log },
         ),
         (err: Error & { code?: number }) => err.code === status.INVALID_ARGUMENT,
       );

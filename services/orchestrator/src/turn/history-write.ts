@@ -8,6 +8,8 @@ import type { TurnHistory } from "./turn-history.js";
 export interface HistoryWriteOptions {
   readonly timeoutMs: number;
   readonly requestId: string;
+  /** Whose data the write is for (x-chorus-principal), sent with both attempts. */
+  readonly metadata: Readonly<Record<string, string>>;
   readonly log: Logger;
 }
 
@@ -22,9 +24,9 @@ export async function appendTurnWithRetry(
   options: HistoryWriteOptions,
 ): Promise<AppendTurnResponse> {
   const deadline = () => new Date(Date.now() + options.timeoutMs);
-  const { requestId } = options;
+  const { requestId, metadata } = options;
   try {
-    return await history.appendTurn(request, { deadline: deadline(), requestId });
+    return await history.appendTurn(request, { deadline: deadline(), requestId, metadata });
   } catch (err) {
     const code = codeOf(err);
     if (code !== status.UNAVAILABLE && code !== status.DEADLINE_EXCEEDED) throw err;
@@ -34,7 +36,7 @@ export async function appendTurnWithRetry(
     );
     const fresh = history.reconnect();
     try {
-      return await fresh.appendTurn(request, { deadline: deadline(), requestId });
+      return await fresh.appendTurn(request, { deadline: deadline(), requestId, metadata });
     } finally {
       fresh.close();
     }

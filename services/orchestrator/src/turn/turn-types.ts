@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ChorusConfig } from "@chorus/config";
 import type { Aggregation, ChatEventSchema } from "@chorus/proto";
-import type { Logger } from "@chorus/shared";
+import type { Logger, Principal } from "@chorus/shared";
 import type { Cache } from "../cache/cache.js";
 import type { AgentDispatch } from "./agent-dispatch.js";
 import type { TurnHistory } from "./turn-history.js";
@@ -27,6 +27,8 @@ export interface TurnInput {
   readonly deadline: Date;
   readonly signal: AbortSignal;
   readonly requestId: string;
+  /** Who asked: the turn is stored in, and its context and cache are read from, this principal's data. */
+  readonly principal: Principal;
   /** Batch items skip the conversation context. */
   readonly useContext: boolean;
   /** Batch items go into a conversation the batch creates. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { AgentAnswer, AppendTurnRequestSchema, ChatResponseSchema, Turn } from "@chorus/proto";
-import { codeOf, RpcError } from "@chorus/shared";
+import { actingForMetadata, codeOf, RpcError } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { ContextMessage } from "../executor/agent-task.js";
 import { combine } from "./combine.js";
@@ -30,10 +30,11 @@ function responseFromTurn(turn: Turn, replayed: boolean): ChatResponseInit {
   };
 }
 
-async function storedTurn(deps: TurnDeps, turnId: string, requestId: string): Promise<Turn | undefined> {
+async function storedTurn(deps: TurnDeps, input: TurnInput): Promise<Turn | undefined> {
   try {
     const deadline = new Date(Date.now() + deps.config.history.timeout_ms);
-    return (await deps.history.getTurn({ turnId }, { deadline, requestId })).turn;
+    const options = { deadline, requestId: input.requestId, metadata: actingForMetadata(input.principal) };
+    return (await deps.history.getTurn({ turnId: input.turnId }, options)).turn;
   } catch (err) {
     if (codeOf(err) === status.NOT_FOUND) return undefined;
     throw historyUnavailable(err);
@@ -42,7 +43,9 @@ async function storedTurn(deps: TurnDeps, turnId: string, requestId: string): Pr
 
 function historyUnavailable(err: unknown): RpcError {
   const code = codeOf(err);
-  if (code === status.NOT_FOUND || code === status.INVALID_ARGUMENT) return err as RpcError;
+  // History's own verdicts on the request reach the caller as they are; only failures to reach it are UNAVAILABLE.
+  if (code === status.NOT_FOUND || code === status.INVALID_ARGUMENT || code === status.ALREADY_EXISTS)
+    return err as RpcError;
   return new RpcError(status.UNAVAILABLE, `history service unavailable: ${(err as Error).message}`);
 }
 
@@ -53,7 +56,7 @@ async function conversationContext(deps: TurnDeps, input: TurnInput): Promise<Co
     const deadline = new Date(Date.now() + deps.config.history.timeout_ms);
     const response = await deps.history.getConversation(
       { conversationId: input.conversationId, lastTurns: Math.max(context_turns, 1) },
-      { deadline, requestId: input.requestId },
+      { deadline, requestId: input.requestId, metadata: actingForMetadata(input.principal) },
     );
     return input.useContext ? buildContext(response.turns, context_turns, context_tokens) : [];
   } catch (err) {
@@ -77,7 +80,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatRes
   const startedAtMs = Date.now();
   const started = performance.now();
   if (input.turnId) {
-    const stored = await storedTurn(deps, input.turnId, input.requestId);
+    const stored = await storedTurn(deps, input);
     if (stored) return responseFromTurn(stored, true);
   }
   const context = await conversationContext(deps, input);
@@ -112,6 +115,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatRes
     const stored = await appendTurnWithRetry(deps.history, request, {
       timeoutMs: deps.config.history.timeout_ms,
       requestId: input.requestId,
+      metadata: actingForMetadata(input.principal),
       log: deps.log,
     }).catch((err: unknown) => {
       throw historyUnavailable(err);
