@@ -9,7 +9,7 @@ import type {
 } from "@kubernetes/client-node";
 import { type ContainerRun, startContainer, stopContainer } from "./container-run.js";
 import type { PodNetwork, PodSubnet } from "./netns.js";
-import { ConfigError, type PodSources, writeVolume } from "./pod-spec.js";
+import { ConfigError, type PodSources, rewritePaths, writeVolume } from "./pod-spec.js";
 
 /** What a pod runtime needs from its kubelet. */
 export interface RuntimeDeps {
@@ -94,21 +94,23 @@ export class PodRuntime {
     this.deps.changed();
   }
 
+  /**
+   * Writes every volume and returns the container mount paths → host directories. The host
+   * directories are known before anything is written, so ConfigMap files get the same path
+   * rewriting as args and env (a config file naming /etc/chorus-tls/tls.crt finds the Secret).
+   */
   private async writeVolumes(): Promise<Map<string, string>> {
     const ip = this.net?.ip ?? "";
-    const volumeDirs = new Map<string, string>();
-    for (const volume of this.pod.spec?.volumes ?? []) {
-      const dir = await writeVolume(
-        this.pod,
-        volume,
-        join(this.dir, "volumes", volume.name),
-        ip,
-        this.deps.subnet.gateway,
-        this.deps.sources,
-        (claim) => this.deps.claimDir(this.pod.metadata?.namespace ?? "default", claim),
-      );
-      volumeDirs.set(volume.name, dir);
-    }
+    const namespace = this.pod.metadata?.namespace ?? "default";
+    const volumes = this.pod.spec?.volumes ?? [];
+    const volumeDirs = new Map(
+      volumes.map((volume) => [
+        volume.name,
+        volume.persistentVolumeClaim
+          ? this.deps.claimDir(namespace, volume.persistentVolumeClaim.claimName)
+          : join(this.dir, "volumes", volume.name),
+      ]),
+    );
     // Mount paths of all containers (the same volume may be mounted at different paths).
     const mounts = new Map<string, string>();
     for (const container of this.pod.spec?.containers ?? []) {
@@ -117,6 +119,18 @@ export class PodRuntime {
         if (dir)
           mounts.set(mount.mountPath.replace(/\/+$/, ""), mount.subPath ? join(dir, mount.subPath) : dir);
       }
+    }
+    for (const volume of volumes) {
+      await writeVolume(
+        this.pod,
+        volume,
+        volumeDirs.get(volume.name) ?? join(this.dir, "volumes", volume.name),
+        ip,
+        this.deps.subnet.gateway,
+        this.deps.sources,
+        (claim) => this.deps.claimDir(namespace, claim),
+        (text) => rewritePaths(text, mounts),
+      );
     }
     return mounts;
   }

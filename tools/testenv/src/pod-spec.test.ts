@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
 import { containerArgv } from "./container-run.js";
-import { expand, fieldValue, rewritePaths } from "./pod-spec.js";
+import { expand, fieldValue, type PodSources, rewritePaths, writeVolume } from "./pod-spec.js";
 
 const pod: V1Pod = {
   metadata: { name: "agent-0", namespace: "chorus", uid: "u-1", labels: { "chorus.dev/pool": "creative" } },
@@ -75,5 +78,39 @@ describe("pod spec resolution", () => {
       "chorus",
     ]);
     assert.deepEqual(other, ["sh", "-c", "true"]);
+  });
+
+  it("rewrites mount paths in ConfigMap files (config naming a Secret's files), never in Secret files", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pod-spec-"));
+    const text = "cert_file: /etc/chorus-tls/tls.crt\nkey_file: /etc/chorus-tls/tls.key\n";
+    const sources: PodSources = {
+      configMap: async () => ({ "chorus.yaml": text }),
+      secret: async () => ({ "tls.crt": text }),
+      serviceAccountToken: async () => "",
+      caCert: "",
+    };
+    const mounts = new Map([["/etc/chorus-tls", "/host/tls"]]);
+    const write = (volume: Parameters<typeof writeVolume>[1]) =>
+      writeVolume(
+        pod,
+        volume,
+        join(dir, volume.name),
+        "",
+        "",
+        sources,
+        () => "",
+        (t) => rewritePaths(t, mounts),
+      );
+    try {
+      await write({ name: "config", configMap: { name: "c" } });
+      await write({ name: "projected", projected: { sources: [{ configMap: { name: "c" } }] } });
+      await write({ name: "tls", secret: { secretName: "s" } });
+      const rewritten = "cert_file: /host/tls/tls.crt\nkey_file: /host/tls/tls.key\n";
+      assert.equal(readFileSync(join(dir, "config/chorus.yaml"), "utf8"), rewritten);
+      assert.equal(readFileSync(join(dir, "projected/chorus.yaml"), "utf8"), rewritten);
+      assert.equal(readFileSync(join(dir, "tls/tls.crt"), "utf8"), text);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -123,7 +123,14 @@ function pick(
   );
 }
 
-/** Materialises one volume as a host directory and returns it (ConfigMap, Secret, emptyDir, projected, PVC). */
+function mapValues(files: Record<string, string>, f: (text: string) => string): Record<string, string> {
+  return Object.fromEntries(Object.entries(files).map(([path, text]) => [path, f(text)]));
+}
+
+/**
+ * Materialises one volume as a host directory and returns it (ConfigMap, Secret, emptyDir, projected,
+ * PVC). `configText` rewrites the text of each ConfigMap file (the kubelet maps mount paths in it).
+ */
 export async function writeVolume(
   pod: V1Pod,
   volume: V1Volume,
@@ -132,6 +139,7 @@ export async function writeVolume(
   hostIp: string,
   sources: PodSources,
   claimDir: (claim: string) => string,
+  configText: (text: string) => string = (text) => text,
 ): Promise<string> {
   const namespace = pod.metadata?.namespace ?? "default";
   if (volume.persistentVolumeClaim) return claimDir(volume.persistentVolumeClaim.claimName);
@@ -140,7 +148,11 @@ export async function writeVolume(
     const data = await sources.configMap(namespace, volume.configMap.name ?? "");
     if (!data && !volume.configMap.optional)
       throw new ConfigError(`configMap ${volume.configMap.name} not found`);
-    writeFiles(dir, pick(data ?? {}, volume.configMap.items), volume.configMap.defaultMode);
+    writeFiles(
+      dir,
+      mapValues(pick(data ?? {}, volume.configMap.items), configText),
+      volume.configMap.defaultMode,
+    );
   } else if (volume.secret) {
     const data = await sources.secret(namespace, volume.secret.secretName ?? "");
     if (!data && !volume.secret.optional)
@@ -155,7 +167,7 @@ export async function writeVolume(
         const data =
           source.configMap.name === "kube-root-ca.crt"
             ? { "ca.crt": sources.caCert }
-            : await sources.configMap(namespace, source.configMap.name ?? "");
+            : mapValues((await sources.configMap(namespace, source.configMap.name ?? "")) ?? {}, configText);
         writeFiles(dir, pick(data ?? {}, source.configMap.items), undefined);
       } else if (source.secret) {
         const data = await sources.secret(namespace, source.secret.name ?? "");
