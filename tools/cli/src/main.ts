@@ -23,6 +23,7 @@ const USAGE = `usage: chorus <command> [--config FILE] [options]
   ask "MESSAGE"        one turn [--json] [--conversation ID] [--agents a,b] [--aggregation MODE] [--turn-id ID]
   stats                statistics [--json]
   health ADDRESS...    grpc.health.v1 check of each address; exit 0 only if all are SERVING [--service NAME]
+                       TLS: [--tls] [--cacert FILE] [--cert FILE --key FILE] [--server-name NAME]
   status               component health, pool blocks and scaling settings [--json]
   scale-log            scaling events: recent ones, then live until Ctrl-C [--pool P] [--json] [--no-follow]
   scale POOL N         set a pool's blocks by hand (its strategy goes on from N) [--json]
@@ -56,6 +57,11 @@ const { values: flags, positionals } = parseArgs({
     pool: { type: "string" },
     "no-follow": { type: "boolean", default: false },
     service: { type: "string" },
+    tls: { type: "boolean", default: false },
+    cacert: { type: "string" },
+    cert: { type: "string" },
+    key: { type: "string" },
+    "server-name": { type: "string" },
     principal: { type: "string" },
     roles: { type: "string" },
     expires: { type: "string" },
@@ -132,7 +138,13 @@ async function main(): Promise<number | undefined> {
     case "stats":
       return stats(orchestratorAddress(flags.address, loadConfigOrExit(file)), flags.json ?? false);
     case "health":
-      return healthCommand(positionals.slice(1), flags.service ?? "");
+      return healthCommand(positionals.slice(1), flags.service ?? "", {
+        tls: flags.tls,
+        cacert: flags.cacert,
+        cert: flags.cert,
+        key: flags.key,
+        serverName: flags["server-name"],
+      });
     case "status":
       return statusCommand(orchestratorAddress(flags.address, loadConfigOrExit(file)), flags.json ?? false);
     case "scale-log":
