@@ -320,11 +320,24 @@ def check_empty_message(api, results):
     raise CheckFailed("empty Chat: succeeded, want INVALID_ARGUMENT")
 
 
-def run(address, timeout):
+def open_channel(address, cacert):
+    """A TLS channel trusting `cacert` (sending $CHORUS_API_KEY as a bearer token), else plaintext."""
+    if not cacert:
+        return grpc.insecure_channel(address)
+    with open(cacert, "rb") as f:
+        credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+    token = os.environ.get("CHORUS_API_KEY", "")
+    if token:
+        # access_token_call_credentials sends `authorization: Bearer <token>` on every call.
+        credentials = grpc.composite_channel_credentials(credentials, grpc.access_token_call_credentials(token))
+    return grpc.secure_channel(address, credentials)
+
+
+def run(address, timeout, cacert=None):
     """Runs every check in order; returns the results object."""
     results = {"address": address, "ok": False, "failures": []}
     started = time.monotonic()
-    with grpc.insecure_channel(address) as channel:
+    with open_channel(address, cacert) as channel:
         grpc.channel_ready_future(channel).result(timeout=timeout)
         try:
             files = check_reflection(channel, timeout, results)
@@ -351,9 +364,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--address", required=True, help="orchestrator host:port, e.g. 127.0.0.1:50051")
     parser.add_argument("--timeout", type=float, default=30.0, help="deadline of each call, in seconds")
+    parser.add_argument("--cacert", help="connect with TLS trusting this CA (PEM); the key comes from $CHORUS_API_KEY")
     args = parser.parse_args()
     try:
-        results = run(args.address, args.timeout)
+        results = run(args.address, args.timeout, args.cacert)
     except grpc.FutureTimeoutError:
         results = {"address": args.address, "ok": False, "failures": [f"no connection in {args.timeout} s"]}
     print(json.dumps(results, indent=2))
