@@ -134,6 +134,22 @@ describe("a mesh with TLS and API keys on its public port", { timeout: 240_000 }
     assert.equal(scaled?.result, "ok");
   });
 
+  it("refuses a key over its requests_per_minute with RESOURCE_EXHAUSTED, a retry hint and a trailer", async () => {
+    await chat.chat({ message: "one" }, mesh.as("capped"));
+    await chat.chat({ message: "two" }, mesh.as("capped"));
+    await assert.rejects(
+      chat.chat({ message: "three" }, mesh.as("capped")),
+      (err: { code: number; details: string; metadata: { get(key: string): unknown[] } }) => {
+        assert.equal(err.code, status.RESOURCE_EXHAUSTED);
+        assert.match(err.details, /requests_per_minute 2 reached for capped .*retry after \d+ s/);
+        const retryAfter = Number(err.metadata.get("retry-after-ms")[0]);
+        assert.ok(retryAfter > 0 && retryAfter <= 60_000, `retry-after-ms ${retryAfter}`);
+        return true;
+      },
+    );
+    await chat.chat({ message: "others are not limited by it" }, mesh.as("alice"));
+  });
+
   it("lets an admin read another's conversation, and audits it without any secret", async () => {
     const read = await history.getConversation({ conversationId: aliceConversation }, mesh.as("root"));
     assert.equal(read.turns.length, 1);

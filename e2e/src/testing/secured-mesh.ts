@@ -13,7 +13,13 @@ export const PRINCIPALS = {
   bob: ["user"],
   ops: ["operator"],
   root: ["admin"],
+  capped: ["user"],
 } as const satisfies Record<string, readonly Role[]>;
+
+/** Limits set on a principal's own key. */
+const KEY_LIMITS: Partial<Record<PrincipalName, { requests_per_minute: number }>> = {
+  capped: { requests_per_minute: 2 },
+};
 
 /** One of those principals. */
 export type PrincipalName = keyof typeof PRINCIPALS;
@@ -48,7 +54,10 @@ export async function startSecuredMesh(): Promise<SecuredMesh> {
   for (const [principal, roles] of Object.entries(PRINCIPALS) as [PrincipalName, readonly Role[]][]) {
     const key = newApiKey();
     keys[principal] = key.key;
-    entries.push(keyEntryYaml({ id: key.id, hash: hashSecret(key.secret), principal, roles: [...roles] }));
+    const limits = KEY_LIMITS[principal];
+    entries.push(
+      keyEntryYaml({ id: key.id, hash: hashSecret(key.secret), principal, roles: [...roles], limits }),
+    );
   }
   const keysFile = join(dir, "keys.yaml");
   writeFileSync(keysFile, `keys:\n${entries.join("\n")}\n`, { mode: 0o600 });

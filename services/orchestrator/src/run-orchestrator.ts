@@ -14,6 +14,9 @@ import {
 import { auditLog } from "./api/auth/audit.js";
 import { publicGatekeeper } from "./api/auth/public-gatekeeper.js";
 import { historyProxyHandlers } from "./api/history-proxy.js";
+import { MemoryCounterStore } from "./api/limits/memory-counter-store.js";
+import { PrincipalLimiter } from "./api/limits/principal-limiter.js";
+import { RedisCounterStore } from "./api/limits/redis-counter-store.js";
 import { chatHandlers } from "./api/service.js";
 import type { Cache } from "./cache/cache.js";
 import { LruCache } from "./cache/lru-cache.js";
@@ -74,6 +77,25 @@ function createCache(config: ChorusConfig, log: Logger): Cache | undefined {
     );
   }
   return new LruCache(config.cache.max_entries, config.cache.ttl_seconds * 1000);
+}
+
+// Per-principal limits, counted in Redis across replicas when redis.url is set, else in this process.
+function createLimiter(config: ChorusConfig, log: Logger): PrincipalLimiter {
+  const store = config.redis.url
+    ? new RedisCounterStore(
+        {
+          url: config.redis.url,
+          keyPrefix: config.redis.key_prefix,
+          commandTimeoutMs: config.redis.command_timeout_ms,
+          outageLogIntervalMs: config.cache.outage_log_interval_ms,
+        },
+        log,
+      )
+    : new MemoryCounterStore();
+  return new PrincipalLimiter(store, {
+    defaults: config.security.auth.limits,
+    turnTimeoutMs: config.orchestrator.turn_timeout_ms,
+  });
 }
 
 // Waits until every pool that launched blocks at start has one RUNNING; pools started empty need none.
@@ -160,6 +182,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   const { historyAddress } = options;
   const historyUsage = createClient(UsageService, historyAddress, {}, mesh.history);
   const cache = createCache(config, log);
+  const limiter = createLimiter(config, log);
   const deps = {
     config,
     pools: new Map([...pools].map(([name, pool]) => [name, poolDispatch(pool)])),
@@ -196,7 +219,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
           sources,
           { scaler, events },
           { recorder, pools, historyAddress, historyUsage },
-          { authEnabled, audit },
+          { authEnabled, audit, limiter },
         ),
       ),
       bind(HistoryService, historyProxyHandlers(history, config.history.timeout_ms, { authEnabled, audit })),
@@ -231,6 +254,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
       for (const pool of pools.values()) for (const block of pool.blocks.values()) block.client?.close();
       await metricsServer?.close();
       await cache?.close();
+      await limiter.close();
       history.close();
       historyUsage.close();
     },

@@ -33,9 +33,21 @@ export function detailsOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Trailing metadata key telling a refused caller how long to wait before retrying, in ms. */
+export const RETRY_AFTER_KEY = "retry-after-ms";
+
+function trailerOf(err: RpcError): Metadata {
+  const metadata = new Metadata();
+  const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
+  if (typeof retryAfterMs === "number" && Number.isFinite(retryAfterMs) && retryAfterMs >= 0)
+    metadata.set(RETRY_AFTER_KEY, String(Math.ceil(retryAfterMs)));
+  return metadata;
+}
+
 /** Turns any thrown value into the error grpc-js sends; unknown errors become a generic INTERNAL. */
 export function toServiceError(err: unknown, log: Logger, method: string): Partial<ServiceError> {
-  if (err instanceof RpcError) return { code: err.code, details: err.message, metadata: new Metadata() };
+  // An error that says when to retry (a limit's refusal) carries it in a retry-after-ms trailer too.
+  if (err instanceof RpcError) return { code: err.code, details: err.message, metadata: trailerOf(err) };
   if (isStatusError(err) && err.code !== status.OK) {
     return { code: err.code, details: detailsOf(err), metadata: new Metadata() };
   }

@@ -10,6 +10,7 @@ import { runBatch } from "../turn/batch.js";
 import { runTurn, type TurnDeps, type TurnInput } from "../turn/turn.js";
 import type { Audit } from "./auth/audit.js";
 import { callerOf } from "./caller.js";
+import type { PrincipalLimiter } from "./limits/principal-limiter.js";
 import { scalingHandlers } from "./scaling-service.js";
 import { statsReport } from "./stats-report.js";
 import { type StatusSources, statusReport } from "./status-report.js";
@@ -54,6 +55,8 @@ export interface AccessControl {
   readonly authEnabled: boolean;
   /** Where ScalePool, deletes and admin reads are recorded. */
   readonly audit: Audit;
+  /** Each principal's requests and tokens per minute and concurrent turns. */
+  readonly limiter: PrincipalLimiter;
 }
 
 /** What the scaling RPCs act on. */
@@ -93,9 +96,10 @@ export function chatHandlers(
   return {
     async chat(request, context) {
       const { agents, aggregation } = validateChat(request, config);
+      const input = turnInput(request, context, agents, aggregation);
       const leave = admission.enter();
       try {
-        return await runTurn(deps, turnInput(request, context, agents, aggregation));
+        return await access.limiter.run(input.principal, () => runTurn(deps, input));
       } finally {
         leave();
       }
@@ -103,12 +107,14 @@ export function chatHandlers(
 
     chatStream(request, context) {
       const { agents, aggregation } = validateChat(request, config);
-      const leave = admission.enter();
       const queue = new AsyncQueue<MessageInitShape<typeof ChatEventSchema>>();
-      runTurn(deps, {
+      const input: TurnInput = {
         ...turnInput(request, context, agents, aggregation),
         onEvent: (event) => queue.push(event),
-      })
+      };
+      const leave = admission.enter();
+      access.limiter
+        .run(input.principal, () => runTurn(deps, input))
         .then(
           (response) => {
             queue.push({ event: { case: "final", value: response } });
@@ -123,6 +129,7 @@ export function chatHandlers(
     batch(request, context) {
       const { messages, agents, fanout } = validateBatch(request, config);
       const deadline = context.deadline ?? new Date(Date.now() + timeout * Math.max(1, messages.length));
+      const principal = callerOf(context, access.authEnabled);
       return runBatch(deps, {
         messages,
         agents,
@@ -130,7 +137,8 @@ export function chatHandlers(
         deadline,
         signal: context.signal,
         requestId: context.requestId,
-        principal: callerOf(context, access.authEnabled),
+        principal,
+        around: (turn) => access.limiter.run(principal, turn),
       });
     },
 

@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Aggregation, type BatchEventSchema } from "@chorus/proto";
+import { Aggregation, type BatchEventSchema, type ChatResponseSchema } from "@chorus/proto";
 import { detailsOf, type Principal } from "@chorus/shared";
 import { AsyncQueue } from "./async-queue.js";
 import { runTurn, type TurnDeps } from "./turn.js";
 
 type BatchEventInit = MessageInitShape<typeof BatchEventSchema>;
+type ChatResponseInit = MessageInitShape<typeof ChatResponseSchema>;
 
 /** A validated batch. */
 export interface BatchInput {
@@ -18,6 +19,8 @@ export interface BatchInput {
   readonly requestId: string;
   /** Who sent the batch: its conversation is theirs. */
   readonly principal: Principal;
+  /** Wraps each item's turn (the api's per-principal limits: admit, record tokens, release); absent: runs it as is. */
+  readonly around?: ((turn: () => Promise<ChatResponseInit>) => Promise<ChatResponseInit>) | undefined;
 }
 
 interface BatchTask {
@@ -56,19 +59,21 @@ export function runBatch(deps: TurnDeps, input: BatchInput): AsyncIterable<Batch
       const taskStarted = performance.now();
       const item = { index: task.index, agent: task.agent, message: task.message };
       try {
-        const response = await runTurn(deps, {
-          conversationId,
-          createConversation: true,
-          message: task.message,
-          turnId: "",
-          aggregation: Aggregation.PRIORITY,
-          agents: [task.agent],
-          deadline: input.deadline,
-          signal: input.signal,
-          requestId: input.requestId,
-          principal: input.principal,
-          useContext: false,
-        });
+        const turn = () =>
+          runTurn(deps, {
+            conversationId,
+            createConversation: true,
+            message: task.message,
+            turnId: "",
+            aggregation: Aggregation.PRIORITY,
+            agents: [task.agent],
+            deadline: input.deadline,
+            signal: input.signal,
+            requestId: input.requestId,
+            principal: input.principal,
+            useContext: false,
+          });
+        const response = await (input.around ? input.around(turn) : turn());
         successful += 1;
         const answer = response.agentAnswers?.[0];
         queue.push({
