@@ -2,9 +2,10 @@ import { parse } from "yaml";
 import type { Manifest } from "./helm.js";
 
 /**
- * Keys of config/chorus.yaml that the chart decides (addresses, ports, paths, provider names, and
- * heap_mb: in a pod Node takes the heap ceiling from the container's memory limit). The values
- * schema leaves them out of `config:`, and templates/_config.tpl writes them into each pod's file.
+ * Keys of config/chorus.yaml that the chart decides (addresses, ports, paths, provider names, the
+ * certificate and keys files it mounts from Secrets, and heap_mb: in a pod Node takes the heap
+ * ceiling from the container's memory limit). The values schema leaves them out of `config:`, and
+ * templates/_config.tpl writes them into each pod's file.
  */
 export const CHART_SET_KEYS: readonly string[] = [
   "orchestrator.host",
@@ -27,6 +28,15 @@ export const CHART_SET_KEYS: readonly string[] = [
   "simulator.port",
   "redis.url",
   "limits.heap_mb",
+  "security.tls.cert_file",
+  "security.tls.key_file",
+  "security.tls.client_ca_file",
+  "security.mesh.mode",
+  "security.mesh.dir",
+  "security.mesh.ca_file",
+  "security.mesh.cert_file",
+  "security.mesh.key_file",
+  "security.auth.keys_file",
 ];
 
 /** Flattens nested mappings into dotted keys; lists (config.agents) stay whole values. */

@@ -1,7 +1,17 @@
 import { type Document, isMap, isScalar, type Node, type Pair, parseDocument, type YAMLMap } from "yaml";
 
-/** What `helm template` is run with for k8s/: the default values, without the `helm test` pod. */
-export const TWIN_TEMPLATE_ARGS = ["--skip-tests"];
+/**
+ * What `helm template` is run with for k8s/: the default values, without the `helm test` pod, with
+ * certificates and the API keys file from Secrets the operator makes (a generated certificate would
+ * change on every run, and kustomize cannot keep one across applies as Helm's lookup does).
+ */
+export const TWIN_TEMPLATE_ARGS = [
+  "--skip-tests",
+  "--set",
+  "tls.source=existingSecrets",
+  "--set",
+  "auth.existingSecret=chorus-api-keys",
+];
 
 /** Labels only Helm's own bookkeeping needs. */
 export const HELM_LABELS = ["helm.sh/chart", "app.kubernetes.io/managed-by"];
@@ -26,11 +36,17 @@ const ABOUT: Record<string, (pool?: string) => string[]> = {
   orchestrator: () => [
     "The orchestrator: admits turns, dispatches them to the agent pools and scales the pools",
     "(the Lease holder does). Its ServiceAccount may only do what the KubernetesProvider needs.",
+    "It serves TLS with, and dials the mesh as, Secret chorus-orchestrator-tls, and takes API keys",
+    "from Secret chorus-api-keys (see kustomization.yaml).",
   ],
-  history: () => ["The history service: conversations in SQLite on a PersistentVolumeClaim, one replica."],
+  history: () => [
+    "The history service: conversations in SQLite on a PersistentVolumeClaim, one replica.",
+    "It serves mTLS, to the orchestrator only, with Secret chorus-history-tls (see kustomization.yaml).",
+  ],
   agent: (pool) => [
     `The ${pool} agent pool: one Deployment (a replica is a block), a Service whose`,
     'EndpointSlices the orchestrator reads (port "grpc"), and the pool\'s config file.',
+    "It serves mTLS, to the orchestrator only, with Secret chorus-agent-tls (see kustomization.yaml).",
     "OPENAI_API_KEY comes from the optional Secret chorus-openai:",
     "  kubectl create secret generic chorus-openai --from-literal=OPENAI_API_KEY=sk-...",
   ],
@@ -48,8 +64,21 @@ const KUSTOMIZATION_HEAD = `# Chorus as plain manifests: \`helm template chorus 
 # Apply with
 #   kubectl apply -k k8s/
 # Differences from the chart: no Helm labels, no checksum/config annotations (after editing a
-# config file, \`kubectl rollout restart\` the component), no \`helm test\` pod, and agent
-# Deployments without replicas, so re-applying never undoes the orchestrator's scaling.
+# config file, \`kubectl rollout restart\` the component), no \`helm test\` pod, agent
+# Deployments without replicas, so re-applying never undoes the orchestrator's scaling, and no
+# certificates or keys: it is the chart with tls.source=existingSecrets and
+# auth.existingSecret=chorus-api-keys, so these Secrets must exist first (pods wait for them):
+#   chorus-orchestrator-tls, chorus-agent-tls, chorus-history-tls: tls.crt, tls.key and ca.crt (one
+#     CA for all three), certificates for server and client auth naming chorus-orchestrator (and
+#     the Service's names: chorus-orchestrator.<namespace>.svc, ...), chorus-agent and
+#     chorus-history. cert-manager can make them, or the chart, once, for your namespace:
+#       helm template chorus charts/chorus -n <namespace> --set auth.existingSecret=chorus-api-keys \\
+#         --show-only templates/tls-secret.yaml | kubectl apply -n <namespace> -f -
+#   chorus-api-keys: keys.yaml, the API keys file (it holds only hashes). \`chorus keys create\`
+#     prints a key (line 1: give it to its holder) and then its entry:
+#       chorus keys create --principal alice --roles user > alice.txt
+#       { echo keys:; tail -n +3 alice.txt; } > keys.yaml
+#       kubectl create secret generic chorus-api-keys --from-file=keys.yaml
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 

@@ -33,6 +33,30 @@ The config file of each component: the keys of config/chorus.yaml that it reads,
 {{- merge (dict "heap_mb" 0) (deepCopy .Values.config.limits) | toYaml }}
 {{- end }}
 
+{{/* The mesh's settings: mTLS from the pod's own certificate files (each pod mounts only its identity at /etc/chorus-tls). */}}
+{{- define "chorus.meshConfig" -}}
+{{- $files := dict "mode" "files" "dir" "" "ca_file" "/etc/chorus-tls/ca.crt" "cert_file" "/etc/chorus-tls/tls.crt" "key_file" "/etc/chorus-tls/tls.key" }}
+{{- merge $files (deepCopy .Values.config.security.mesh) | toYaml }}
+{{- end }}
+
+{{/* The `security` block of agents and history: the mesh, and how often its certificates are re-read. */}}
+{{- define "chorus.meshSecurityConfig" -}}
+{{- $s := .Values.config.security }}
+{{- dict "insecure" $s.insecure "mesh" (include "chorus.meshConfig" . | fromYaml) "auth" (dict "reload_ms" $s.auth.reload_ms) | toYaml }}
+{{- end }}
+
+{{/* The orchestrator's `security` block: TLS on its port with its certificate, the mesh, and who may call. */}}
+{{- define "chorus.orchestratorSecurityConfig" -}}
+{{- $s := .Values.config.security }}
+{{- $tls := dict "cert_file" "/etc/chorus-tls/tls.crt" "key_file" "/etc/chorus-tls/tls.key" "client_ca_file" "/etc/chorus-tls/ca.crt" }}
+{{- $keys := ternary "/etc/chorus-keys/keys.yaml" "" (ne (include "chorus.keysSecret" .) "") }}
+{{- dict
+  "insecure" $s.insecure
+  "tls" (merge $tls (deepCopy $s.tls))
+  "mesh" (include "chorus.meshConfig" . | fromYaml)
+  "auth" (merge (dict "keys_file" $keys) (deepCopy $s.auth)) | toYaml }}
+{{- end }}
+
 {{/* The orchestrator's config file: every key (it runs turns, pools, cache and the provider). */}}
 {{- define "chorus.config.orchestrator" -}}
 {{- $c := .Values.config }}
@@ -54,6 +78,7 @@ The config file of each component: the keys of config/chorus.yaml that it reads,
   "cache" $c.cache
   "redis" (merge (dict "url" (include "chorus.redisUrl" .)) (deepCopy $c.redis))
   "limits" (include "chorus.limitsConfig" . | fromYaml)
+  "security" (include "chorus.orchestratorSecurityConfig" . | fromYaml)
   "agents" $c.agents }}
 {{- toYaml $file }}
 {{- end }}
@@ -62,7 +87,8 @@ The config file of each component: the keys of config/chorus.yaml that it reads,
 {{- define "chorus.config.history" -}}
 {{- $file := dict
   "workflow" .Values.config.workflow
-  "history" (merge (dict "host" "0.0.0.0" "port" (int .Values.history.port) "metrics_port" (int (include "chorus.metricsPort" .)) "path" "chorus.db") (deepCopy .Values.config.history)) }}
+  "history" (merge (dict "host" "0.0.0.0" "port" (int .Values.history.port) "metrics_port" (int (include "chorus.metricsPort" .)) "path" "chorus.db") (deepCopy .Values.config.history))
+  "security" (include "chorus.meshSecurityConfig" . | fromYaml) }}
 {{- toYaml $file }}
 {{- end }}
 
@@ -72,6 +98,7 @@ The config file of each component: the keys of config/chorus.yaml that it reads,
   "workflow" .root.Values.config.workflow
   "llm" (include "chorus.llmConfig" .root | fromYaml)
   "limits" (include "chorus.limitsConfig" .root | fromYaml)
+  "security" (include "chorus.meshSecurityConfig" .root | fromYaml)
   "agents" (list .agent) }}
 {{- toYaml $file }}
 {{- end }}

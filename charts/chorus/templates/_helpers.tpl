@@ -40,9 +40,9 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
 
-{{/* The metrics port the services are given (-1 disables /metrics). */}}
+{{/* The metrics port the services are given (/metrics and the probes' /healthz). */}}
 {{- define "chorus.metricsPort" -}}
-{{- if .Values.metrics.enabled }}{{ int .Values.metrics.port }}{{ else }}-1{{ end }}
+{{- int .Values.metrics.port }}
 {{- end }}
 
 {{/* Name of the agent Deployment and Service of one pool; call with (dict "root" $ "pool" "creative"). */}}
@@ -76,11 +76,50 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
       - { key: app.kubernetes.io/component, operator: In, values: [{{ join ", " .components }}] }
 {{- end }}
 
-{{/* The ingress rule for the metrics port, when metrics are on and networkPolicy.metricsFrom names scrapers. */}}
+{{/* The ingress rule for the metrics port, when networkPolicy.metricsFrom names scrapers. */}}
 {{- define "chorus.metricsIngress" -}}
-{{- if and .Values.metrics.enabled .Values.networkPolicy.metricsFrom -}}
+{{- if .Values.networkPolicy.metricsFrom -}}
 - ports: [{ port: metrics }]
   from:
     {{- toYaml .Values.networkPolicy.metricsFrom | nindent 4 }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the Secret holding one identity's certificate; call with (dict "root" $ "identity" "agent"). */}}
+{{- define "chorus.tlsSecret" -}}
+{{- $existing := "" }}
+{{- if eq .root.Values.tls.source "existingSecrets" }}{{ $existing = get .root.Values.tls.existingSecrets .identity }}{{ end }}
+{{- $existing | default (printf "%s-%s-tls" (include "chorus.fullname" .root) .identity) }}
+{{- end }}
+
+{{/*
+The names one identity's certificate carries, as a YAML list, the common name first: the mesh
+name, and for the orchestrator also its Service's DNS names and tls.extraDnsNames. Call with
+(dict "root" $ "identity" "orchestrator").
+*/}}
+{{- define "chorus.tlsNames" -}}
+{{- $mesh := .root.Values.config.security.mesh }}
+{{- $names := list (get $mesh (printf "%s_name" .identity)) }}
+{{- if eq .identity "orchestrator" }}
+{{- $svc := printf "%s-orchestrator" (include "chorus.fullname" .root) }}
+{{- $ns := .root.Release.Namespace }}
+{{- $names = concat $names (list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.%s" $svc $ns .root.Values.tls.clusterDomain)) .root.Values.tls.extraDnsNames }}
+{{- end }}
+{{- toYaml (uniq $names) }}
+{{- end }}
+
+{{/* Name of the Secret holding the API keys file ("" when there is none). */}}
+{{- define "chorus.keysSecret" -}}
+{{- if .Values.auth.existingSecret }}
+{{- .Values.auth.existingSecret }}
+{{- else if .Values.auth.keysFile }}
+{{- printf "%s-api-keys" (include "chorus.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* Fails unless callers must authenticate (a keys file or an OIDC issuer) or the operator accepted the risk. */}}
+{{- define "chorus.checkAuth" -}}
+{{- if not (or (include "chorus.keysSecret" .) .Values.config.security.auth.oidc.issuer .Values.config.security.insecure) }}
+{{- fail "chorus: no authentication configured. Set auth.existingSecret (a Secret holding an API keys file; make keys with `chorus keys create --principal NAME --roles user`), auth.keysFile, or config.security.auth.oidc.issuer and .audience; or, to let anyone who reaches the orchestrator act as admin, config.security.insecure=true (see values.yaml)" }}
 {{- end }}
 {{- end }}

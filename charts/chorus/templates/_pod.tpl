@@ -33,49 +33,86 @@ resources:
   {{- toYaml .pod.resources | nindent 2 }}
 {{- end }}
 
-{{/* Native gRPC readiness and liveness probes on a port number (gRPC probes cannot take a port name). */}}
-{{- define "chorus.grpcProbes" -}}
+{{/*
+Readiness and liveness probes: GET /healthz on the metrics port (200 while the gRPC server is
+SERVING, 503 while it drains). gRPC probes cannot speak the mesh's mTLS.
+*/}}
+{{- define "chorus.probes" -}}
 readinessProbe:
-  grpc: { port: {{ int . }} }
+  httpGet: { path: /healthz, port: metrics }
   periodSeconds: 2
   timeoutSeconds: 2
   failureThreshold: 2
 livenessProbe:
-  grpc: { port: {{ int . }} }
+  httpGet: { path: /healthz, port: metrics }
   initialDelaySeconds: 10
   periodSeconds: 10
   timeoutSeconds: 5
   failureThreshold: 3
 {{- end }}
 
-{{/* The container ports: grpc and, when enabled, metrics. */}}
+{{/* The container ports: grpc and metrics. */}}
 {{- define "chorus.ports" -}}
 ports:
   - name: grpc
     containerPort: {{ int .port }}
-  {{- if .root.Values.metrics.enabled }}
   - name: metrics
     containerPort: {{ int .root.Values.metrics.port }}
-  {{- end }}
 {{- end }}
 
-{{/* Mounts of the config file and the writable /tmp. */}}
+{{/* Mounts of the config file, the pod's own certificate (with "tls": true) and the writable /tmp. */}}
 {{- define "chorus.volumeMounts" -}}
 - name: config
   mountPath: /etc/chorus
   readOnly: true
+{{- if .tls }}
+- name: tls
+  mountPath: /etc/chorus-tls
+  readOnly: true
+{{- end }}
 - name: tmp
   mountPath: /tmp
 {{- end }}
 
-{{/* Volumes for chorus.volumeMounts; call with the ConfigMap name. */}}
+{{/*
+Volumes for chorus.volumeMounts; call with (dict "root" $ "configMap" NAME "identity" "agent"),
+"identity" only for a pod with a certificate. 288 is 0440: the key is readable by the pod's group.
+*/}}
 {{- define "chorus.volumes" -}}
 - name: config
   configMap:
-    name: {{ . }}
+    name: {{ .configMap }}
+{{- if .identity }}
+- name: tls
+  secret:
+    secretName: {{ include "chorus.tlsSecret" (dict "root" .root "identity" .identity) }}
+    defaultMode: 288 # 0440: the owner and the pod's group (fsGroup) may read
+{{- end }}
 - name: tmp
   emptyDir:
     sizeLimit: 64Mi
+{{- end }}
+
+{{/* The orchestrator's mount of the API keys file, when there is one. */}}
+{{- define "chorus.keysMount" -}}
+{{- if include "chorus.keysSecret" . -}}
+- name: api-keys
+  mountPath: /etc/chorus-keys
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* The API keys file's volume: the Secret's key as keys.yaml. */}}
+{{- define "chorus.keysVolume" -}}
+{{- with include "chorus.keysSecret" . -}}
+- name: api-keys
+  secret:
+    secretName: {{ . }}
+    items:
+      - key: {{ if $.Values.auth.existingSecret }}{{ $.Values.auth.existingSecretKey }}{{ else }}keys.yaml{{ end }}
+        path: keys.yaml
+    defaultMode: 288 # 0440: the owner and the pod's group (fsGroup) may read
+{{- end }}
 {{- end }}
 
 {{/* OPENAI_API_KEY from its Secret; optional unless the chart knows the Secret exists. */}}

@@ -9,7 +9,9 @@ import { parse, stringify } from "yaml";
 import { find, type Manifest, podSpecOf, renderChart } from "../scripts/helm.js";
 
 const POOLS = ["creative", "analytical", "balanced"];
-const defaults = renderChart();
+/** The least a render needs: callers must authenticate (here with API keys from a Secret). */
+const KEYS = ["--set", "auth.existingSecret=chorus-api-keys"];
+const defaults = renderChart(KEYS);
 const workloads = (manifests: Manifest[]) =>
   manifests.filter((m) => ["Deployment", "StatefulSet", "Pod"].includes(m.kind));
 const configOf = (manifests: Manifest[], name: string) =>
@@ -135,7 +137,7 @@ describe("charts/chorus render", () => {
     const dir = mkdtempSync(join(tmpdir(), "chorus-chart-"));
     const file = join(dir, "values.yaml");
     writeFileSync(file, stringify({ config: { agents } }));
-    const rendered = renderChart(["--values", file]);
+    const rendered = renderChart([...KEYS, "--values", file]);
     rmSync(dir, { recursive: true });
     const replicas = POOLS.map((p) => find(rendered, "Deployment", `chorus-agent-${p}`).spec.replicas);
     assert.deepEqual(replicas, [3, 2, 1]);
@@ -160,7 +162,7 @@ describe("charts/chorus render", () => {
   });
 
   it("hardens every pod: non-root, read-only root, no capabilities, RuntimeDefault seccomp, /tmp as emptyDir", () => {
-    const all = workloads(renderChart(["--set", "redis.enabled=true"]));
+    const all = workloads(renderChart([...KEYS, "--set", "redis.enabled=true"]));
     assert.ok(all.some((m) => m.metadata.name === "chorus-redis"));
     for (const workload of all) {
       const spec = podSpecOf(workload);
@@ -181,18 +183,28 @@ describe("charts/chorus render", () => {
     }
   });
 
-  it("probes every gRPC service natively on the number of its port named grpc", () => {
-    const grpcPods = workloads(defaults).filter((m) =>
+  it("probes every Chorus service with GET /healthz on its port named metrics, which it serves there", () => {
+    const chorusPods = workloads(defaults).filter((m) =>
       ["orchestrator", "history", "agent"].includes(
         m.spec.template?.metadata.labels["app.kubernetes.io/component"],
       ),
     );
-    assert.equal(grpcPods.length, 2 + POOLS.length);
-    for (const workload of grpcPods) {
+    assert.equal(chorusPods.length, 2 + POOLS.length);
+    for (const workload of chorusPods) {
+      const name = workload.metadata.name;
       const [container] = podSpecOf(workload).containers;
-      const port = container.ports.find((p: Manifest) => p.name === "grpc").containerPort;
-      assert.deepEqual(container.readinessProbe.grpc, { port }, workload.metadata.name);
-      assert.deepEqual(container.livenessProbe.grpc, { port }, workload.metadata.name);
+      const port = container.ports.find((p: Manifest) => p.name === "metrics").containerPort;
+      assert.deepEqual(container.readinessProbe.httpGet, { path: "/healthz", port: "metrics" }, name);
+      assert.deepEqual(container.livenessProbe.httpGet, { path: "/healthz", port: "metrics" }, name);
+      assert.equal(container.readinessProbe.grpc, undefined, `${name}: gRPC probes cannot speak mTLS`);
+      const flag = container.args.indexOf("--metrics-port");
+      const served =
+        flag >= 0
+          ? Number(container.args[flag + 1])
+          : configOf(defaults, podSpecOf(workload).volumes[0].configMap.name)[
+              workload.metadata.labels["app.kubernetes.io/component"]
+            ].metrics_port;
+      assert.equal(served, port, `${name}: the service serves /healthz on the probed port`);
     }
   });
 
@@ -209,22 +221,39 @@ describe("charts/chorus render", () => {
     assert.equal(configOf(defaults, "chorus-history").history.path, "chorus.db", "relative to /data");
   });
 
-  it("has a helm test pod that health-checks the orchestrator, history and every pool's Service", () => {
+  it("has a helm test pod that health-checks orchestrator, history and every pool's Service over TLS as the orchestrator dials them", () => {
     const pod = find(defaults, "Pod", "chorus-test-health");
     assert.equal(pod.metadata.annotations["helm.sh/hook"], "test");
     assert.equal(pod.spec.restartPolicy, "Never");
-    const [command, ...addresses] = pod.spec.containers[0].args;
-    assert.equal(command, "health");
-    const services = ["chorus-orchestrator", "chorus-history", ...POOLS.map((p) => `chorus-agent-${p}`)];
-    assert.deepEqual(
-      addresses.map((a: string) => a.split(":")[0]),
-      services,
-    );
-    for (const address of addresses) {
-      const [name, port] = address.split(":");
-      const grpc = find(defaults, "Service", name).spec.ports.find((p: Manifest) => p.name === "grpc");
-      assert.equal(grpc.port, Number(port), address);
+    const tls = pod.spec.volumes.find((v: Manifest) => v.name === "tls");
+    assert.equal(tls.secret.secretName, "chorus-orchestrator-tls", "the orchestrator's identity");
+    const checked: string[] = [];
+    const expectedName: Record<string, string | undefined> = {
+      "chorus-orchestrator": undefined,
+      "chorus-history": "chorus-history",
+      ...Object.fromEntries(POOLS.map((p) => [`chorus-agent-${p}`, "chorus-agent"])),
+    };
+    for (const container of pod.spec.containers) {
+      const args: string[] = container.args;
+      const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+      assert.equal(args[0], "health");
+      const mount = container.volumeMounts.find((m: Manifest) => m.name === "tls").mountPath;
+      assert.equal(flag("--cacert"), `${mount}/ca.crt`);
+      assert.equal(flag("--cert"), `${mount}/tls.crt`);
+      assert.equal(flag("--key"), `${mount}/tls.key`);
+      for (const address of args.slice(1).filter((a) => a.includes(":") && !a.startsWith("/"))) {
+        const [name = "", port] = address.split(":");
+        const grpc = find(defaults, "Service", name).spec.ports.find((p: Manifest) => p.name === "grpc");
+        assert.equal(grpc.port, Number(port), address);
+        assert.equal(
+          flag("--server-name"),
+          expectedName[name],
+          `${address}: the name its certificate carries`,
+        );
+        checked.push(name);
+      }
     }
+    assert.deepEqual(checked.sort(), Object.keys(expectedName).sort());
   });
 
   it("lets only the orchestrator (and the test pod) into agents and history", () => {
@@ -245,7 +274,7 @@ describe("charts/chorus render", () => {
     const orchestrator = find(defaults, "NetworkPolicy", "chorus-orchestrator");
     assert.deepEqual(orchestrator.spec.ingress, [{ ports: [{ port: "grpc" }] }], "clients from anywhere");
     const restricted = find(
-      renderChart(["--set", "networkPolicy.clientsFrom[0].namespaceSelector.matchLabels.team=a"]),
+      renderChart([...KEYS, "--set", "networkPolicy.clientsFrom[0].namespaceSelector.matchLabels.team=a"]),
       "NetworkPolicy",
       "chorus-orchestrator",
     );
@@ -258,8 +287,12 @@ describe("charts/chorus render", () => {
 
   it("renders Redis, a real model and Secrets only when asked", () => {
     const kinds = (ms: Manifest[]) => ms.map((m) => `${m.kind}/${m.metadata.name}`);
-    assert.ok(!kinds(defaults).some((k) => /redis|Secret\//.test(k)));
+    const secrets = (ms: Manifest[]) =>
+      kinds(ms).filter((k) => k.startsWith("Secret/") && !k.endsWith("-tls"));
+    assert.ok(!kinds(defaults).some((k) => /redis/.test(k)));
+    assert.deepEqual(secrets(defaults), ["Secret/chorus-ca"], "only the certificates' CA");
     const rendered = renderChart([
+      ...KEYS,
       "--set",
       "redis.enabled=true",
       "--set",
@@ -274,12 +307,18 @@ describe("charts/chorus render", () => {
     assert.equal(config.llm.base_url, "https://api.openai.com/v1");
     assert.equal(find(rendered, "Secret", "chorus-openai").stringData.OPENAI_API_KEY, "sk-test");
     const existing = renderChart([
+      ...KEYS,
+      "--set",
+      "tls.source=existingSecrets",
       "--set",
       "openai.existingSecret=mine",
       "--set",
       "openai.existingSecretKey=key",
     ]);
-    assert.ok(!kinds(existing).some((k) => k.startsWith("Secret/")));
+    assert.deepEqual(
+      kinds(existing).filter((k) => k.startsWith("Secret/")),
+      [],
+    );
     const env = podSpecOf(find(existing, "Deployment", "chorus-agent-creative")).containers[0].env;
     assert.deepEqual(env.find((e: Manifest) => e.name === "OPENAI_API_KEY").valueFrom, {
       secretKeyRef: { name: "mine", key: "key" },

@@ -8,6 +8,9 @@ import { CHART_SET_KEYS, chartSetKeyProblems, flatten } from "../scripts/chart-s
 import { CHART_DIR, REPO_ROOT, renderChart, runTool } from "../scripts/helm.js";
 import { chartConfigSchema } from "../scripts/values-schema.js";
 
+/** The least a render needs: callers must authenticate (here with API keys from a Secret). */
+const KEYS = ["--set", "auth.existingSecret=chorus-api-keys"];
+
 /** Whether the config schema has the key `dotted` (a.b.c). */
 function schemaHas(schema: JsonSchema, dotted: string): boolean {
   const [key = "", ...rest] = dotted.split(".");
@@ -40,19 +43,24 @@ function uncommentedKeys(node: unknown, path: string, missing: string[], first?:
 }
 
 describe("charts/chorus", () => {
-  it("passes helm lint --strict with the defaults and with Redis, a real model and an existing Secret", () => {
+  it("passes helm lint --strict with an API keys Secret, and with Redis, a real model, OIDC or cert-manager", () => {
+    const keys = ["--set", "auth.existingSecret=chorus-api-keys"];
     const variants = [
-      [],
-      ["--set", "redis.enabled=true", "--set", "openai.baseUrl=https://api.openai.com/v1"],
-      ["--set", "openai.existingSecret=my-openai", "--set", "redis.existingSecret=my-redis"],
+      keys,
+      [...keys, "--set", "redis.enabled=true", "--set", "openai.baseUrl=https://api.openai.com/v1"],
+      [...keys, "--set", "openai.existingSecret=my-openai", "--set", "redis.existingSecret=my-redis"],
       [
+        "--set",
+        "config.security.auth.oidc.issuer=https://id.example.com",
+        "--set",
+        "config.security.auth.oidc.audience=chorus",
         "--set",
         "openai.apiKey=sk-test",
         "--set",
-        "metrics.enabled=false",
-        "--set",
         "networkPolicy.enabled=false",
       ],
+      [...keys, "--set", "tls.source=certManager"],
+      [...keys, "--set", "tls.source=existingSecrets"],
     ];
     for (const args of variants) {
       const result = runTool("helm", ["lint", "--strict", CHART_DIR, ...args]);
@@ -69,6 +77,12 @@ describe("charts/chorus", () => {
       /\/config\/agents\/0\/scaling.*'max_block'/,
     ],
     ["a config key the chart sets", "config.history.path=/tmp/x.db", /\/config\/history.*'path'/],
+    [
+      "a certificate path (the chart mounts them)",
+      "config.security.mesh.cert_file=/x.pem",
+      /\/config\/security\/mesh.*'cert_file'/,
+    ],
+    ["an unknown certificate source", "tls.source=selfsigned", /\/tls\/source/],
     ["a misspelt resources key", "orchestrator.resources.limit.cpu=1", /\/orchestrator\/resources.*'limit'/],
     [
       "a misspelt securityContext key",
@@ -83,13 +97,13 @@ describe("charts/chorus", () => {
   ];
   for (const [what, set, message] of typos) {
     it(`rejects ${what} through values.schema.json (--set ${set})`, () => {
-      assert.throws(() => renderChart(["--set", set]), message);
+      assert.throws(() => renderChart([...KEYS, "--set", set]), message);
     });
   }
 
   it("rejects a pools entry that names no agent, naming the key", () => {
     assert.throws(
-      () => renderChart(["--set", "pools.creativ.resources.limits.cpu=1"]),
+      () => renderChart([...KEYS, "--set", "pools.creativ.resources.limits.cpu=1"]),
       /pools\.creativ: no agent named "creativ"/,
     );
   });
@@ -124,7 +138,7 @@ describe("charts/chorus", () => {
 
   it("writes into the pods' config files the values.config keys plus exactly the keys CHART_SET_KEYS lists", () => {
     const values = parse(readFileSync(join(CHART_DIR, "values.yaml"), "utf8"));
-    assert.deepEqual(chartSetKeyProblems(renderChart(), values.config), []);
+    assert.deepEqual(chartSetKeyProblems(renderChart(KEYS), values.config), []);
   });
 
   it("holds in values.schema.json the config schema generated from the zod schema (npm run generate)", () => {
