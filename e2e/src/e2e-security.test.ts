@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { ChatService, HistoryService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
-import { type SecuredMesh, startSecuredMesh } from "./testing/secured-mesh.js";
+import { MODEL_API_KEY, type SecuredMesh, startSecuredMesh } from "./testing/secured-mesh.js";
 
 const NOT_FOUND = (err: { code?: number }) => err.code === status.NOT_FOUND;
 
@@ -148,6 +148,26 @@ describe("a mesh with TLS and API keys on its public port", { timeout: 240_000 }
       },
     );
     await chat.chat({ message: "others are not limited by it" }, mesh.as("alice"));
+  });
+
+  it("never shows the model's API key in GetStatus, GetStats, /metrics or any log line", async () => {
+    const status = JSON.stringify(await chat.getStatus({}, mesh.as("ops")), (_k, v) =>
+      typeof v === "bigint" ? String(v) : v,
+    );
+    const stats = JSON.stringify(await chat.getStats({}, mesh.as("ops")), (_k, v) =>
+      typeof v === "bigint" ? String(v) : v,
+    );
+    assert.match(status, /"llm"/, "GetStatus reports the model");
+    const serving = mesh.chorus
+      .output()
+      .split("\n")
+      .find((line) => line.includes('"orchestrator serving"'));
+    const metricsPort = (JSON.parse(serving ?? "{}") as { metricsPort?: number }).metricsPort;
+    assert.ok(metricsPort, "the orchestrator logged its metrics port");
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(metrics, /chorus_turns_total/);
+    for (const [where, text] of Object.entries({ status, stats, metrics, logs: mesh.chorus.output() }))
+      assert.equal(text.includes(MODEL_API_KEY), false, `the model API key appears in ${where}`);
   });
 
   it("lets an admin read another's conversation, and audits it without any secret", async () => {

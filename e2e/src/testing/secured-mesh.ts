@@ -16,6 +16,9 @@ export const PRINCIPALS = {
   capped: ["user"],
 } as const satisfies Record<string, readonly Role[]>;
 
+/** The model API key the mesh is given; it must never show up anywhere a caller or operator can read. */
+export const MODEL_API_KEY = "sk-e2e-MODEL-KEY-never-to-be-seen";
+
 /** Limits set on a principal's own key. */
 const KEY_LIMITS: Partial<Record<PrincipalName, { requests_per_minute: number }>> = {
   capped: { requests_per_minute: 2 },
@@ -63,7 +66,7 @@ export async function startSecuredMesh(): Promise<SecuredMesh> {
   writeFileSync(keysFile, `keys:\n${entries.join("\n")}\n`, { mode: 0o600 });
   const chorus = await startChorusUp(
     { security: { tls: { cert_file: certFile, key_file: keyFile }, auth: { keys_file: keysFile } } },
-    { LOG_LEVEL: "info" },
+    { LOG_LEVEL: "info", OPENAI_API_KEY: MODEL_API_KEY },
   );
   const transport = watchedChannelCredentials({ ca_file: caFile }, undefined, 60_000);
   const clients: { close(): void }[] = [];

@@ -6,6 +6,7 @@ import {
   experimental,
   ServerCredentials,
 } from "@grpc/grpc-js";
+import { FileCertificateProvider } from "./file-certificates.js";
 
 /** A certificate, its key and the CA that peers' certificates must chain to, as file paths. */
 export interface TlsFiles {
@@ -18,13 +19,15 @@ export interface TlsFiles {
 /** Whether a TLS server asks callers for a certificate, and whether it insists. */
 export type ClientAuth = "none" | "optional" | "require";
 
-function provider(files: Partial<TlsFiles>, refreshMs: number) {
-  return new experimental.FileWatcherCertificateProvider({
-    certificateFile: files.cert_file || undefined,
-    privateKeyFile: files.key_file || undefined,
-    caCertificateFile: files.ca_file || undefined,
-    refreshIntervalMs: refreshMs,
-  });
+function provider(files: Partial<TlsFiles>, refreshMs: number): FileCertificateProvider {
+  return new FileCertificateProvider(
+    {
+      certFile: files.cert_file || undefined,
+      keyFile: files.key_file || undefined,
+      caFile: files.ca_file || undefined,
+    },
+    refreshMs,
+  );
 }
 
 function mustRead(path: string, what: string): void {
