@@ -24,7 +24,7 @@ export async function runRepl(address: string, out: NodeJS.WritableStream = proc
   const rl = createInterface({ input: process.stdin, output: out, terminal: process.stdin.isTTY });
   const print = (text: string) => out.write(`${text}\n`);
   let conversationId = "";
-  print(`Chorus at ${address}. ${HELP.split("\n")[0]} /help lists commands.`);
+  print(`Chorus at ${address}. Type a message to ask every agent; /help lists commands.`);
   try {
     for (;;) {
       let line: string;
