@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
+import { CLI_BUNDLE } from "@chorus/cli/testing";
 import { grpcurl, messages, requireGrpcurl } from "./testing/grpcurl.js";
 import { type SecuredMesh, startSecuredMesh } from "./testing/secured-mesh.js";
 
@@ -56,6 +57,32 @@ describe("independent clients over TLS with an API key", { timeout: 240_000 }, (
     ]);
     assert.notEqual(untrusted.code, 0);
     assert.match(untrusted.stderr, /certificate|x509|tls/i);
+  });
+
+  it("the chorus CLI asks over TLS with $CHORUS_API_KEY and --cacert, and says why it is refused without the key", async () => {
+    const cli = (env: NodeJS.ProcessEnv, ...args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [CLI_BUNDLE, ...args, "--address", mesh.chorus.address, "--cacert", mesh.caFile],
+          { timeout: 60_000, killSignal: "SIGKILL", env: { ...process.env, ...env } },
+          (error, stdout, stderr) =>
+            resolve({
+              code: error ? (typeof error.code === "number" ? error.code : null) : 0,
+              stdout,
+              stderr,
+            }),
+        );
+      });
+    const asked = await cli({ CHORUS_API_KEY: mesh.keys.alice }, "ask", "hello from the CLI", "--json");
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.equal(typeof (JSON.parse(asked.stdout) as { answer?: unknown }).answer, "string");
+    const refused = await cli({ CHORUS_API_KEY: "" }, "ask", "hello without a key");
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /UNAUTHENTICATED: missing credentials/);
+    const status = await cli({ CHORUS_API_KEY: mesh.keys.alice }, "status");
+    assert.equal(status.code, 1);
+    assert.match(status.stderr, /PERMISSION_DENIED: .*needs the operator role/);
   });
 
   it("Python grpcio with TLS channel credentials and a bearer token does everything by reflection", async () => {

@@ -1,6 +1,7 @@
 import { Aggregation, ChatService } from "@chorus/proto";
-import { createClient, detailsOf } from "@chorus/shared";
+import { detailsOf } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
+import type { Target } from "./connection.js";
 import { chatJson, formatAnswer, formatStats, formatStatus, statsJson, statusJson } from "./format.js";
 
 const deadline = (ms: number) => new Date(Date.now() + ms);
@@ -25,8 +26,8 @@ export interface AskOptions {
 }
 
 /** `chorus ask`: one turn, printed as text or JSON. */
-export async function ask(address: string, message: string, options: AskOptions): Promise<number> {
-  const client = createClient(ChatService, address);
+export async function ask(target: Target, message: string, options: AskOptions): Promise<number> {
+  const client = target.open(ChatService);
   try {
     const mode = options.aggregation
       ? Aggregation[options.aggregation.toUpperCase() as keyof typeof Aggregation]
@@ -48,35 +49,35 @@ export async function ask(address: string, message: string, options: AskOptions)
     process.stdout.write(`${options.json ? chatJson(response) : formatAnswer(response)}\n`);
     return 0;
   } catch (err) {
-    return reportError(err, address);
+    return reportError(err, target.address);
   } finally {
     client.close();
   }
 }
 
 /** `chorus stats`. */
-export async function stats(address: string, json: boolean): Promise<number> {
-  const client = createClient(ChatService, address);
+export async function stats(target: Target, json: boolean): Promise<number> {
+  const client = target.open(ChatService);
   try {
     const response = await client.getStats({}, { deadline: deadline(10_000) });
     process.stdout.write(`${json ? statsJson(response) : formatStats(response)}\n`);
     return 0;
   } catch (err) {
-    return reportError(err, address);
+    return reportError(err, target.address);
   } finally {
     client.close();
   }
 }
 
 /** `chorus status`. */
-export async function statusCommand(address: string, json: boolean): Promise<number> {
-  const client = createClient(ChatService, address);
+export async function statusCommand(target: Target, json: boolean): Promise<number> {
+  const client = target.open(ChatService);
   try {
     const response = await client.getStatus({}, { deadline: deadline(10_000) });
     process.stdout.write(`${json ? statusJson(response) : formatStatus(response)}\n`);
     return 0;
   } catch (err) {
-    return reportError(err, address);
+    return reportError(err, target.address);
   } finally {
     client.close();
   }

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfigOrExit, withInsecureFlag } from "@chorus/config";
 import { ask, stats, statusCommand } from "./client-commands.js";
+import { type Target, type TlsFlags, targetOf } from "./connection.js";
 import { healthCommand } from "./health-command.js";
 import { keysCommand } from "./keys-command.js";
 import { startMesh } from "./mesh.js";
@@ -23,7 +24,6 @@ const USAGE = `usage: chorus <command> [--config FILE] [options]
   ask "MESSAGE"        one turn [--json] [--conversation ID] [--agents a,b] [--aggregation MODE] [--turn-id ID]
   stats                statistics [--json]
   health ADDRESS...    grpc.health.v1 check of each address; exit 0 only if all are SERVING [--service NAME]
-                       TLS: [--tls] [--cacert FILE] [--cert FILE --key FILE] [--server-name NAME]
   status               component health, pool blocks and scaling settings [--json]
   scale-log            scaling events: recent ones, then live until Ctrl-C [--pool P] [--json] [--no-follow]
   scale POOL N         set a pool's blocks by hand (its strategy goes on from N) [--json]
@@ -36,7 +36,10 @@ const USAGE = `usage: chorus <command> [--config FILE] [options]
   --insecure           (up, chat and the services) allow listening beyond loopback without TLS
                        or authentication; without it such a service refuses to start
 
-Client commands reach the orchestrator at --address, $CHORUS_ADDRESS, or the config's host:port.`;
+Client commands (chat --address, ask, stats, status, scale-log, scale, health) reach the orchestrator
+at --address, $CHORUS_ADDRESS, or the config's host:port; over TLS with [--tls] [--cacert FILE]
+(or $CHORUS_CACERT) [--cert FILE --key FILE] [--server-name NAME]; with an API key from
+$CHORUS_API_KEY (never a flag, so it stays out of process listings and shell history).`;
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
@@ -73,10 +76,21 @@ const { values: flags, positionals } = parseArgs({
   },
 });
 
+const tlsFlags: TlsFlags = {
+  tls: flags.tls,
+  cacert: flags.cacert,
+  cert: flags.cert,
+  key: flags.key,
+  serverName: flags["server-name"],
+};
+
+/** The orchestrator at `address`, with the TLS flags and $CHORUS_API_KEY. */
+const target = (address: string): Target => targetOf(address, tlsFlags);
+
 async function upOrChat(interactive: boolean, file: string | undefined): Promise<void> {
   const config = withInsecureFlag(loadConfigOrExit(file), flags.insecure);
   if (interactive && flags.address) {
-    await runRepl(flags.address);
+    await runRepl(target(flags.address));
     return;
   }
   let stopping = false;
@@ -107,7 +121,7 @@ async function upOrChat(interactive: boolean, file: string | undefined): Promise
     return;
   }
   process.stdout.write(`Model: ${model}. Service logs: ${mesh.logDir}\n`);
-  await runRepl(mesh.address);
+  await runRepl(target(mesh.address));
   await stop(0);
 }
 
@@ -127,7 +141,7 @@ async function main(): Promise<number | undefined> {
     case "ask": {
       const message = positionals.slice(1).join(" ");
       const config = loadConfigOrExit(file);
-      return ask(orchestratorAddress(flags.address, config), message, {
+      return ask(target(orchestratorAddress(flags.address, config)), message, {
         json: flags.json ?? false,
         conversation: flags.conversation,
         agents: flags.agents,
@@ -136,26 +150,23 @@ async function main(): Promise<number | undefined> {
       });
     }
     case "stats":
-      return stats(orchestratorAddress(flags.address, loadConfigOrExit(file)), flags.json ?? false);
+      return stats(target(orchestratorAddress(flags.address, loadConfigOrExit(file))), flags.json ?? false);
     case "health":
-      return healthCommand(positionals.slice(1), flags.service ?? "", {
-        tls: flags.tls,
-        cacert: flags.cacert,
-        cert: flags.cert,
-        key: flags.key,
-        serverName: flags["server-name"],
-      });
+      return healthCommand(positionals.slice(1), flags.service ?? "", tlsFlags);
     case "status":
-      return statusCommand(orchestratorAddress(flags.address, loadConfigOrExit(file)), flags.json ?? false);
+      return statusCommand(
+        target(orchestratorAddress(flags.address, loadConfigOrExit(file))),
+        flags.json ?? false,
+      );
     case "scale-log":
-      return scaleLog(orchestratorAddress(flags.address, loadConfigOrExit(file)), {
+      return scaleLog(target(orchestratorAddress(flags.address, loadConfigOrExit(file))), {
         pool: flags.pool,
         json: flags.json ?? false,
         follow: !flags["no-follow"],
       });
     case "scale": {
       const address = orchestratorAddress(flags.address, loadConfigOrExit(file));
-      return scalePool(address, positionals[1] ?? "", positionals[2], flags.json ?? false);
+      return scalePool(target(address), positionals[1] ?? "", positionals[2], flags.json ?? false);
     }
     case "keys":
       return keysCommand(positionals.slice(1), flags);

@@ -1,8 +1,9 @@
 import { createInterface } from "node:readline/promises";
 import { type AgentAnswer, BatchMode, ChatService, HistoryService } from "@chorus/proto";
-import { createClient } from "@chorus/shared";
+import type { PromiseClient } from "@chorus/shared";
 import { BatchProgress } from "./batch-progress.js";
 import { reportError } from "./client-commands.js";
+import type { Target } from "./connection.js";
 import { formatStats, formatStatus } from "./format.js";
 
 const HELP = `Type a message to ask every agent. Commands:
@@ -18,9 +19,10 @@ const QUIT = new Set(["/quit", "quit", "exit", "bye", "/exit"]);
 const MAX_BATCH_INPUT = 100_000;
 
 /** The interactive chat: streams each answer, runs slash commands, keeps one conversation. */
-export async function runRepl(address: string, out: NodeJS.WritableStream = process.stdout): Promise<void> {
-  const chat = createClient(ChatService, address);
-  const history = createClient(HistoryService, address);
+export async function runRepl(target: Target, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const { address } = target;
+  const chat = target.open(ChatService);
+  const history = target.open(HistoryService);
   const rl = createInterface({ input: process.stdin, output: out, terminal: process.stdin.isTTY });
   const print = (text: string) => out.write(`${text}\n`);
   let conversationId = "";
@@ -94,7 +96,7 @@ function agentNotice(a: AgentAnswer): string {
 }
 
 async function streamTurn(
-  chat: ReturnType<typeof createClient<typeof ChatService>>,
+  chat: PromiseClient<typeof ChatService>,
   conversationId: string,
   message: string,
   out: NodeJS.WritableStream,

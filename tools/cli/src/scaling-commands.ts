@@ -1,7 +1,7 @@
 import { ChatService } from "@chorus/proto";
-import { createClient } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { reportError } from "./client-commands.js";
+import type { Target } from "./connection.js";
 import { formatScalingEvent, scalingEventJson } from "./format.js";
 
 /** Options of `chorus scale-log`. */
@@ -13,8 +13,8 @@ export interface ScaleLogOptions {
 }
 
 /** `chorus scale-log`: prints scaling events (recent ones, then live ones until Ctrl-C). */
-export async function scaleLog(address: string, options: ScaleLogOptions): Promise<number> {
-  const client = createClient(ChatService, address);
+export async function scaleLog(target: Target, options: ScaleLogOptions): Promise<number> {
+  const client = target.open(ChatService);
   const controller = new AbortController();
   const interrupt = () => controller.abort();
   process.once("SIGINT", interrupt);
@@ -29,7 +29,7 @@ export async function scaleLog(address: string, options: ScaleLogOptions): Promi
     return 0;
   } catch (err) {
     if (controller.signal.aborted || (err as { code?: number }).code === status.CANCELLED) return 0;
-    return reportError(err, address);
+    return reportError(err, target.address);
   } finally {
     process.off("SIGINT", interrupt);
     process.off("SIGTERM", interrupt);
@@ -38,13 +38,13 @@ export async function scaleLog(address: string, options: ScaleLogOptions): Promi
 }
 
 /** `chorus scale POOL N`: sets a pool's block count by hand. */
-export async function scalePool(address: string, pool: string, blocks: string | undefined, json: boolean) {
+export async function scalePool(target: Target, pool: string, blocks: string | undefined, json: boolean) {
   const count = Number(blocks);
   if (!pool || blocks === undefined || !Number.isInteger(count)) {
     process.stderr.write("usage: chorus scale POOL N (N a whole number of blocks)\n");
     return 2;
   }
-  const client = createClient(ChatService, address);
+  const client = target.open(ChatService);
   try {
     const { event } = await client.scalePool(
       { pool, blocks: count },
@@ -53,7 +53,7 @@ export async function scalePool(address: string, pool: string, blocks: string | 
     if (event) process.stdout.write(`${json ? scalingEventJson(event) : formatScalingEvent(event)}\n`);
     return 0;
   } catch (err) {
-    return reportError(err, address);
+    return reportError(err, target.address);
   } finally {
     client.close();
   }
