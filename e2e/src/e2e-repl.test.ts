@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import { type ChorusUp, startChorusUp, testConfig } from "@chorus/cli/testing";
 import { stringify } from "yaml";
-import { type ChorusUp, startChorusUp, testConfig } from "./testing/chorus-up.js";
 import { noTerminal, Terminal } from "./testing/terminal.js";
 
 const BATCH = 6;
@@ -35,10 +35,11 @@ async function enter(term: Terminal, line: string, timeoutMs = 20_000): Promise<
   return screen.slice(from - 1, screen.length - 1);
 }
 
-describe("chorus chat on a terminal, joined to a running mesh", { skip: noTerminal, timeout: 60_000 }, () => {
+describe("chorus chat on a terminal, joined to a running mesh", { timeout: 60_000 }, () => {
   let mesh: ChorusUp;
   let term: Terminal;
   before(async () => {
+    assert.equal(noTerminal, undefined, `the CLI tests need a terminal: ${noTerminal}`);
     mesh = await startChorusUp();
     term = new Terminal(["chat", "--address", mesh.address]);
     await term.waitFor(/^you>$/);
@@ -119,10 +120,11 @@ describe("chorus chat on a terminal, joined to a running mesh", { skip: noTermin
   });
 });
 
-describe("chorus chat on a terminal, starting its own mesh", { skip: noTerminal, timeout: 60_000 }, () => {
+describe("chorus chat on a terminal, starting its own mesh", { timeout: 60_000 }, () => {
   let dir: string;
   let term: Terminal;
   before(() => {
+    assert.equal(noTerminal, undefined, `the CLI tests need a terminal: ${noTerminal}`);
     dir = mkdtempSync(join(tmpdir(), "chorus-chat-"));
     writeFileSync(join(dir, "chorus.yaml"), stringify(testConfig(dir)));
     term = new Terminal(["chat", "--config", join(dir, "chorus.yaml")], { shellStays: true });

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
-import { CLI_BUNDLE } from "./chorus-up.js";
+import { CLI_BUNDLE } from "@chorus/cli/testing";
 import { renderScreen } from "./terminal-screen.js";
 
-/** Why terminal tests cannot run here, or undefined when util-linux script(1) is available. */
+/** Why terminal tests cannot run here (they then fail saying so), or undefined when util-linux script(1) is available. */
 export const noTerminal: string | undefined =
   spawnSync("script", ["--version"], { stdio: "ignore" }).status === 0
     ? undefined

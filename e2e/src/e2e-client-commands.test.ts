@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { type ChorusUp, startChorusUp } from "./testing/chorus-up.js";
+import { type ChorusUp, startChorusUp } from "@chorus/cli/testing";
 import { noTerminal, runInTerminal, Terminal } from "./testing/terminal.js";
 
 const AGENTS = ["creative", "analytical", "balanced"];
 
 describe("the client commands on a terminal, against chorus up", {
-  skip: noTerminal,
   timeout: 60_000,
 }, () => {
   let mesh: ChorusUp;
@@ -19,6 +18,7 @@ describe("the client commands on a terminal, against chorus up", {
     return screen.find((line) => line.startsWith(`pool ${pool} `)) ?? assert.fail(screen.join("\n"));
   };
   before(async () => {
+    assert.equal(noTerminal, undefined, `the CLI tests need a terminal: ${noTerminal}`);
     mesh = await startChorusUp();
   });
   after(() => mesh.stop());
