@@ -14,6 +14,8 @@ export interface CallContext {
   readonly requestId: string;
   /** Incoming metadata. */
   readonly metadata: Metadata;
+  /** The caller's address as the transport reports it (grpc-js getPeer(): ip:port of its connection). */
+  readonly peer: string;
 }
 
 /** Reads the request id from metadata, or makes one. */

@@ -78,6 +78,7 @@ export function serviceDefinition(service: DescService): ServiceDefinition {
 interface ServerCallLike {
   metadata: import("@grpc/grpc-js").Metadata;
   getDeadline(): Date | number;
+  getPeer(): string;
   on(event: "cancelled", listener: () => void): unknown;
 }
 
@@ -89,6 +90,7 @@ function contextOf(call: ServerCallLike): CallContext {
     deadline: deadlineDate(call.getDeadline()),
     requestId: requestIdFrom(call.metadata),
     metadata: call.metadata,
+    peer: call.getPeer(),
   };
 }
 
