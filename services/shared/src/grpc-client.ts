@@ -29,6 +29,8 @@ export interface RpcOptions {
   requestId?: string | undefined;
   /** More metadata to send (e.g. the principal a trusted orchestrator acts for). */
   metadata?: Readonly<Record<string, string>> | undefined;
+  /** Wait (within the deadline) for the channel to connect instead of failing at once while it cannot. */
+  waitForReady?: boolean | undefined;
 }
 
 /** How a client reaches its server: TLS credentials and the options that pin the server's name. */
@@ -66,6 +68,7 @@ function metadataOf(options: RpcOptions | undefined): Metadata {
   const metadata = new Metadata();
   if (options?.requestId) metadata.set(REQUEST_ID_KEY, options.requestId);
   for (const [key, value] of Object.entries(options?.metadata ?? {})) metadata.set(key, value);
+  if (options?.waitForReady) metadata.setOptions({ waitForReady: true });
   return metadata;
 }
 
