@@ -4,6 +4,7 @@ import { providerSchema } from "./provider-schema.js";
 import type { ScalingSettings } from "./scaling.js";
 import { about, metricsPort, nonNegative, port, positiveInt } from "./schema-parts.js";
 import { securitySchema } from "./security-schema.js";
+import { supervisorSchema } from "./supervisor-schema.js";
 
 // Every key carries a description: config/chorus.yaml and the chart's values.schema.json are
 // generated from these schemas (`npm run generate`), so the descriptions are the config's documentation.
@@ -177,6 +178,9 @@ export const configSchema = z
       .meta(about("The orchestrator's response cache: Redis when redis.url is set, else an in-process LRU.")),
     redis: redisSchema.prefault({}).meta(about("The response cache's Redis client.")),
     limits: limitsSchema.prefault({}).meta(about("Request limits and the heap ceiling.")),
+    supervisor: supervisorSchema
+      .prefault({})
+      .meta(about("`chorus up` restarts history, the simulator and the orchestrator when they die.")),
     security: securitySchema
       .prefault({})
       .meta(about("TLS on the public port, mTLS inside the mesh, API keys and OIDC tokens, limits per key.")),

@@ -39,6 +39,17 @@ export const CHART_SET_KEYS: readonly string[] = [
   "security.auth.keys_file",
 ];
 
+/**
+ * Keys of config/chorus.yaml that only `chorus up` reads (its supervisor: in Kubernetes the kubelet
+ * restarts pods). The chart neither takes them as values nor writes them into a pod's file.
+ */
+export const LOCAL_ONLY_KEYS: readonly string[] = [
+  "supervisor.restart_backoff_ms",
+  "supervisor.max_restart_backoff_ms",
+  "supervisor.crash_loop_restarts",
+  "supervisor.crash_loop_window_seconds",
+];
+
 /** Flattens nested mappings into dotted keys; lists (config.agents) stay whole values. */
 export function flatten(value: unknown, prefix = ""): Map<string, unknown> {
   const out = new Map<string, unknown>();

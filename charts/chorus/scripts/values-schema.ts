@@ -1,5 +1,5 @@
 import { configJsonSchema, type JsonSchema } from "@chorus/config";
-import { CHART_SET_KEYS } from "./chart-set-keys.js";
+import { CHART_SET_KEYS, LOCAL_ONLY_KEYS } from "./chart-set-keys.js";
 
 /** Takes `dotted` (a.b.c) out of an object schema, and any section it leaves without keys. */
 function omit(schema: JsonSchema, dotted: string): void {
@@ -13,11 +13,11 @@ function omit(schema: JsonSchema, dotted: string): void {
 
 /**
  * The schema of the chart's `config:` values: chorus.yaml's schema (from the zod schema in
- * @chorus/config) without the keys the chart sets, with the agents required, as pools come from them.
+ * @chorus/config) without the keys the chart sets or only `chorus up` reads, with the agents required, as pools come from them.
  */
 export function chartConfigSchema(): JsonSchema {
   const schema = configJsonSchema();
-  for (const key of CHART_SET_KEYS) omit(schema, key);
+  for (const key of [...CHART_SET_KEYS, ...LOCAL_ONLY_KEYS]) omit(schema, key);
   return {
     ...schema,
     description:
