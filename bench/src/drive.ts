@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { type LoadResult, type LoadSpec, runLoad } from "./load.js";
-import { openTarget, type TargetSpec } from "./targets.js";
+import { openTarget, type Target, type TargetSpec } from "./targets.js";
 
 const WORKER = new URL("./load-worker.ts", import.meta.url).pathname;
 
@@ -31,6 +31,11 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
     abandoned: sum((r) => r.abandoned),
     errors,
   };
+}
+
+/** Results of runs made one after another, as if one run over their summed windows. */
+export function concatResults(results: readonly LoadResult[]): LoadResult {
+  return { ...mergeResults(results), windowMs: results.reduce((sum, r) => sum + r.windowMs, 0) };
 }
 
 function awaitMessage<T>(child: ChildProcess, key: string, timeoutMs: number): Promise<T> {
@@ -71,20 +76,36 @@ function scheduleWindow(spec: LoadSpec, startAt: number, hooks: WindowHooks): ()
   };
 }
 
-/** Drives `target` under `spec` from this process, or from `processes` forked load processes. */
+/** Drives an already open `target` from this process; its connections outlive the run. */
+export async function driveOpen(
+  spec: LoadSpec,
+  target: Target,
+  hooks: WindowHooks = {},
+): Promise<LoadResult> {
+  const cancel = scheduleWindow(spec, Date.now(), hooks);
+  try {
+    return await runLoad(spec, target.call);
+  } finally {
+    cancel();
+  }
+}
+
+/**
+ * Drives `target` under `spec`: an open target from this process; a target spec from this process
+ * or from `processes` forked load processes, each connecting for the run.
+ */
 export async function drive(
   spec: LoadSpec,
-  target: TargetSpec,
+  target: TargetSpec | Target,
   processes = 1,
   hooks: WindowHooks = {},
 ): Promise<LoadResult> {
+  if ("call" in target) return driveOpen(spec, target, hooks);
   if (processes <= 1) {
     const opened = await openTarget(target);
-    const cancel = scheduleWindow(spec, Date.now(), hooks);
     try {
-      return await runLoad(spec, opened.call);
+      return await driveOpen(spec, opened, hooks);
     } finally {
-      cancel();
       await opened.close();
     }
   }

@@ -1,8 +1,25 @@
 // The machine's gRPC limit: chorus.v1.ChatService served through the same shared bridge as the
 // orchestrator, whose Chat only echoes the message back. Run as its own process by the bench.
+// With ECHO_TLS_CERT/ECHO_TLS_KEY it serves TLS; with ECHO_TLS_CA too it requires a client
+// certificate (mTLS); with ECHO_GUARD_NAME it also admits only that certificate name, as agents and
+// history admit only the orchestrator.
 import { ChatService } from "@chorus/proto";
-import { bind, createLogger, RpcError, serve } from "@chorus/shared";
+import {
+  bind,
+  createLogger,
+  orchestratorOnly,
+  RpcError,
+  serve,
+  watchedServerCredentials,
+} from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
+
+const { ECHO_TLS_CERT, ECHO_TLS_KEY, ECHO_TLS_CA, ECHO_GUARD_NAME } = process.env;
+const files = { cert_file: ECHO_TLS_CERT ?? "", key_file: ECHO_TLS_KEY ?? "", ca_file: ECHO_TLS_CA ?? "" };
+const credentials = ECHO_TLS_CERT
+  ? watchedServerCredentials(files, ECHO_TLS_CA ? "require" : "none", 60_000)
+  : undefined;
+const gatekeeper = ECHO_GUARD_NAME ? orchestratorOnly(ECHO_GUARD_NAME) : undefined;
 
 const unimplemented = (): never => {
   throw new RpcError(status.UNIMPLEMENTED, "the echo server only implements Chat");
@@ -13,6 +30,8 @@ const server = await serve({
   host: "127.0.0.1",
   port: 0,
   log,
+  credentials,
+  gatekeeper,
   services: [
     bind(ChatService, {
       chat: async (request) => ({ conversationId: request.conversationId, answer: request.message }),

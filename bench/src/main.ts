@@ -1,14 +1,12 @@
-// `npm run bench` (full suite, ~19 minutes) and `npm run bench:smoke` (seconds, no thresholds).
+// `npm run bench` (full suite, ~24 minutes) and `npm run bench:smoke` (seconds, no thresholds).
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { pointLatest, resolveRun } from "./latest.js";
+import { resolveRun } from "./latest.js";
 import { type BenchOptions, FULL, SMOKE } from "./options.js";
-import { writePlots } from "./plots.js";
-import { markdownReport } from "./report-md.js";
 import type { BenchResults } from "./results.js";
-import { runBench } from "./suite.js";
+import { runBench, writeReport } from "./suite.js";
 import { checkTargets } from "./targets-check.js";
 
 const { values } = parseArgs({
@@ -27,10 +25,11 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(
     "usage: bench [--smoke] [--out DIR] [--no-parsl] [--load-processes N] [--soak-seconds S]\n" +
-      "             [--sections zero,fast,slow,cache,scaling,soak,autoscale]\n" +
+      "             [--sections zero,fast,slow,cache,security,scaling,soak,autoscale]\n" +
       "       bench --replot RUN   (targets, latest.md and plots again, beside the run; RUN is a\n" +
       "                            bench-<time>.json, or a results directory or its latest pointer)\n" +
       "  full run: writes bench/results/bench-<time>.json, latest (naming that file), latest.md and SVG plots\n" +
+      "  --sections: writes bench-<time>.json and bench-<time>.md only; latest stays on the last full run\n" +
       "  --smoke: every code path in seconds, results in a temporary directory\n",
   );
   process.exit(0);
@@ -40,17 +39,13 @@ if (values.replot) {
   const runFile = resolveRun(values.replot);
   const stored = JSON.parse(readFileSync(runFile, "utf8")) as BenchResults;
   // Targets are judged again, so a corrected check applies to results already taken.
-  const { profiles, scaling, autoscale, soak, machine } = stored;
-  const results = { ...stored, targets: checkTargets(profiles, scaling, autoscale, soak, machine.cpus) };
+  const results = { ...stored, targets: checkTargets(stored, stored.machine.cpus) };
   writeFileSync(runFile, `${JSON.stringify(results, null, 1)}\n`);
-  const dir = dirname(runFile);
-  // latest.md and the plots now show this run, so latest names it.
-  pointLatest(dir, runFile);
-  const plots = await writePlots(results, dir);
-  writeFileSync(join(dir, "latest.md"), markdownReport(results, basename(runFile), plots));
+  // A whole run's report is latest.md and the plots, so latest then names it.
+  const { markdownPath, plots } = await writeReport(results, runFile);
   for (const { file, missing } of plots)
     if (missing.length) process.stderr.write(`bench: ${file} has no data for ${missing.join(", ")}\n`);
-  process.stdout.write(`${join(dir, "latest.md")}\n`);
+  process.stdout.write(`${markdownPath}\n`);
   process.exit(0);
 }
 

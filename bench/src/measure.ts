@@ -1,7 +1,7 @@
 import { activeWorkers, drive } from "./drive.js";
 import { type LoadResult, type LoadSpec, throughput } from "./load.js";
 import { cdf, type LatencySummary, summarize } from "./stats.js";
-import type { TargetSpec } from "./targets.js";
+import type { Target, TargetSpec } from "./targets.js";
 import { round, type UsageReport, type WatchedProcess, watchUsage } from "./usage.js";
 
 /** One measured run of one system at one concurrency. */
@@ -70,7 +70,7 @@ export async function measure(
   system: string,
   profile: string,
   spec: LoadSpec,
-  target: TargetSpec,
+  target: TargetSpec | Target,
   processes: () => WatchedProcess[],
   loadProcesses = 1,
 ): Promise<{ run: RunRecord; result: LoadResult }> {

@@ -51,6 +51,11 @@ export interface MeshSpec {
   readonly redisUrl?: string | undefined;
   /** Extra `orchestrator` keys. */
   readonly orchestrator?: Record<string, unknown> | undefined;
+  /**
+   * The `security` block; left out, the defaults: mesh mTLS (a throwaway CA beside the data) and a
+   * plaintext public port on loopback without keys.
+   */
+  readonly security?: Record<string, unknown> | undefined;
   /** Extra environment. */
   readonly env?: NodeJS.ProcessEnv | undefined;
   /** Node flags for chorus up, which its services and agents inherit (e.g. --cpu-prof). */
@@ -82,6 +87,7 @@ export function meshConfig(spec: MeshSpec, dir: string): Record<string, unknown>
     llm: { base_url: spec.llmBaseUrl },
     simulator: simulatorSection(spec.profile),
     redis: { url: spec.redisUrl ?? "" },
+    ...(spec.security ? { security: spec.security } : {}),
     agents: defaultAgents.map((agent) => ({
       name: agent.name,
       model: agent.model,

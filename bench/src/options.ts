@@ -30,13 +30,23 @@ export interface BenchOptions {
     readonly strategies: readonly ("chorus" | "simple")[];
     readonly parsl: boolean;
   };
+  /**
+   * `zero`, the same levels for three meshes (plaintext; mesh mTLS; mesh mTLS + public TLS + API
+   * key): per level `rounds` rounds of one window per mesh back to back, the order rotated.
+   */
+  readonly security?: {
+    readonly levels: readonly number[];
+    readonly rounds: number;
+    /** Rounds of the one-call echo over each transport, after the meshes. */
+    readonly hopRounds: number;
+  } & Timing;
   /** warmupMs: the same arrival rate, unrecorded, before the measured soak (V8 reaches its steady heap). */
   readonly soak?: { durationMs: number; warmupMs: number; rate: number; sampleMs: number; idleMs: number };
   /** Load-generating processes for the Chorus and echo runs. */
   readonly loadProcesses: number;
   /** Upper bound of calls in one load run. */
   readonly maxCalls: number;
-  /** Sections to run (all when undefined): profile names, cache, scaling, soak, autoscale. */
+  /** Sections to run (all when undefined): profile names, cache, scaling, security, soak, autoscale. */
   readonly sections?: readonly string[] | undefined;
 }
 
@@ -45,7 +55,7 @@ export function runs(options: BenchOptions, name: string): boolean {
   return options.sections === undefined || options.sections.includes(name);
 }
 
-/** The full suite: about 15 minutes on 2 cores. */
+/** The full suite: about 24 minutes on 2 cores. */
 export const FULL: BenchOptions = {
   smoke: false,
   profiles: ["zero", "fast", "slow"],
@@ -75,6 +85,9 @@ export const FULL: BenchOptions = {
     strategies: ["chorus", "simple"],
     parsl: true,
   },
+  // Short windows, many rounds: a burst of other work on this shared machine lands in one window
+  // of one setup instead of a whole run; 12 rounds put each setup first, second and third 4 times.
+  security: { levels: [1, 16], rounds: 12, hopRounds: 4, warmupMs: 300, durationMs: 1500 },
   soak: { durationMs: 300_000, warmupMs: 120_000, rate: 100, sampleMs: 5000, idleMs: 10_000 },
   loadProcesses: 1,
   maxCalls: 200_000,
@@ -108,6 +121,7 @@ export const SMOKE: BenchOptions = {
     strategies: ["chorus"],
     parsl: false,
   },
+  security: { levels: [1, 16], rounds: 1, hopRounds: 1, warmupMs: 200, durationMs: 800 },
   soak: { durationMs: 2000, warmupMs: 500, rate: 50, sampleMs: 500, idleMs: 500 },
   loadProcesses: 1,
   maxCalls: 20_000,

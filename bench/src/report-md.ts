@@ -1,5 +1,6 @@
 import type { RunRecord } from "./measure.js";
 import type { PlotFile } from "./plots.js";
+import { securityReport } from "./report-security.js";
 import type { BenchResults } from "./results.js";
 import type { ProfileSection } from "./section-profiles.js";
 import { limitFraction } from "./targets-check.js";
@@ -227,7 +228,9 @@ export function markdownReport(results: BenchResults, runFile: string, plots: re
     `${results.startedAt}, ${n(results.durationS, 0)} s, commit ${results.git.commit.slice(0, 12)}${results.git.dirtyFiles ? ` + ${results.git.dirtyFiles} changed files` : ""}. ` +
       `${m.cpus} × ${m.cpuModel}, ${n(m.memoryGb, 0)} GB, Node ${m.node}.`,
     "",
-    `Every number below comes from [\`${runFile}\`](${runFile}), the run \`latest\` names.`,
+    results.sections
+      ? `Every number below comes from [\`${runFile}\`](${runFile}), a run of \`--sections ${results.sections.join(",")}\` only; \`latest\` names the last whole run.`
+      : `Every number below comes from [\`${runFile}\`](${runFile}), the run \`latest\` names.`,
     "",
     `Load: before \`${m.uptimeBefore}\`; after \`${m.uptimeAfter}\`; 1-min load average during the run ${n(Math.min(...loads), 2)}–${n(Math.max(...loads), 2)} (the bench's own processes count: Parsl alone runs up to 48 workers).`,
     "",
@@ -241,18 +244,14 @@ export function markdownReport(results: BenchResults, runFile: string, plots: re
     "",
     ...results.profiles.map(profileTable),
     cacheTable(results),
+    securityReport(results.security),
     scalingTable(results),
     autoscaleTable(results),
     soakTable(results),
-    "### CPU and memory per service",
-    "",
-    ...usage.filter(Boolean),
+    ...(usage.some(Boolean) ? ["### CPU and memory per service", "", ...usage.filter(Boolean)] : []),
     results.errors.length ? `## Errors\n\n${results.errors.map((e) => `- ${e}`).join("\n")}\n` : "",
-    "## Plots",
-    "",
-    ...plotLines(plots),
-    "",
-    "Reproduce: `npm run bench` (about 19 minutes; `npm run bench:smoke` for a seconds-long smoke).",
+    ...(plots.length ? ["## Plots", "", ...plotLines(plots), ""] : []),
+    "Reproduce: `npm run bench` (about 24 minutes; `npm run bench:smoke` for a seconds-long smoke).",
     "",
   ].join("\n");
 }

@@ -2,6 +2,7 @@ import type { StepReaction } from "./section-autoscale.js";
 import type { CacheSection } from "./section-cache.js";
 import type { ProfileSection } from "./section-profiles.js";
 import type { ScalingSection } from "./section-scaling.js";
+import type { SecuritySection } from "./section-security.js";
 import type { SoakSection } from "./section-soak.js";
 
 /**
@@ -24,7 +25,7 @@ export interface MachineInfo {
   readonly load: Array<[number, number]>;
 }
 
-/** One target of issue #5 and whether this run met it. */
+/** One target (issues 5 and 10) and whether this run met it. */
 export interface TargetCheck {
   readonly target: string;
   readonly measured: string;
@@ -36,6 +37,8 @@ export interface TargetCheck {
 export interface BenchResults {
   readonly version: 1;
   readonly smoke: boolean;
+  /** The sections asked for (`--sections`); absent: the whole suite. */
+  readonly sections?: readonly string[] | undefined;
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly durationS: number;
@@ -45,6 +48,8 @@ export interface BenchResults {
   readonly profiles: ProfileSection[];
   readonly cache?: CacheSection | undefined;
   readonly scaling?: ScalingSection | undefined;
+  /** Plaintext against mesh mTLS against mesh mTLS + public TLS + API keys (`zero`). */
+  readonly security?: SecuritySection | undefined;
   readonly soak?: SoakSection | undefined;
   readonly autoscale: StepReaction[];
   readonly targets: TargetCheck[];

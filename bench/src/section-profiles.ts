@@ -5,7 +5,7 @@ import { fixedPool, startMesh, startSimulatorProcess } from "./mesh.js";
 import type { BenchOptions } from "./options.js";
 import { parslPython, runParslLevels } from "./parsl.js";
 import type { ProfileName } from "./profiles.js";
-import type { TargetSpec } from "./targets.js";
+import type { Target, TargetSpec } from "./targets.js";
 import type { WatchedProcess } from "./usage.js";
 
 const ECHO_SERVER = new URL("./echo-server.ts", import.meta.url).pathname;
@@ -34,7 +34,11 @@ function prewarmConcurrency(options: BenchOptions, profile: ProfileName): number
 }
 
 /** Serves the profile's warm-up turns, unrecorded, so no level measures code the JIT has not compiled. */
-async function warmUp(options: BenchOptions, profile: ProfileName, target: TargetSpec): Promise<void> {
+export async function warmUp(
+  options: BenchOptions,
+  profile: ProfileName,
+  target: TargetSpec | Target,
+): Promise<void> {
   const { turns, maxMs } = options.prewarm[profile];
   const concurrency = prewarmConcurrency(options, profile);
   const spec = { mode: "closed" as const, concurrency, warmupMs: 0, durationMs: maxMs, maxCalls: turns };

@@ -70,10 +70,27 @@ describe("bench smoke", () => {
       assert.ok((results.scaling?.points.length ?? 0) > 0, "the replicas sweep ran");
       assert.ok(results.autoscale.length > 0, "the load step ran");
       assert.ok((results.soak?.series.length ?? 0) > 0, "the soak watched the services");
+      const security = results.security;
+      const plan = SMOKE.security;
+      assert.ok(security && plan, "the security section ran");
+      assert.deepEqual(
+        security.points.map((p) => `${p.setup} c=${p.concurrency}`),
+        ["plaintext", "mesh-mtls", "mtls-tls-key"].flatMap((s) => plan.levels.map((c) => `${s} c=${c}`)),
+      );
+      for (const point of security.points) {
+        const name = `security ${point.setup} c=${point.concurrency}`;
+        assert.equal(point.rounds.length, plan.rounds, `${name}: one run per round`);
+        assert.ok(point.pooled.perSecond > 0 && point.pooled.latency.p50 > 0, `${name} made progress`);
+        assert.equal(point.pooled.failed, 0, `${name}: ${JSON.stringify(point.pooled.errors)}`);
+        assert.ok((point.pooled.usage?.services.length ?? 0) > 0, `${name}: CPU was watched`);
+      }
+      const cost = results.targets.find((t) => t.target.includes("public TLS + API keys cost"));
+      assert.match(cost?.measured ?? "", /^cost -?\d/, "the cost at c=16 was computed");
       assert.ok(results.machine.uptimeBefore.includes("load average"));
       assert.equal(latestRun(out), jsonPath, "latest names the run's JSON");
       const markdown = readFileSync(markdownPath, "utf8");
       assert.match(markdown, /## Targets/);
+      assert.match(markdown, /### Security: TLS and API keys against plaintext/);
       const files = plots.map((p) => p.file);
       assert.deepEqual(files, ["latency-cdf-zero.svg", "replicas.svg", "blocks.svg"]);
       // The smoke runs no Parsl: the CDF says so instead of leaving the series out silently.

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { pointLatest } from "./latest.js";
 import { snapshotBundle } from "./mesh.js";
 import { type BenchOptions, runs } from "./options.js";
@@ -14,6 +14,7 @@ import { autoscaleSection, type StepReaction } from "./section-autoscale.js";
 import { type CacheSection, cacheSection } from "./section-cache.js";
 import { type ProfileSection, profileSection } from "./section-profiles.js";
 import { type ScalingSection, scalingSection } from "./section-scaling.js";
+import { type SecuritySection, securitySection } from "./section-security.js";
 import { type SoakSection, soakSection } from "./section-soak.js";
 import { checkTargets } from "./targets-check.js";
 import { round } from "./usage.js";
@@ -41,9 +42,28 @@ export interface BenchOutput {
 }
 
 /**
- * Runs every section `options` enables, in order, and writes to `outDir` the run's JSON, `latest`
- * (pointing at it), `latest.md` and the SVG plots.
+ * Writes a run's report beside `jsonPath`: for the whole suite `latest` (pointing at it),
+ * `latest.md` and the SVG plots; for some `--sections` only `bench-<time>.md`, leaving `latest`,
+ * `latest.md` and the plots to the last whole run.
  */
+export async function writeReport(
+  results: BenchResults,
+  jsonPath: string,
+): Promise<{ markdownPath: string; plots: PlotFile[] }> {
+  const dir = dirname(jsonPath);
+  if (results.sections) {
+    const markdownPath = jsonPath.replace(/\.json$/, ".md");
+    writeFileSync(markdownPath, markdownReport(results, basename(jsonPath), []));
+    return { markdownPath, plots: [] };
+  }
+  pointLatest(dir, jsonPath);
+  const plots = await writePlots(results, dir);
+  const markdownPath = join(dir, "latest.md");
+  writeFileSync(markdownPath, markdownReport(results, basename(jsonPath), plots));
+  return { markdownPath, plots };
+}
+
+/** Runs every section `options` enables, in order, and writes the run's JSON and report to `outDir`. */
 export async function runBench(options: BenchOptions, outDir: string): Promise<BenchOutput> {
   // Before anything runs: a missing redis-server must stop the run, not drop the section.
   if (options.redis && runs(options, "cache")) log(`cache section uses ${requireRedisServer()}`);
@@ -71,6 +91,7 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
   const profiles: ProfileSection[] = [];
   let cache: CacheSection | undefined;
   let scaling: ScalingSection | undefined;
+  let security: SecuritySection | undefined;
   let soak: SoakSection | undefined;
   let autoscale: StepReaction[] = [];
   try {
@@ -82,6 +103,8 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
     }
     if (options.redis && runs(options, "cache"))
       cache = await attempt("cache", () => cacheSection(options, bundle.path));
+    if (options.security && runs(options, "security"))
+      security = await attempt("security", () => securitySection(options, bundle.path));
     if (runs(options, "scaling"))
       scaling = await attempt("scaling", () => scalingSection(options, bundle.path));
     if (runs(options, "soak")) soak = await attempt("soak", () => soakSection(options, bundle.path));
@@ -98,6 +121,7 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
   const results: BenchResults = {
     version: 1,
     smoke: options.smoke,
+    sections: options.sections,
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
     durationS: round((performance.now() - t0) / 1000, 1),
@@ -118,9 +142,10 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
     profiles,
     cache,
     scaling,
+    security,
     soak,
     autoscale,
-    targets: checkTargets(profiles, scaling, autoscale, soak, cpu.length),
+    targets: checkTargets({ profiles, scaling, autoscale, soak, security }, cpu.length),
     errors,
   };
   mkdirSync(outDir, { recursive: true });
@@ -128,9 +153,5 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
   const jsonPath = join(outDir, `bench-${stamp}.json`);
   const json = `${JSON.stringify(results, null, 1)}\n`;
   writeFileSync(jsonPath, json);
-  pointLatest(outDir, jsonPath);
-  const plots = await writePlots(results, outDir);
-  const markdownPath = join(outDir, "latest.md");
-  writeFileSync(markdownPath, markdownReport(results, basename(jsonPath), plots));
-  return { results, jsonPath, markdownPath, plots };
+  return { results, jsonPath, ...(await writeReport(results, jsonPath)) };
 }

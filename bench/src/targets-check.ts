@@ -1,9 +1,11 @@
 import type { RunRecord } from "./measure.js";
-import { CALLS_PER_TURN, type TargetCheck } from "./results.js";
+import { type BenchResults, CALLS_PER_TURN, type TargetCheck } from "./results.js";
 import type { StepReaction } from "./section-autoscale.js";
 import type { ProfileSection } from "./section-profiles.js";
 import type { ScalingSection } from "./section-scaling.js";
+import type { SecuritySection } from "./section-security.js";
 import type { SoakSection } from "./section-soak.js";
+import { costAgainstPlaintext, pointOf } from "./security-cost.js";
 
 /** Share of the machine's cores in use from which a point that also lost efficiency counts as CPU-bound. */
 export const CPU_BOUND_SHARE = 0.75;
@@ -150,20 +152,44 @@ function soakTargets(soak: SoakSection | undefined): TargetCheck[] {
   ];
 }
 
-/** Checks every target of issue #5 against one run's numbers. */
-export function checkTargets(
-  profiles: readonly ProfileSection[],
-  scaling: ScalingSection | undefined,
-  autoscale: readonly StepReaction[],
-  soak: SoakSection | undefined,
-  cores: number,
-): TargetCheck[] {
-  const byName = (name: string) => profiles.find((p) => p.profile === name);
+/** Most throughput TLS + API keys may cost against plaintext at c=16 (issue 10). */
+export const SECURITY_MAX_COST = 0.1;
+
+function percent(value: number): string {
+  return `${fixed(100 * value, 1)}%`;
+}
+
+function securityTarget(security: SecuritySection | undefined): TargetCheck {
+  const target = `zero, c=16: mesh mTLS + public TLS + API keys cost ≤ ${percent(SECURITY_MAX_COST)} of plaintext turns/s`;
+  const full = security && costAgainstPlaintext(security, "mtls-tls-key", 16);
+  const mesh = security && costAgainstPlaintext(security, "mesh-mtls", 16);
+  if (!security || !full) return { target, measured: "not measured", met: null };
+  const turns = (setup: "plaintext" | "mtls-tls-key") =>
+    fixed(pointOf(security, setup, 16)?.pooled.perSecond ?? Number.NaN, 1);
+  const more = (ratio: number | undefined) =>
+    `${ratio !== undefined && ratio >= 1 ? "+" : ""}${percent((ratio ?? Number.NaN) - 1)}`;
+  return {
+    target,
+    measured:
+      `cost ${percent(full.cost)}: ${turns("mtls-tls-key")} against ${turns("plaintext")} turns/s pooled over ${security.rounds} round(s) ` +
+      `(median round ${percent(1 - full.medianRoundRatio)}; CPU per turn ${more(full.cpuRatio)}; p50 ${fixed(full.p50Ratio, 3)}×); ` +
+      `mesh mTLS alone ${percent(mesh?.cost ?? Number.NaN)} (median round ${percent(1 - (mesh?.medianRoundRatio ?? Number.NaN))}; CPU per turn ${more(mesh?.cpuRatio)})`,
+    met: full.cost <= SECURITY_MAX_COST,
+  };
+}
+
+/** What the targets are judged on: a run's sections. */
+export type Measured = Pick<BenchResults, "profiles" | "scaling" | "autoscale" | "soak" | "security">;
+
+/** Checks every target of issues 5 and 10 against one run's numbers. */
+export function checkTargets(run: Measured, cores: number): TargetCheck[] {
+  const byName = (name: string) => run.profiles.find((p) => p.profile === name);
   return [
     ...zeroTargets(byName("zero")),
     fastTarget(byName("fast")),
-    scalingTarget(scaling, cores),
-    autoscaleTarget(autoscale),
-    ...soakTargets(soak),
+    scalingTarget(run.scaling, cores),
+    autoscaleTarget(run.autoscale),
+    ...soakTargets(run.soak),
+    securityTarget(run.security),
   ];
 }

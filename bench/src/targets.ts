@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
 import { defaultAgents } from "@chorus/config";
 import { ChatService } from "@chorus/proto";
-import { createClient } from "@chorus/shared";
+import { type ClientTransport, createClient, type TlsFiles, watchedChannelCredentials } from "@chorus/shared";
+import { credentials } from "@grpc/grpc-js";
 import { Redis } from "ioredis";
 import type { CallFn } from "./load.js";
 
@@ -17,8 +19,20 @@ export type TargetSpec =
       /** Send the same message every time (cache hits after the first). */
       readonly repeat?: boolean | undefined;
       readonly deadlineMs?: number | undefined;
+      /** Reach a TLS public port whose certificate chains to this CA (PEM file); absent: plaintext. */
+      readonly caFile?: string | undefined;
+      /** The name the port's certificate must carry (TLS SNI and check), as a DNS name would give it. */
+      readonly serverName?: string | undefined;
+      /** Send `authorization: Bearer <apiKey>` with every call. */
+      readonly apiKey?: string | undefined;
     }
-  | { readonly kind: "echo"; readonly address: string; readonly tag: string }
+  | {
+      readonly kind: "echo";
+      readonly address: string;
+      readonly tag: string;
+      /** TLS as the orchestrator reaches its mesh peers: a CA, a client certificate for mTLS, the peer's name. */
+      readonly tls?: Partial<TlsFiles> & { readonly serverName: string };
+    }
   | { readonly kind: "redis-get"; readonly url: string; readonly key: string }
   | { readonly kind: "llm"; readonly baseUrl: string; readonly tag: string };
 
@@ -34,7 +48,7 @@ export async function openTarget(spec: TargetSpec): Promise<Target> {
     case "chat":
       return chatTarget(spec);
     case "echo":
-      return echoTarget(spec.address, spec.tag);
+      return echoTarget(spec);
     case "redis-get":
       return redisTarget(spec.url, spec.key);
     case "llm":
@@ -42,13 +56,29 @@ export async function openTarget(spec: TargetSpec): Promise<Target> {
   }
 }
 
-function chatTarget(spec: Extract<TargetSpec, { kind: "chat" }>): Target {
-  const client = createClient(ChatService, spec.address);
-  const deadlineMs = spec.deadlineMs ?? 120_000;
+/** A plain TLS client trusting `caFile`, as any gRPC user would make one; one connection per client. */
+function tlsTransport(caFile: string, serverName: string | undefined): ClientTransport {
   return {
-    async call(index) {
-      const message = spec.repeat ? `${spec.tag}: ${QUESTION}` : `${spec.tag} ${index}: ${QUESTION}`;
-      const response = await client.chat({ message }, { deadline: new Date(Date.now() + deadlineMs) });
+    credentials: credentials.createSsl(readFileSync(caFile)),
+    channelOptions: serverName ? { "grpc.ssl_target_name_override": serverName } : {},
+  };
+}
+
+function chatTarget(spec: Extract<TargetSpec, { kind: "chat" }>): Target {
+  const transport = spec.caFile ? tlsTransport(spec.caFile, spec.serverName) : undefined;
+  const client = createClient(ChatService, spec.address, {}, transport);
+  const deadlineMs = spec.deadlineMs ?? 120_000;
+  // Per-call metadata, not call credentials: grpc-js refuses those on a plaintext channel, and the
+  // same code then serves both.
+  const metadata = spec.apiKey ? { authorization: `Bearer ${spec.apiKey}` } : undefined;
+  // Numbered per target, not per run: a target kept open across runs must never repeat a message,
+  // or the orchestrator's cache (in-process without Redis) would answer it.
+  let sent = 0;
+  return {
+    async call() {
+      const message = spec.repeat ? `${spec.tag}: ${QUESTION}` : `${spec.tag} ${sent++}: ${QUESTION}`;
+      const deadline = new Date(Date.now() + deadlineMs);
+      const response = await client.chat({ message }, { deadline, metadata });
       const failedAgents = response.agentAnswers.filter((answer) => !answer.ok);
       return {
         ok: response.answeredBy.length > 0 && failedAgents.length === 0,
@@ -60,11 +90,12 @@ function chatTarget(spec: Extract<TargetSpec, { kind: "chat" }>): Target {
   };
 }
 
-function echoTarget(address: string, tag: string): Target {
-  const client = createClient(ChatService, address);
+function echoTarget(spec: Extract<TargetSpec, { kind: "echo" }>): Target {
+  const transport = spec.tls && watchedChannelCredentials(spec.tls, spec.tls.serverName, 60_000);
+  const client = createClient(ChatService, spec.address, {}, transport);
   return {
     async call(index) {
-      const message = `${tag} ${index}: ${QUESTION}`;
+      const message = `${spec.tag} ${index}: ${QUESTION}`;
       const response = await client.chat({ message }, { deadline: new Date(Date.now() + 30_000) });
       return { ok: response.answer === message };
     },

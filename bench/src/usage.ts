@@ -86,3 +86,31 @@ export function round(value: number, digits = 2): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
 }
+
+/** One report for runs made one after another: CPU in cores over their summed windows, the last RSS. */
+export function poolUsage(reports: readonly UsageReport[]): UsageReport | undefined {
+  const seconds = reports.reduce((sum, r) => sum + r.seconds, 0);
+  if (reports.length === 0 || seconds <= 0) return undefined;
+  // Cores × seconds is CPU time, which adds up across windows; cores alone do not.
+  const cpuSeconds = new Map<string, number>();
+  const seen = new Map<string, ServiceUsage[]>();
+  let machineSeconds = 0;
+  for (const report of reports) {
+    machineSeconds += report.machineBusyCores * report.seconds;
+    for (const s of report.services) {
+      cpuSeconds.set(s.service, (cpuSeconds.get(s.service) ?? 0) + s.cpuCores * report.seconds);
+      seen.set(s.service, [...(seen.get(s.service) ?? []), s]);
+    }
+  }
+  const services = [...seen].map(
+    ([service, usages]): ServiceUsage => ({
+      service,
+      processes: Math.max(...usages.map((s) => s.processes)),
+      cpuCores: round((cpuSeconds.get(service) ?? 0) / seconds, 3),
+      rssMb: usages.at(-1)?.rssMb ?? 0,
+      maxRssMb: Math.max(...usages.map((s) => s.maxRssMb)),
+    }),
+  );
+  services.sort((a, b) => a.service.localeCompare(b.service));
+  return { seconds: round(seconds, 2), machineBusyCores: round(machineSeconds / seconds, 2), services };
+}
