@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { type ChorusUp, startChorusUp } from "@chorus/cli/testing";
+import { asOrchestrator, type ChorusUp, startChorusUp } from "@chorus/cli/testing";
 import { AgentService, ChatService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
 import { type RedisServer, startRedisServer } from "@chorus/shared/testing";
@@ -45,7 +45,7 @@ describe("a replica killed mid-turn", () => {
   it("does not fail the turn: the task is retried on another replica", async () => {
     const turn = chat.chat({ message: "Survive a crash" }, soon());
     const victim = await busyReplica(chat, "creative");
-    const agent = createClient(AgentService, victim.address);
+    const agent = createClient(AgentService, victim.address, {}, asOrchestrator(mesh, "agent"));
     const { pid } = await agent.describe({}, soon());
     agent.close();
     assert.ok(pid > 0);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { type ChorusUp, startChorusUp } from "@chorus/cli/testing";
+import { asOrchestrator, type ChorusUp, startChorusUp } from "@chorus/cli/testing";
 import { AgentService, type ChatResponse, ChatService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
 import { ScalingWatcher } from "./testing/scaling-watcher.js";
@@ -115,7 +115,7 @@ describe("a block killed with SIGKILL under load", { timeout: 180_000 }, () => {
   it("replaces the block, and the turns that were on it succeed on other blocks", async () => {
     const turns = sendTurns(chat, "kill");
     const victim = await busyBlockUnderLoad();
-    const agent = createClient(AgentService, victim.address);
+    const agent = createClient(AgentService, victim.address, {}, asOrchestrator(mesh, "agent"));
     const { pid } = await agent.describe({}, soon());
     agent.close();
     assert.ok(pid > 0);

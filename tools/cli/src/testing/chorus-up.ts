@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type ClientTransport, watchedChannelCredentials } from "@chorus/shared";
 import { stringify } from "yaml";
 
 /** The bundled CLI the tests run, built by `npm run build` (npm test does it first). */
@@ -15,6 +16,8 @@ export interface ChorusUp {
   readonly process: ChildProcess;
   /** Everything the process printed so far. */
   output(): string;
+  /** The pid of each service `chorus up` runs now (its --pids-file; undefined while one restarts). */
+  pids(): Record<string, number | undefined>;
   /** Stops the mesh (SIGTERM to `chorus up`, which stops its children) and removes the directory. */
   stop(): Promise<void>;
 }
@@ -47,7 +50,8 @@ export async function startChorusUp(
   const dir = mkdtempSync(join(tmpdir(), "chorus-test-"));
   const configPath = join(dir, "chorus.yaml");
   writeFileSync(configPath, stringify(testConfig(dir, overrides)));
-  const child = spawn(process.execPath, [CLI_BUNDLE, "up", "--config", configPath], {
+  const pidsFile = join(dir, "pids.json");
+  const child = spawn(process.execPath, [CLI_BUNDLE, "up", "--config", configPath, "--pids-file", pidsFile], {
     env: { ...process.env, LOG_LEVEL: process.env.CHORUS_TEST_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -90,5 +94,24 @@ export async function startChorusUp(
     throw err;
   });
   child.removeAllListeners("exit");
-  return { address, configPath, dir, process: child, output: () => output, stop };
+  const pids = () => JSON.parse(readFileSync(pidsFile, "utf8")) as Record<string, number | undefined>;
+  return { address, configPath, dir, process: child, output: () => output, pids, stop };
+}
+
+/**
+ * The transport a test uses to call one of the mesh's agents or its history directly, as the
+ * orchestrator does: the orchestrator's certificate from the throwaway CA `chorus up` made, and the
+ * peer's mesh name pinned (they admit no one else).
+ */
+export function asOrchestrator(up: Pick<ChorusUp, "dir">, peer: "agent" | "history"): ClientTransport {
+  const dir = join(up.dir, "data", "mesh-tls");
+  return watchedChannelCredentials(
+    {
+      ca_file: join(dir, "ca.pem"),
+      cert_file: join(dir, "orchestrator.pem"),
+      key_file: join(dir, "orchestrator-key.pem"),
+    },
+    `chorus-${peer}`,
+    60_000,
+  );
 }
