@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { agentSchema } from "./agent-schema.js";
+import { limitsSchema } from "./limits-schema.js";
 import { providerSchema } from "./provider-schema.js";
 import type { ScalingSettings } from "./scaling.js";
 import { about, metricsPort, nonNegative, port, positiveInt } from "./schema-parts.js";
@@ -137,26 +138,6 @@ const redisSchema = z
     command_timeout_ms: positiveInt
       .default(200)
       .meta(about("Deadline (ms) of one Redis command; slower means a cache miss.")),
-  })
-  .strict();
-
-const limitsSchema = z
-  .object({
-    max_message_bytes: positiveInt
-      .default(32 * 1024)
-      .meta(about("Largest chat message accepted; a longer one gets INVALID_ARGUMENT.")),
-    max_batch: positiveInt.default(1000).meta(about("Most messages in one Batch call.")),
-    batch_concurrency: positiveInt.default(32).meta(about("Batch tasks in flight at once.")),
-    heap_mb: z
-      .number()
-      .int()
-      .refine((mb) => mb === 0 || (mb >= 64 && mb <= 65_536), "must be 0 (V8's default) or 64 to 65536")
-      .default(384)
-      .meta(
-        about(
-          "V8 old-space ceiling (MB) of each process `chorus up` starts; 0: V8's default (~4 GB on a 24 GiB machine).",
-        ),
-      ),
   })
   .strict();
 
