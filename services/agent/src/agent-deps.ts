@@ -16,4 +16,8 @@ export interface AgentDeps {
   readonly llmTimeoutMs: number;
   /** Largest accepted message, in UTF-8 bytes. */
   readonly maxMessageBytes: number;
+  /** Most context messages accepted with one message. */
+  readonly maxContextMessages: number;
+  /** Largest total of the context messages' contents, in UTF-8 bytes. */
+  readonly maxContextBytes: number;
 }

@@ -5,6 +5,7 @@ import { AgentMetrics } from "./agent-metrics.js";
 import { type AgentOptions, findAgent } from "./config.js";
 import { OpenAiLlm } from "./openai-llm.js";
 import { ReplicaLoad } from "./replica-load.js";
+import { agentRequestBytes } from "./request-limits.js";
 import { agentHandlers } from "./service.js";
 
 /** A running agent replica. */
@@ -27,6 +28,7 @@ export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
   });
   const metrics = new Metrics("agent");
   const llmTimeoutMs = options.config.llm.timeout_ms;
+  const { limits } = options.config;
   const handlers = agentHandlers({
     agent,
     replicaId: options.replicaId,
@@ -35,12 +37,15 @@ export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
     metrics: new AgentMetrics(metrics.registry, agent.name),
     log,
     llmTimeoutMs,
-    maxMessageBytes: options.config.limits.max_message_bytes,
+    maxMessageBytes: limits.max_message_bytes,
+    maxContextMessages: limits.max_context_messages,
+    maxContextBytes: limits.max_context_bytes,
   });
   const server = await serve({
     host: options.host,
     port: options.port,
-    services: [bind(AgentService, handlers)],
+    services: [bind(AgentService, handlers, agentRequestBytes(limits))],
+    limits,
     log,
     metrics,
     ...meshServeOptions(options.config.security, "agent", meshDir(options.config), options),

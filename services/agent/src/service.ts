@@ -1,17 +1,34 @@
 import type { AgentService } from "@chorus/proto";
-import { invalidArgument, processUsage, type ServiceHandlers } from "@chorus/shared";
+import { invalidArgument, processUsage, quoted, type ServiceHandlers } from "@chorus/shared";
 import type { AgentDeps } from "./agent-deps.js";
 import { Generation, type GenerationRequest } from "./generation.js";
 
-function validate(request: GenerationRequest, maxMessageBytes: number): void {
+type Limits = Pick<AgentDeps, "maxMessageBytes" | "maxContextMessages" | "maxContextBytes">;
+
+function validate(request: GenerationRequest, limits: Limits): void {
   if (request.message.trim().length === 0) invalidArgument("message", "must not be empty");
-  if (Buffer.byteLength(request.message) > maxMessageBytes) {
-    invalidArgument("message", `must be at most ${maxMessageBytes} bytes`);
+  if (Buffer.byteLength(request.message) > limits.maxMessageBytes) {
+    invalidArgument("message", `must be at most ${limits.maxMessageBytes} bytes`);
   }
-  for (const [index, turn] of request.context.entries()) {
+  const { context } = request;
+  if (context.length > limits.maxContextMessages) {
+    invalidArgument(
+      "context",
+      `has ${context.length} messages; the limit is ${limits.maxContextMessages} (limits.max_context_messages)`,
+    );
+  }
+  let bytes = 0;
+  for (const [index, turn] of context.entries()) {
     if (turn.role !== "user" && turn.role !== "assistant") {
-      invalidArgument(`context[${index}].role`, `must be "user" or "assistant", not "${turn.role}"`);
+      invalidArgument(`context[${index}].role`, `must be "user" or "assistant", not ${quoted(turn.role)}`);
     }
+    bytes += Buffer.byteLength(turn.content);
+  }
+  if (bytes > limits.maxContextBytes) {
+    invalidArgument(
+      "context",
+      `is ${bytes} bytes in all; the limit is ${limits.maxContextBytes} (limits.max_context_bytes)`,
+    );
   }
 }
 
@@ -20,7 +37,7 @@ export function agentHandlers(deps: AgentDeps): ServiceHandlers<typeof AgentServ
   const { agent, load } = deps;
   return {
     async generate(request, context) {
-      validate(request, deps.maxMessageBytes);
+      validate(request, deps);
       const generation = new Generation(deps, request, context);
       try {
         return generation.response(await deps.llm.complete(generation.llmRequest()));
@@ -30,7 +47,7 @@ export function agentHandlers(deps: AgentDeps): ServiceHandlers<typeof AgentServ
     },
 
     async *generateStream(request, context) {
-      validate(request, deps.maxMessageBytes);
+      validate(request, deps);
       const generation = new Generation(deps, request, context);
       try {
         for await (const event of deps.llm.stream(generation.llmRequest())) {

@@ -45,8 +45,9 @@ export async function runHistory(options: HistoryOptions): Promise<RunningHistor
   mkdirSync(dirname(options.path), { recursive: true });
   const store = openSqliteStore(options.path);
   const metrics = new Metrics("history");
+  const { limits } = options.config;
   const handlers = historyHandlers(instrumentStore(store, metrics), {
-    maxMessageBytes: options.config.limits.max_message_bytes,
+    maxMessageBytes: limits.max_message_bytes,
   });
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   let metricsServer: Awaited<ReturnType<Metrics["listen"]>> | undefined;
@@ -54,7 +55,12 @@ export async function runHistory(options: HistoryOptions): Promise<RunningHistor
     server = await serve({
       host: options.host,
       port: options.port,
-      services: [bind(HistoryService, handlers), bind(UsageService, usageHandlers())],
+      // A turn is the one large request: its message, answers and metadata as the orchestrator sends it.
+      services: [
+        bind(HistoryService, handlers, { appendTurn: limits.max_turn_bytes }),
+        bind(UsageService, usageHandlers()),
+      ],
+      limits,
       log,
       metrics,
       ...security,

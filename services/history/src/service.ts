@@ -1,5 +1,12 @@
 import type { HistoryService, Turn } from "@chorus/proto";
-import { actingFor, type CallContext, RpcError, type ServiceHandlers, validateId } from "@chorus/shared";
+import {
+  actingFor,
+  type CallContext,
+  quoted,
+  RpcError,
+  type ServiceHandlers,
+  validateId,
+} from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { encodePageToken } from "./page-token.js";
 import { validateCount, validatePageToken, validateQuery, validateTurn } from "./requests.js";
@@ -13,7 +20,7 @@ export interface HistoryLimits {
 
 /** The same answer for a missing id and for another principal's, so existence never leaks. */
 function notFound(what: string, id: string): never {
-  throw new RpcError(status.NOT_FOUND, `${what} "${id}" not found`);
+  throw new RpcError(status.NOT_FOUND, `${what} ${quoted(id)} not found`);
 }
 
 /**
@@ -33,7 +40,7 @@ async function appendInScope(store: Store, scope: Scope, turn: Turn, createConve
     if (!(err instanceof TurnIdTakenError)) throw err;
     throw new RpcError(
       status.ALREADY_EXISTS,
-      `turn.turn_id: "${err.turnId}" is already taken; choose another`,
+      `turn.turn_id: ${quoted(err.turnId)} is already taken; choose another`,
     );
   }
 }

@@ -17,6 +17,7 @@ import { historyProxyHandlers } from "./api/history-proxy.js";
 import { MemoryCounterStore } from "./api/limits/memory-counter-store.js";
 import { PrincipalLimiter } from "./api/limits/principal-limiter.js";
 import { RedisCounterStore } from "./api/limits/redis-counter-store.js";
+import { chatRequestBytes } from "./api/request-limits.js";
 import { chatHandlers } from "./api/service.js";
 import type { Cache } from "./cache/cache.js";
 import { LruCache } from "./cache/lru-cache.js";
@@ -208,9 +209,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     port: options.port,
     log,
     metrics,
-    // Room above max_message_bytes so an oversized message gets our INVALID_ARGUMENT, not a transport error.
-    maxReceiveBytes:
-      config.limits.max_message_bytes * 4 * Math.max(1, Math.min(config.limits.max_batch, 64)) + 65536,
+    limits: config.limits,
     services: [
       bind(
         ChatService,
@@ -221,6 +220,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
           { recorder, pools, historyAddress, historyUsage },
           { authEnabled, audit, limiter },
         ),
+        chatRequestBytes(config.limits),
       ),
       bind(HistoryService, historyProxyHandlers(history, config.history.timeout_ms, { authEnabled, audit })),
     ],

@@ -20,6 +20,7 @@ import {
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { type CallContext, deadlineDate, requestIdFrom } from "./call-context.js";
+import { acceptedRequest, requestDeserializer } from "./request-decoding.js";
 import { codeOf, toServiceError } from "./status.js";
 
 type MethodShape = GenServiceMethods[string];
@@ -57,8 +58,14 @@ export function methodPath(method: DescMethod): string {
   return `/${method.parent.typeName}/${method.name}`;
 }
 
-/** Builds the grpc-js service definition of a protobuf-es service descriptor. */
-export function serviceDefinition(service: DescService): ServiceDefinition {
+/**
+ * Builds the grpc-js service definition of a protobuf-es service descriptor; a server refuses a
+ * request to `method` over `requestBytes(method)` bytes, and a malformed one, as a status.
+ */
+export function serviceDefinition(
+  service: DescService,
+  requestBytes: (method: DescMethod) => number = () => Number.POSITIVE_INFINITY,
+): ServiceDefinition {
   const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const method of service.methods) {
     definition[method.localName] = {
@@ -66,7 +73,7 @@ export function serviceDefinition(service: DescService): ServiceDefinition {
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input) as (value: unknown) => Buffer,
-      requestDeserialize: deserializer(method.input),
+      requestDeserialize: requestDeserializer(method, requestBytes(method)),
       responseSerialize: serializer(method.output) as (value: unknown) => Buffer,
       responseDeserialize: deserializer(method.output),
       originalName: method.name,
@@ -123,7 +130,9 @@ export function implement<S extends DescService>(
       const unary: handleUnaryCall<unknown, unknown> = (call, callback) => {
         const started = performance.now();
         const context = contextOf(call);
-        (handler(call.request, context) as Promise<MessageInitShape<DescMessage>>).then(
+        new Promise<MessageInitShape<DescMessage>>((resolve) =>
+          resolve(handler(acceptedRequest(call.request), context) as Promise<MessageInitShape<DescMessage>>),
+        ).then(
           (response) => {
             observe(name, status.OK, (performance.now() - started) / 1000);
             callback(null, create(method.output, response));
@@ -140,7 +149,8 @@ export function implement<S extends DescService>(
         const started = performance.now();
         const context = contextOf(call);
         try {
-          const responses = handler(call.request, context) as AsyncIterable<MessageInitShape<DescMessage>>;
+          const request = acceptedRequest(call.request);
+          const responses = handler(request, context) as AsyncIterable<MessageInitShape<DescMessage>>;
           for await (const response of responses) {
             if (context.signal.aborted) break;
             if (!call.write(create(method.output, response))) await waitForDrain(call, context.signal);

@@ -7,7 +7,7 @@ import {
 } from "@chorus/proto";
 import { status } from "@grpc/grpc-js";
 import type { ServiceHandlers } from "./grpc-bridge.js";
-import { RpcError } from "./status.js";
+import { quoted, RpcError } from "./status.js";
 
 /** Serving status of each service name ("" is the whole server), with change notification for Watch. */
 export class HealthState {
@@ -47,7 +47,8 @@ export function healthHandlers(state: HealthState): ServiceHandlers<typeof Healt
   return {
     async check(request) {
       const serving = state.get(request.service);
-      if (serving === undefined) throw new RpcError(status.NOT_FOUND, `unknown service "${request.service}"`);
+      if (serving === undefined)
+        throw new RpcError(status.NOT_FOUND, `unknown service ${quoted(request.service)}`);
       return responseOf(serving);
     },
     async *watch(request, context) {

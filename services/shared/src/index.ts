@@ -12,3 +12,4 @@ export * from "./security/index.js";
 export * from "./server.js";
 export * from "./service-main.js";
 export * from "./status.js";
+export * from "./transport-limits.js";

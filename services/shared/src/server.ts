@@ -1,4 +1,5 @@
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type { GenService } from "@bufbuild/protobuf/codegenv2";
 import { Health } from "@chorus/proto";
 import { Server, ServerCredentials, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -7,16 +8,36 @@ import { HealthState, healthHandlers } from "./health.js";
 import type { Metrics } from "./metrics.js";
 import { addReflection } from "./reflection.js";
 import { type Gatekeeper, guardInterceptor } from "./security/guard.js";
+import {
+  DEFAULT_TRANSPORT_LIMITS,
+  metadataLimitInterceptor,
+  REQUEST_ENVELOPE_BYTES,
+  type TransportLimitSettings,
+  transportOptions,
+} from "./transport-limits.js";
+
+/** The largest request each method of `S` accepts, in bytes, by the method's local name. */
+export type RequestBytes<S> = S extends GenService<infer Methods> ? { [K in keyof Methods]?: number } : never;
 
 /** One service and its handlers, ready to be served. */
 export interface ServiceBinding {
   readonly service: DescService;
   readonly handlers: object;
+  /** Largest request per method (local name); a method not listed accepts REQUEST_ENVELOPE_BYTES. */
+  readonly requestBytes?: Readonly<Record<string, number | undefined>> | undefined;
 }
 
-/** Pairs a service descriptor with its typed handlers. */
-export function bind<S extends DescService>(service: S, handlers: ServiceHandlers<S>): ServiceBinding {
-  return { service, handlers };
+/** Pairs a service descriptor with its typed handlers and the request bounds of its large methods. */
+export function bind<S extends DescService>(
+  service: S,
+  handlers: ServiceHandlers<S>,
+  requestBytes?: RequestBytes<S>,
+): ServiceBinding {
+  return { service, handlers, requestBytes: requestBytes as ServiceBinding["requestBytes"] };
+}
+
+function boundOf(binding: ServiceBinding): (method: DescMethod) => number {
+  return (method) => binding.requestBytes?.[method.localName] ?? REQUEST_ENVELOPE_BYTES;
 }
 
 /** What it takes to serve a set of services on one port. */
@@ -26,8 +47,8 @@ export interface ServeOptions {
   readonly services: readonly ServiceBinding[];
   readonly log: Logger;
   readonly metrics?: Metrics | undefined;
-  /** Largest request message accepted, in bytes. */
-  readonly maxReceiveBytes?: number | undefined;
+  /** Metadata size, streams and HTTP/2 memory per connection (the config's `limits`); defaults when absent. */
+  readonly limits?: TransportLimitSettings | undefined;
   /** TLS (or mTLS) credentials; plaintext when absent. */
   readonly credentials?: ServerCredentials | undefined;
   /** Authenticates and authorizes every call but health checks; every caller is let in when absent. */
@@ -45,21 +66,30 @@ export interface RunningServer {
 
 /** Starts a gRPC server for `services` plus grpc.health.v1 and reflection. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
-  const interceptors: ServerInterceptor[] = options.gatekeeper
-    ? [guardInterceptor(options.gatekeeper, options.log)]
-    : [];
+  const limits = options.limits ?? DEFAULT_TRANSPORT_LIMITS;
+  // Oversized metadata is refused first, before authentication reads it.
+  const interceptors: ServerInterceptor[] = [metadataLimitInterceptor(limits.max_metadata_bytes)];
+  if (options.gatekeeper) interceptors.push(guardInterceptor(options.gatekeeper, options.log));
+  const largest = Math.max(
+    REQUEST_ENVELOPE_BYTES,
+    ...options.services.flatMap((binding) => binding.service.methods.map(boundOf(binding))),
+  );
   const server = new Server({
-    "grpc.max_receive_message_length": options.maxReceiveBytes ?? 4 * 1024 * 1024,
+    ...transportOptions(limits, largest),
     "grpc.keepalive_permit_without_calls": 1,
     interceptors,
   });
   const health = new HealthState();
   const observe = options.metrics?.observeRpc;
-  for (const { service, handlers } of options.services) {
+  for (const binding of options.services) {
+    const { service, handlers } = binding;
     const implementation = implement(service, handlers as ServiceHandlers<DescService>, options.log, observe);
-    server.addService(serviceDefinition(service), implementation);
+    server.addService(serviceDefinition(service, boundOf(binding)), implementation);
   }
-  server.addService(serviceDefinition(Health), implement(Health, healthHandlers(health), options.log));
+  server.addService(
+    serviceDefinition(Health, () => REQUEST_ENVELOPE_BYTES),
+    implement(Health, healthHandlers(health), options.log),
+  );
   addReflection(
     server,
     options.services.map(({ service }) => service.typeName),

@@ -17,6 +17,24 @@ export function invalidArgument(field: string, problem: string): never {
   throw new RpcError(status.INVALID_ARGUMENT, `${field}: ${problem}`);
 }
 
+/** Most characters of a caller's input an error message quotes. */
+export const QUOTE_MAX_CHARS = 64;
+
+/**
+ * Caller input as an error message quotes it: JSON-quoted (control characters escaped), cut to
+ * `max` characters with "…", so no input can make a status message long.
+ */
+export function quoted(value: string, max = QUOTE_MAX_CHARS): string {
+  let kept = "";
+  let count = 0;
+  for (const char of value) {
+    if (count === max) return `${JSON.stringify(kept).slice(0, -1)}…"`;
+    kept += char;
+    count += 1;
+  }
+  return JSON.stringify(value);
+}
+
 /** True when the value is an error carrying a gRPC status code (ours or a grpc-js client error). */
 export function isStatusError(err: unknown): err is { code: status; message: string; details?: string } {
   return typeof err === "object" && err !== null && typeof (err as { code?: unknown }).code === "number";
@@ -44,12 +62,21 @@ function trailerOf(err: RpcError): Metadata {
   return metadata;
 }
 
+// Longest status message sent: C-core clients treat a longer grpc-message trailer (their metadata
+// limit is 8 KiB) as RESOURCE_EXHAUSTED, hiding the real code.
+const MAX_DETAILS_CHARS = 1024;
+
+function capped(details: string): string {
+  return details.length <= MAX_DETAILS_CHARS ? details : `${details.slice(0, MAX_DETAILS_CHARS - 1)}…`;
+}
+
 /** Turns any thrown value into the error grpc-js sends; unknown errors become a generic INTERNAL. */
 export function toServiceError(err: unknown, log: Logger, method: string): Partial<ServiceError> {
   // An error that says when to retry (a limit's refusal) carries it in a retry-after-ms trailer too.
-  if (err instanceof RpcError) return { code: err.code, details: err.message, metadata: trailerOf(err) };
+  if (err instanceof RpcError)
+    return { code: err.code, details: capped(err.message), metadata: trailerOf(err) };
   if (isStatusError(err) && err.code !== status.OK) {
-    return { code: err.code, details: detailsOf(err), metadata: new Metadata() };
+    return { code: err.code, details: capped(detailsOf(err)), metadata: new Metadata() };
   }
   log.error({ err, method }, "unhandled error in handler");
   return { code: status.INTERNAL, details: "internal error", metadata: new Metadata() };

@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ChatService, ScalingEventSchema } from "@chorus/proto";
-import { RpcError, type ServiceHandlers } from "@chorus/shared";
+import { quoted, RpcError, type ServiceHandlers } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { ScaleRejected } from "../scaler/scale-rejected.js";
 import type { Scaler } from "../scaler/scaler.js";
@@ -36,7 +36,7 @@ export function scalingHandlers(
   return {
     async *watchScaling(request, context) {
       if (request.pool !== "" && !scaler.pool(request.pool)) {
-        throw new RpcError(status.NOT_FOUND, `pool: no agent pool named "${request.pool}"`);
+        throw new RpcError(status.NOT_FOUND, `pool: no agent pool named ${quoted(request.pool)}`);
       }
       const options = {
         pool: request.pool || undefined,

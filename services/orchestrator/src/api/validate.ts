@@ -1,6 +1,6 @@
 import type { ChorusConfig } from "@chorus/config";
 import { Aggregation, BatchMode, type BatchRequest, type ChatRequest } from "@chorus/proto";
-import { invalidArgument, validateId } from "@chorus/shared";
+import { invalidArgument, quoted, validateId } from "@chorus/shared";
 import { aggregationByName } from "../turn/aggregation.js";
 
 /** Checks a message's presence and size. */
@@ -18,8 +18,9 @@ export function selectAgents(field: string, requested: readonly string[], config
   if (requested.length === 0) return known;
   const seen = new Set<string>();
   for (const name of requested) {
-    if (!known.includes(name)) invalidArgument(field, `unknown agent "${name}" (known: ${known.join(", ")})`);
-    if (seen.has(name)) invalidArgument(field, `agent "${name}" is listed twice`);
+    if (!known.includes(name))
+      invalidArgument(field, `unknown agent ${quoted(name)} (known: ${known.join(", ")})`);
+    if (seen.has(name)) invalidArgument(field, `agent ${quoted(name)} is listed twice`);
     seen.add(name);
   }
   return known.filter((name) => seen.has(name));
@@ -71,7 +72,17 @@ export function validateBatch(request: BatchRequest, config: ChorusConfig) {
     request.messages.length > 0
       ? [...request.messages]
       : Array.from({ length: request.count }, (_, i) => seedTestMessage(i + 1));
-  for (const [i, message] of messages.entries()) validateMessage(`messages[${i}]`, message, config);
+  let total = 0;
+  for (const [i, message] of messages.entries()) {
+    validateMessage(`messages[${i}]`, message, config);
+    total += Buffer.byteLength(message, "utf8");
+  }
+  const maxBytes = config.limits.max_batch_bytes;
+  if (total > maxBytes)
+    invalidArgument(
+      "messages",
+      `are ${total} bytes in all; the limit is ${maxBytes} (limits.max_batch_bytes)`,
+    );
   const agents = selectAgents("agents", request.agents, config);
   return { messages, agents, fanout: request.mode === BatchMode.FANOUT };
 }

@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from "@chorus/shared";
+import { createLogger, type Logger, quoted } from "@chorus/shared";
 import type { Pool } from "../executor/pool.js";
 import type { Provider } from "../providers/provider.js";
 import { ScaleRejected } from "./scale-rejected.js";
@@ -61,7 +61,7 @@ export class Scaler {
     const scaler = this.scalers.get(pool);
     if (!scaler) {
       const known = [...this.scalers.keys()].join(", ");
-      throw new ScaleRejected("unknown_pool", `pool: no agent pool named "${pool}" (pools: ${known})`);
+      throw new ScaleRejected("unknown_pool", `pool: no agent pool named ${quoted(pool)} (pools: ${known})`);
     }
     return scaler.scaleTo(blocks);
   }

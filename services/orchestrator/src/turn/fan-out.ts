@@ -1,5 +1,5 @@
 import { type AgentAnswer, Aggregation } from "@chorus/proto";
-import { RpcError } from "@chorus/shared";
+import { quoted, RpcError } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { ContextMessage } from "../executor/agent-task.js";
 import { answerFromAgent, failedAnswer } from "./agent-answer.js";
@@ -32,7 +32,7 @@ export async function collectAnswers(
       }
       input.agents.forEach((name, index) => {
         const pool = deps.pools.get(name);
-        if (!pool) throw new RpcError(status.INVALID_ARGUMENT, `agents: unknown agent "${name}"`);
+        if (!pool) throw new RpcError(status.INVALID_ARGUMENT, `agents: unknown agent ${quoted(name)}`);
         const settle = (answer: AgentAnswer) => {
           if (answers[index] !== undefined) return;
           answers[index] = answer;
