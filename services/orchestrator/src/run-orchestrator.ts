@@ -32,7 +32,7 @@ import { poolMetrics } from "./telemetry/metrics.js";
 import { trackPoolLoad } from "./telemetry/pool-load.js";
 import { Recorder } from "./telemetry/recorder.js";
 import { poolDispatch } from "./turn/agent-dispatch.js";
-import { grpcTurnHistory } from "./turn/turn-history.js";
+import { grpcTurnHistory, HISTORY_CHANNEL_OPTIONS } from "./turn/turn-history.js";
 
 /** What the orchestrator needs to start. */
 export interface OrchestratorOptions {
@@ -179,9 +179,9 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   const allReady = await waitForReplicas(pools, config.orchestrator.agent_start_timeout_ms);
   if (!allReady) log.warn("some agent pools have no running replica yet; turns for them will wait or fail");
 
-  const history = createClient(HistoryService, options.historyAddress, {}, mesh.history);
   const { historyAddress } = options;
-  const historyUsage = createClient(UsageService, historyAddress, {}, mesh.history);
+  const history = createClient(HistoryService, historyAddress, HISTORY_CHANNEL_OPTIONS, mesh.history);
+  const historyUsage = createClient(UsageService, historyAddress, HISTORY_CHANNEL_OPTIONS, mesh.history);
   const cache = createCache(config, log);
   const limiter = createLimiter(config, log);
   const deps = {

@@ -23,7 +23,7 @@ export class FakeHistory implements TurnHistory {
   /** New connections dialled for retries. */
   reconnects = 0;
 
-  /** Makes the next AppendTurn calls fail with these codes, one each. */
+  /** Makes the next AppendTurn calls fail with these codes, one each, on any connection. */
   failAppends(...codes: status[]): void {
     this.failures.push(...codes);
   }
@@ -69,6 +69,7 @@ export class FakeHistory implements TurnHistory {
 
   reconnect(): HistoryConnection {
     this.reconnects += 1;
-    return { appendTurn: this.appendTurn, close: () => {} };
+    const { appendTurn, getTurn, getConversation } = this;
+    return { appendTurn, getTurn, getConversation, close: () => {} };
   }
 }

@@ -71,23 +71,31 @@ describe("runTurn", () => {
     assert.equal(rig.history.appends, 0);
   });
 
-  it("retries a history write that failed UNAVAILABLE once, on a new connection", async () => {
+  it("retries a history write that failed UNAVAILABLE on the same connection, and one that hung on a new one", async () => {
     const rig = turnRig();
-    rig.history.failAppends(status.UNAVAILABLE);
+    rig.history.failAppends(status.UNAVAILABLE, status.DEADLINE_EXCEEDED);
     const response = await runTurn(rig.deps, turnInput("Saved?"));
-    assert.deepEqual([rig.history.appends, rig.history.reconnects], [2, 1]);
+    assert.deepEqual([rig.history.appends, rig.history.reconnects], [3, 1]);
     assert.equal(rig.history.stored(response.conversationId ?? "").length, 1);
   });
 
-  it("does not retry a history write that was refused, and answers UNAVAILABLE for a second failure", async () => {
-    const refused = turnRig();
-    refused.history.failAppends(status.INVALID_ARGUMENT);
-    await assert.rejects(runTurn(refused.deps, turnInput("Bad?")), rejectsWith(status.INVALID_ARGUMENT));
-    assert.deepEqual([refused.history.appends, refused.history.reconnects], [1, 0]);
-    const down = turnRig();
-    down.history.failAppends(status.UNAVAILABLE, status.DEADLINE_EXCEEDED);
-    await assert.rejects(runTurn(down.deps, turnInput("Down?")), rejectsWith(status.UNAVAILABLE));
-    assert.equal(down.history.appends, 2);
+  it("does not retry a history write that was refused", async () => {
+    const rig = turnRig();
+    rig.history.failAppends(status.INVALID_ARGUMENT);
+    await assert.rejects(runTurn(rig.deps, turnInput("Bad?")), rejectsWith(status.INVALID_ARGUMENT));
+    assert.deepEqual([rig.history.appends, rig.history.reconnects], [1, 0]);
+  });
+
+  it("keeps retrying a history write until the turn's deadline, then answers UNAVAILABLE", async () => {
+    const rig = turnRig();
+    rig.history.failAppends(...Array<status>(100).fill(status.UNAVAILABLE));
+    const started = Date.now();
+    const input = turnInput("Down?", { deadline: new Date(Date.now() + 1500) });
+    await assert.rejects(runTurn(rig.deps, input), rejectsWith(status.UNAVAILABLE));
+    const took = Date.now() - started;
+    assert.ok(took >= 1450 && took < 2000, `gave up after ${took} ms, at its 1500 ms deadline`);
+    assert.ok(rig.history.appends >= 4 && rig.history.appends < 20, `${rig.history.appends} attempts, paced`);
+    assert.equal(rig.history.stored("").length, 0);
   });
 
   it("answers a repeated question from the cache without asking the agents again", async () => {

@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { AgentAnswer, AppendTurnRequestSchema, ChatResponseSchema, Turn } from "@chorus/proto";
-import { actingForMetadata, codeOf, RpcError } from "@chorus/shared";
+import { actingForMetadata, codeOf, RpcError, type RpcOptions } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { ContextMessage } from "../executor/agent-task.js";
 import { combine } from "./combine.js";
 import { buildContext } from "./context.js";
 import { collectAnswers } from "./fan-out.js";
-import { appendTurnWithRetry } from "./history-write.js";
+import { callHistory, type HistoryCallOptions } from "./history-call.js";
+import type { HistoryCalls } from "./turn-history.js";
 import type { TurnDeps, TurnInput } from "./turn-types.js";
 
 export type { TurnDeps, TurnInput } from "./turn-types.js";
@@ -30,11 +31,18 @@ function responseFromTurn(turn: Turn, replayed: boolean): ChatResponseInit {
   };
 }
 
+// Every history call of a turn waits out a history restart within the turn's deadline.
+function historyCall(deps: TurnDeps, input: TurnInput): HistoryCallOptions {
+  const { requestId, deadline, principal } = input;
+  const metadata = actingForMetadata(principal);
+  return { timeoutMs: deps.config.history.timeout_ms, deadline, requestId, metadata, log: deps.log };
+}
+
 async function storedTurn(deps: TurnDeps, input: TurnInput): Promise<Turn | undefined> {
   try {
-    const deadline = new Date(Date.now() + deps.config.history.timeout_ms);
-    const options = { deadline, requestId: input.requestId, metadata: actingForMetadata(input.principal) };
-    return (await deps.history.getTurn({ turnId: input.turnId }, options)).turn;
+    const request = { turnId: input.turnId };
+    const call = historyCall(deps, input);
+    return (await callHistory(deps.history, (h, options) => h.getTurn(request, options), call)).turn;
   } catch (err) {
     if (codeOf(err) === status.NOT_FOUND) return undefined;
     throw historyUnavailable(err);
@@ -53,10 +61,12 @@ async function conversationContext(deps: TurnDeps, input: TurnInput): Promise<Co
   if (input.conversationId === "" || input.createConversation) return [];
   const { context_turns, context_tokens } = deps.config.orchestrator;
   try {
-    const deadline = new Date(Date.now() + deps.config.history.timeout_ms);
-    const response = await deps.history.getConversation(
-      { conversationId: input.conversationId, lastTurns: Math.max(context_turns, 1) },
-      { deadline, requestId: input.requestId, metadata: actingForMetadata(input.principal) },
+    const request = { conversationId: input.conversationId, lastTurns: Math.max(context_turns, 1) };
+    const call = historyCall(deps, input);
+    const response = await callHistory(
+      deps.history,
+      (h, options) => h.getConversation(request, options),
+      call,
     );
     return input.useContext ? buildContext(response.turns, context_turns, context_tokens) : [];
   } catch (err) {
@@ -112,12 +122,8 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatRes
       },
       createConversation: newConversation || input.createConversation === true,
     };
-    const stored = await appendTurnWithRetry(deps.history, request, {
-      timeoutMs: deps.config.history.timeout_ms,
-      requestId: input.requestId,
-      metadata: actingForMetadata(input.principal),
-      log: deps.log,
-    }).catch((err: unknown) => {
+    const write = (h: HistoryCalls, options: RpcOptions) => h.appendTurn(request, options);
+    const stored = await callHistory(deps.history, write, historyCall(deps, input)).catch((err: unknown) => {
       throw historyUnavailable(err);
     });
     if (!stored.turn) throw new RpcError(status.INTERNAL, "history returned no turn");

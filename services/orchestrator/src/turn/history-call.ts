@@ -1,0 +1,65 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { codeOf, type Logger, type RpcOptions } from "@chorus/shared";
+import { status } from "@grpc/grpc-js";
+import type { HistoryCalls, HistoryConnection, TurnHistory } from "./turn-history.js";
+
+/** How a turn's history call is bounded, and what it sends with every attempt. */
+export interface HistoryCallOptions {
+  /** Longest one attempt may take (history.timeout_ms). */
+  readonly timeoutMs: number;
+  /** The turn's deadline: no attempt runs past it. */
+  readonly deadline: Date;
+  readonly requestId: string;
+  /** Whose data the call is for (x-chorus-principal). */
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly log: Logger;
+}
+
+const FIRST_PAUSE_MS = 50;
+const MAX_PAUSE_MS = 1000;
+
+/**
+ * Calls history until it answers or the turn's deadline passes, so a history restart costs the
+ * turn a wait, not a failure (every call it makes is idempotent: reads, and AppendTurn by turn_id).
+ * Each attempt waits for a connection (wait-for-ready) for at most timeoutMs. A call that failed to
+ * reach history (UNAVAILABLE: its connection dropped) is tried again after a short pause; one that
+ * hung (its own deadline passed) on a new connection, as a half-open connection would otherwise
+ * fail every turn until keepalive noticed it. History's own verdicts are thrown as they come.
+ */
+export async function callHistory<T>(
+  history: TurnHistory,
+  call: (history: HistoryCalls, options: RpcOptions) => Promise<T>,
+  options: HistoryCallOptions,
+): Promise<T> {
+  const { requestId, metadata, log } = options;
+  const end = options.deadline.getTime();
+  let connection: HistoryCalls = history;
+  let fresh: HistoryConnection | undefined;
+  let pause = FIRST_PAUSE_MS;
+  try {
+    for (let attempt = 1; ; attempt += 1) {
+      const deadline = new Date(Math.min(end, Date.now() + options.timeoutMs));
+      try {
+        return await call(connection, { deadline, waitForReady: true, requestId, metadata });
+      } catch (err) {
+        const code = codeOf(err);
+        if (code !== status.UNAVAILABLE && code !== status.DEADLINE_EXCEEDED) throw err;
+        if (Date.now() >= end) throw err;
+        const hung = code === status.DEADLINE_EXCEEDED;
+        log.warn(
+          { err: (err as Error).message, requestId, attempt },
+          hung ? "history call hung; retrying on a new connection" : "history call failed; retrying",
+        );
+        if (hung) {
+          fresh?.close();
+          fresh = history.reconnect();
+          connection = fresh;
+        }
+        await delay(Math.min(pause, end - Date.now()));
+        pause = Math.min(pause * 2, MAX_PAUSE_MS);
+      }
+    }
+  } finally {
+    fresh?.close();
+  }
+}
