@@ -20,7 +20,7 @@ export async function main(config: ChorusConfig, flags: ServiceFlags): Promise<v
     metricsPort: intFlag("metrics-port", flags["metrics-port"], config.history.metrics_port),
     log,
   });
-  announceReady("history", running.address);
+  announceReady("history", running.address, { metricsPort: running.metricsPort });
   stopOnSignals(log, () => running.close());
 }
 

@@ -7,6 +7,7 @@ import {
   runIfMain,
   type ServiceFlags,
   stopOnSignals,
+  supervisorReports,
   withHeapCeiling,
 } from "@chorus/shared";
 import type { AgentCommand } from "./providers/local/local-provider.js";
@@ -43,6 +44,7 @@ export async function main(
     llmApiKey: process.env.OPENAI_API_KEY ?? "chorus-simulator",
     agentCommand,
     log,
+    supervisor: supervisorReports(),
   });
   announceReady("orchestrator", running.address, { metricsPort: running.metricsPort });
   stopOnSignals(log, () => running.close());

@@ -8,6 +8,7 @@ import {
   type Logger,
   Metrics,
   meshClientTransport,
+  type SupervisorReport,
   serve,
   watchedServerCredentials,
 } from "@chorus/shared";
@@ -25,7 +26,7 @@ import { RedisCache } from "./cache/redis-cache.js";
 import { Pool } from "./executor/pool.js";
 import { type AgentCommand, LocalProvider } from "./providers/local/local-provider.js";
 import type { Provider } from "./providers/provider.js";
-import { kubernetesSetup, type Leadership } from "./scaler/kubernetes-leadership.js";
+import type { Leadership } from "./scaler/kubernetes-leadership.js";
 import { Scaler } from "./scaler/scaler.js";
 import { ScalingEvents } from "./scaler/scaling-events.js";
 import { poolMetrics } from "./telemetry/metrics.js";
@@ -47,6 +48,8 @@ export interface OrchestratorOptions {
   readonly agentCommand: AgentCommand;
   readonly version?: string | undefined;
   readonly log?: Logger | undefined;
+  /** The latest report of the `chorus up` that started this orchestrator, for GetStatus. */
+  readonly supervisor?: (() => SupervisorReport | undefined) | undefined;
 }
 
 /** A running orchestrator. */
@@ -163,7 +166,11 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   const pools = new Map(
     agents.map((agent) => [agent.name, new Pool(agent, config.orchestrator.queue_limit, mesh.agent)]),
   );
-  const kubernetes = config.provider.kind === "kubernetes" ? kubernetesSetup(config, agents, log) : undefined;
+  // Loaded only for its provider: the Kubernetes client is a good part of a local (re)start's time.
+  const kubernetes =
+    config.provider.kind === "kubernetes"
+      ? (await import("./scaler/kubernetes-leadership.js")).kubernetesSetup(config, agents, log)
+      : undefined;
   const provider: Provider =
     kubernetes?.provider ??
     new LocalProvider(options.agentCommand, config.orchestrator.agent_start_timeout_ms, log, mesh.agent);
@@ -176,9 +183,6 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   for (const pool of pools.values()) trackPoolLoad(pool, recorder);
   const scaler = new Scaler(pools, provider, events, { log });
   const leadership = kubernetes ? await kubernetes.start(scaler, pools) : soleLeadership(scaler);
-  const allReady = await waitForReplicas(pools, config.orchestrator.agent_start_timeout_ms);
-  if (!allReady) log.warn("some agent pools have no running replica yet; turns for them will wait or fail");
-
   const { historyAddress } = options;
   const history = createClient(HistoryService, historyAddress, HISTORY_CHANNEL_OPTIONS, mesh.history);
   const historyUsage = createClient(UsageService, historyAddress, HISTORY_CHANNEL_OPTIONS, mesh.history);
@@ -203,6 +207,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     version: options.version ?? "dev",
     settingsOf: (pool: Pool) => scaler.pool(pool.name)?.settings ?? pool.agent.scaling,
     scaler: () => ({ name: "scaler", ...leadership.status() }),
+    supervisor: options.supervisor,
   };
   const server = await serve({
     host: options.host,
@@ -231,6 +236,10 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     options.metricsPort >= 0
       ? await metrics.listen(options.host, options.metricsPort, server.health)
       : undefined;
+  // Serving before the replicas are: a restarted orchestrator takes turns again at once (they wait
+  // in the pools' queues); the caller announces it ready only once each pool has a replica.
+  const allReady = await waitForReplicas(pools, config.orchestrator.agent_start_timeout_ms);
+  if (!allReady) log.warn("some agent pools have no running replica yet; turns for them will wait or fail");
   log.info({ address: server.address, metricsPort: metricsServer?.port }, "orchestrator serving");
   return {
     address: server.address,

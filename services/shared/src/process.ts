@@ -26,3 +26,47 @@ export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
   // A forked service must not outlive its parent: losing the IPC channel means the parent is gone.
   if (process.send) process.once("disconnect", () => handle("parent exited"));
 }
+
+/** One service as `chorus up` supervises it. */
+export interface SupervisedServiceReport {
+  readonly name: string;
+  readonly pid?: number | undefined;
+  /** False from its death until its restarted process is ready. */
+  readonly running: boolean;
+  /** Times it was restarted since `chorus up` started. */
+  readonly restarts: number;
+  /** How it last died: "SIGKILL", "code 1", "exited with code 1 before it was ready", ... */
+  readonly lastExit?: string | undefined;
+  /** From its last death until its restarted process was ready (ms). */
+  readonly lastRestartMs?: number | undefined;
+}
+
+/** What `chorus up` sends the orchestrator over IPC whenever a service it supervises starts, dies or is back. */
+export interface SupervisorReport {
+  readonly type: "supervisor";
+  /** The pid of `chorus up`. */
+  readonly pid: number;
+  /** Restarts of one service within windowSeconds before a crash loop stops the mesh. */
+  readonly crashLoopRestarts: number;
+  readonly windowSeconds: number;
+  readonly services: readonly SupervisedServiceReport[];
+}
+
+function isSupervisorReport(message: unknown): message is SupervisorReport {
+  const report = message as Partial<SupervisorReport> | null;
+  return report?.type === "supervisor" && Array.isArray(report.services);
+}
+
+/**
+ * Keeps the latest SupervisorReport a parent `chorus up` sent over IPC; the getter returns
+ * undefined until one arrives (always, for a process no supervisor started).
+ */
+export function supervisorReports(): () => SupervisorReport | undefined {
+  let latest: SupervisorReport | undefined;
+  if (process.send) {
+    process.on("message", (message: unknown) => {
+      if (isSupervisorReport(message)) latest = message;
+    });
+  }
+  return () => latest;
+}

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfigOrExit, withInsecureFlag } from "@chorus/config";
 import { ask, stats, statusCommand } from "./client-commands.js";
@@ -20,7 +20,8 @@ import {
 const USAGE = `usage: chorus <command> [--config FILE] [options]
 
   chat                 start the mesh and chat (or --address HOST:PORT to join a running one)
-  up                   start the mesh (history, simulator, orchestrator, agents) and wait
+  up                   start the mesh (history, simulator, orchestrator, agents) and wait; restarts
+                       a service that dies (config: supervisor) [--pids-file FILE: its pids as JSON]
   ask "MESSAGE"        one turn [--json] [--conversation ID] [--agents a,b] [--aggregation MODE] [--turn-id ID]
   stats                statistics [--json]
   health ADDRESS...    grpc.health.v1 check of each address; exit 0 only if all are SERVING [--service NAME]
@@ -72,6 +73,7 @@ const { values: flags, positionals } = parseArgs({
     tpm: { type: "string" },
     concurrent: { type: "string" },
     insecure: { type: "boolean", default: false },
+    "pids-file": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -87,6 +89,12 @@ const tlsFlags: TlsFlags = {
 /** The orchestrator at `address`, with the TLS flags and $CHORUS_API_KEY. */
 const target = (address: string): Target => targetOf(address, tlsFlags);
 
+// Written whole, then renamed: a reader never sees half a file.
+function writePidsFile(path: string, pids: Record<string, number | undefined>): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(pids)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
 async function upOrChat(interactive: boolean, file: string | undefined): Promise<void> {
   const config = withInsecureFlag(loadConfigOrExit(file), flags.insecure);
   if (interactive && flags.address) {
@@ -94,16 +102,15 @@ async function upOrChat(interactive: boolean, file: string | undefined): Promise
     return;
   }
   let stopping = false;
+  const pidsFile = flags["pids-file"];
   const mesh = await startMesh({
     config,
     configFile: file,
     insecure: flags.insecure ?? false,
     logsToFiles: interactive,
-    onUnexpectedExit: (name, code, signal) => {
-      if (stopping) return;
-      process.stderr.write(`chorus: ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping\n`);
-      void mesh.stop().then(() => process.exit(1));
-    },
+    onNotice: (line) => process.stderr.write(`chorus: ${line}\n`),
+    onCrashLoop: () => process.exit(1),
+    onPids: pidsFile ? (pids) => writePidsFile(pidsFile, pids) : undefined,
   });
   const stop = async (code: number) => {
     if (stopping) return;

@@ -1,14 +1,9 @@
-import { type ChildProcess, fork } from "node:child_process";
-import { mkdirSync, openSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type ChorusConfig, meshDir } from "@chorus/config";
-import { withHeapCeiling } from "@chorus/shared";
-
-/** A service process the supervisor started. */
-interface Child {
-  readonly name: string;
-  readonly process: ChildProcess;
-}
+import { type SupervisorReport, withHeapCeiling } from "@chorus/shared";
+import type { RestartPolicy } from "./restart-budget.js";
+import { type ServiceLaunch, SupervisedService, type SupervisionHooks } from "./supervised-service.js";
 
 /** How to start the mesh. */
 export interface MeshOptions {
@@ -18,8 +13,12 @@ export interface MeshOptions {
   readonly insecure?: boolean | undefined;
   /** Write service logs to files under `<data dir>/logs` instead of this terminal. */
   readonly logsToFiles: boolean;
-  /** Called when a service exits on its own. */
-  readonly onUnexpectedExit: (name: string, code: number | null, signal: string | null) => void;
+  /** A line for the log: a service died, is being restarted, is back. */
+  readonly onNotice: (line: string) => void;
+  /** A service crash-looped: called once, with what happened, after the mesh has stopped. */
+  readonly onCrashLoop: (message: string) => void;
+  /** The services' pids, after the start and after every restart. */
+  readonly onPids?: ((pids: Record<string, number | undefined>) => void) | undefined;
 }
 
 /** A running local mesh. */
@@ -27,78 +26,48 @@ export interface Mesh {
   readonly address: string;
   readonly llmBaseUrl: string;
   readonly logDir: string | undefined;
-  readonly pids: Record<string, number | undefined>;
+  /** Each service's current pid (undefined while it is being restarted). */
+  pids(): Record<string, number | undefined>;
   stop(): Promise<void>;
 }
 
-const READY_TIMEOUT_MS = 60_000;
-const STOP_GRACE_MS = 10_000;
-
-interface ChildLaunch {
-  readonly env: NodeJS.ProcessEnv;
-  /** Node flags: this process's own, then the configured heap bound. */
-  readonly execArgv: string[];
-  readonly logDir: string | undefined;
-}
-
-function startChild(
-  name: string,
-  args: string[],
-  launch: ChildLaunch,
-  children: Child[],
-): Promise<{ child: Child; address: string }> {
-  const { env, execArgv, logDir } = launch;
-  const output = logDir ? openSync(join(logDir, `${name}.log`), "a") : "inherit";
-  const child = fork(process.argv[1] ?? "", args, {
-    env,
-    execArgv,
-    stdio: ["ignore", output, output, "ipc"],
-  });
-  const entry = { name, process: child };
-  children.push(entry);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${name} did not become ready in ${READY_TIMEOUT_MS} ms`)),
-      READY_TIMEOUT_MS,
-    );
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(
-        new Error(
-          `${name} exited with code ${code} before it was ready${logDir ? ` (see ${logDir}/${name}.log)` : ""}`,
-        ),
-      );
-    });
-    child.on("message", (message: { type?: string; address?: string }) => {
-      if (message?.type !== "ready" || typeof message.address !== "string") return;
-      clearTimeout(timer);
-      child.removeAllListeners("exit");
-      resolve({ child: entry, address: message.address });
-    });
-  });
-}
-
-function stopChild(child: Child): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.process.exitCode !== null || child.process.signalCode !== null) return resolve();
-    const kill = setTimeout(() => child.process.kill("SIGKILL"), STOP_GRACE_MS);
-    child.process.once("exit", () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.process.kill("SIGTERM");
-  });
+/** The supervisor's bounds from the config's `supervisor` section. */
+export function restartPolicy(config: ChorusConfig): RestartPolicy {
+  const s = config.supervisor;
+  return {
+    backoffMs: s.restart_backoff_ms,
+    maxBackoffMs: s.max_restart_backoff_ms,
+    maxRestarts: s.crash_loop_restarts,
+    windowMs: s.crash_loop_window_seconds * 1000,
+  };
 }
 
 /**
  * Starts history, the simulator (unless a real model is configured) and the orchestrator as child
- * processes; with security.mesh.mode auto, first makes sure the mesh's throwaway CA and certificates exist.
+ * processes and restarts any that dies (see SupervisedService), telling the orchestrator over IPC;
+ * with security.mesh.mode auto, first makes sure the mesh's throwaway CA and certificates exist.
  */
 export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const { config } = options;
-  const children: Child[] = [];
+  const policy = restartPolicy(config);
+  const services: SupervisedService[] = [];
   const stop = async () => {
-    for (const child of [...children].reverse()) await stopChild(child);
+    for (const service of [...services].reverse()) await service.stop();
+  };
+  const pids = () => Object.fromEntries(services.map((s) => [s.name, s.pid]));
+  let crashLooped = false;
+  const hooks: SupervisionHooks = {
+    notice: options.onNotice,
+    crashLoop: (message) => {
+      if (crashLooped) return;
+      crashLooped = true;
+      options.onNotice(`${message}: stopping the mesh`);
+      void stop().then(() => options.onCrashLoop(message));
+    },
+    changed: () => {
+      tellOrchestrator(services, policy);
+      options.onPids?.(pids());
+    },
   };
   const logDir = options.logsToFiles ? join(dirname(config.history.path), "logs") : undefined;
   if (logDir) mkdirSync(logDir, { recursive: true });
@@ -106,10 +75,15 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     ...(options.configFile ? ["--config", options.configFile] : []),
     ...(options.insecure ? ["--insecure"] : []),
   ];
-  const launch = {
+  const base = {
     env: process.env,
     execArgv: withHeapCeiling(process.execArgv, config.limits.heap_mb),
     logDir,
+  };
+  const service = (launch: ServiceLaunch) => {
+    const supervised = new SupervisedService(launch, policy, hooks);
+    services.push(supervised);
+    return supervised.start();
   };
   if (config.security.mesh.mode === "auto") {
     // Loaded only here: service processes (agents above all) never carry the X.509 library.
@@ -122,33 +96,37 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     });
   }
   try {
-    const history = await startChild("history", ["history", ...configArgs], launch, children);
+    const history = await service({ ...base, name: "history", args: ["history", ...configArgs] });
     let llmBaseUrl = config.llm.base_url;
     if (!llmBaseUrl) {
-      const simulator = await startChild("llm-sim", ["llm-sim", ...configArgs], launch, children);
+      const simulator = await service({ ...base, name: "llm-sim", args: ["llm-sim", ...configArgs] });
       llmBaseUrl = simulator.address;
     }
-    const orchestrator = await startChild(
-      "orchestrator",
-      ["orchestrator", ...configArgs, "--history-address", history.address],
-      { ...launch, env: { ...process.env, OPENAI_BASE_URL: llmBaseUrl } },
-      children,
-    );
-    for (const child of children) {
-      child.process.once("exit", (code, signal) => options.onUnexpectedExit(child.name, code, signal));
-    }
-    return {
-      address: orchestrator.address,
-      llmBaseUrl,
-      logDir,
-      pids: Object.fromEntries(children.map((c) => [c.name, c.process.pid])),
-      stop: async () => {
-        for (const child of children) child.process.removeAllListeners("exit");
-        await stop();
-      },
-    };
+    const orchestrator = await service({
+      ...base,
+      name: "orchestrator",
+      args: ["orchestrator", ...configArgs, "--history-address", history.address],
+      env: { ...process.env, OPENAI_BASE_URL: llmBaseUrl },
+    });
+    hooks.changed();
+    return { address: orchestrator.address, llmBaseUrl, logDir, pids, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+// The orchestrator shows the supervisor's report in GetStatus.
+function tellOrchestrator(services: readonly SupervisedService[], policy: RestartPolicy): void {
+  const orchestrator = services.find((s) => s.name === "orchestrator")?.process;
+  if (!orchestrator?.connected) return;
+  const report: SupervisorReport = {
+    type: "supervisor",
+    pid: process.pid,
+    crashLoopRestarts: policy.maxRestarts,
+    windowSeconds: policy.windowMs / 1000,
+    services: services.map((s) => s.report()),
+  };
+  // A send racing the orchestrator's death fails harmlessly: the next report follows its restart.
+  orchestrator.send(report, () => undefined);
 }

@@ -5,10 +5,11 @@ import {
   Health,
   HealthCheckResponse_ServingStatus as Serving,
 } from "@chorus/proto";
-import { type ClientTransport, createClient, detailsOf } from "@chorus/shared";
+import { type ClientTransport, createClient, detailsOf, type SupervisorReport } from "@chorus/shared";
 import type { Cache } from "../cache/cache.js";
 import type { Pool } from "../executor/pool.js";
 import type { ScalingSettings } from "../scaling/index.js";
+import { supervisorComponent } from "./supervisor-status.js";
 
 type StatusInit = MessageInitShape<typeof GetStatusResponseSchema>;
 type Component = { name: string; healthy: boolean; detail: string };
@@ -82,6 +83,8 @@ export interface StatusSources {
   readonly settingsOf: (pool: Pool) => ScalingSettings;
   /** Who scales the pools (component "scaler": leader or follower). */
   readonly scaler?: (() => Component) | undefined;
+  /** What the `chorus up` that started this orchestrator restarted (component "supervisor"). */
+  readonly supervisor?: (() => SupervisorReport | undefined) | undefined;
 }
 
 /** Checks every component and describes every pool. */
@@ -93,6 +96,7 @@ export async function statusReport(sources: StatusSources): Promise<StatusInit> 
   const cache: Component = sources.cache
     ? { name: "cache", ...sources.cache.status() }
     : { name: "cache", healthy: true, detail: "disabled (cache.enabled: false)" };
+  const supervisor = sources.supervisor?.();
   const pools = [...sources.pools.values()];
   const settings = new Map(pools.map((pool) => [pool, sources.settingsOf(pool)]));
   const settingsOf = (pool: Pool) => settings.get(pool) ?? pool.agent.scaling;
@@ -104,6 +108,7 @@ export async function statusReport(sources: StatusSources): Promise<StatusInit> 
       cache,
       llm,
       ...(sources.scaler ? [sources.scaler()] : []),
+      ...(supervisor ? [supervisorComponent(supervisor)] : []),
       ...pools.map((pool) => poolComponent(pool, settingsOf(pool))),
     ],
     pools: pools.map((pool) => ({

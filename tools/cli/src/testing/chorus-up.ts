@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { type ClientTransport, watchedChannelCredentials } from "@chorus/shared";
 import { stringify } from "yaml";
 
-/** The bundled CLI the tests run, built by `npm run build` (npm test does it first). */
-export const CLI_BUNDLE = new URL("../../dist/chorus.mjs", import.meta.url).pathname;
+/** The bundled CLI the tests run, built by `npm run build` (npm test does it first); $CHORUS_TEST_BUNDLE: another build. */
+export const CLI_BUNDLE =
+  process.env.CHORUS_TEST_BUNDLE ?? new URL("../../dist/chorus.mjs", import.meta.url).pathname;
 
 /** A `chorus up` process started by a test, on free ports with its own data directory. */
 export interface ChorusUp {
