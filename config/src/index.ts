@@ -1,6 +1,7 @@
 export * from "./agent-schema.js";
 export * from "./default-agents.js";
 export * from "./documented-yaml.js";
+export * from "./history-schema.js";
 export * from "./json-schema.js";
 export * from "./load.js";
 export * from "./mesh-dir.js";

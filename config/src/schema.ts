@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { agentSchema } from "./agent-schema.js";
+import { historyBackendSchema, historyPostgresSchema } from "./history-schema.js";
 import { limitsSchema } from "./limits-schema.js";
 import { providerSchema } from "./provider-schema.js";
 import type { ScalingSettings } from "./scaling.js";
@@ -72,7 +73,19 @@ const historySchema = z
     address: hostPort
       .optional()
       .meta(about("host:port where the orchestrator reaches history; unset: host and port above.")),
-    path: z.string().min(1).default("./data/chorus.db").meta(about("SQLite file (WAL).")),
+    addresses: z
+      .array(hostPort)
+      .default([])
+      .meta(
+        about(
+          "host:port of each history replica (backend postgres); the orchestrator spreads its calls across them, and across every address a name resolves to, retrying another on failure. Non-empty overrides address.",
+        ),
+      ),
+    backend: historyBackendSchema,
+    path: z.string().min(1).default("./data/chorus.db").meta(about("SQLite file (WAL), for backend sqlite.")),
+    postgres: historyPostgresSchema
+      .prefault({})
+      .meta(about("The PostgreSQL database, for backend postgres.")),
     timeout_ms: positiveInt.default(5000).meta(about("Deadline (ms) of orchestrator → history calls.")),
   })
   .strict();
@@ -149,7 +162,9 @@ export const configSchema = z
       .prefault({})
       .meta(about("The orchestrator: admits turns, dispatches them to the agent pools, scales the pools.")),
     provider: providerSchema.prefault({}).meta(about("Where agent blocks (replicas) come from.")),
-    history: historySchema.prefault({}).meta(about("The history service: conversations in SQLite.")),
+    history: historySchema
+      .prefault({})
+      .meta(about("The history service: conversations in SQLite, or PostgreSQL for several replicas.")),
     llm: llmSchema.prefault({}).meta(about("The OpenAI-compatible model endpoint.")),
     simulator: simulatorSchema
       .prefault({})

@@ -73,7 +73,7 @@ The config file of each component: the keys of config/chorus.yaml that it reads,
       "service_template" (printf "%s-agent-{pool}" $full)
       "agent_port_name" "grpc"
       "lease_name" (printf "%s-orchestrator" $full)) (deepCopy $c.provider.kubernetes)))
-  "history" (merge (dict "address" (printf "%s-history:%d" $full (int .Values.history.port))) (deepCopy $c.history))
+  "history" (merge (dict "address" (include "chorus.historyAddress" .) "addresses" (list)) (deepCopy $c.history))
   "llm" (include "chorus.llmConfig" . | fromYaml)
   "cache" $c.cache
   "redis" (merge (dict "url" (include "chorus.redisUrl" .)) (deepCopy $c.redis))
@@ -83,11 +83,16 @@ The config file of each component: the keys of config/chorus.yaml that it reads,
 {{- toYaml $file }}
 {{- end }}
 
-{{/* The history service's config file. Its SQLite path is relative to its working directory, the /data volume. */}}
+{{/*
+The history service's config file. Its SQLite path is relative to its working directory, the /data
+volume; with postgres, the database URL is the file the URL's Secret is mounted as.
+*/}}
 {{- define "chorus.config.history" -}}
+{{- $urlFile := ternary "/etc/chorus-db/url" "" (eq (include "chorus.historyBackend" .) "postgres") }}
+{{- $set := dict "host" "0.0.0.0" "port" (int .Values.history.port) "metrics_port" (int (include "chorus.metricsPort" .)) "path" "chorus.db" "postgres" (dict "url_file" $urlFile) }}
 {{- $file := dict
   "workflow" .Values.config.workflow
-  "history" (merge (dict "host" "0.0.0.0" "port" (int .Values.history.port) "metrics_port" (int (include "chorus.metricsPort" .)) "path" "chorus.db") (deepCopy .Values.config.history))
+  "history" (merge $set (deepCopy .Values.config.history))
   "security" (include "chorus.meshSecurityConfig" . | fromYaml) }}
 {{- toYaml $file }}
 {{- end }}

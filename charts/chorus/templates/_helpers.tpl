@@ -123,3 +123,18 @@ name, and for the orchestrator also its Service's DNS names and tls.extraDnsName
 {{- fail "chorus: no authentication configured. Set auth.existingSecret (a Secret holding an API keys file; make keys with `chorus keys create --principal NAME --roles user`), auth.keysFile, or config.security.auth.oidc.issuer and .audience; or, to let anyone who reaches the orchestrator act as admin, config.security.insecure=true (see values.yaml)" }}
 {{- end }}
 {{- end }}
+
+{{/* History's backend, config.history.backend: "sqlite" (default) or "postgres", which needs the URL's Secret. */}}
+{{- define "chorus.historyBackend" -}}
+{{- $backend := .Values.config.history.backend | default "sqlite" }}
+{{- if and (eq $backend "postgres") (not .Values.history.postgres.existingSecret) }}
+{{- fail "config.history.backend=postgres needs history.postgres.existingSecret: a Secret holding the database URL" }}
+{{- end }}
+{{- $backend }}
+{{- end }}
+
+{{/* What the orchestrator dials for history: the ClusterIP Service, or with postgres the headless one, whose every pod address it spreads calls across. */}}
+{{- define "chorus.historyAddress" -}}
+{{- $suffix := ternary "history-replicas" "history" (eq (include "chorus.historyBackend" .) "postgres") }}
+{{- printf "%s-%s:%d" (include "chorus.fullname" .) $suffix (int .Values.history.port) }}
+{{- end }}
