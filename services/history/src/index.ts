@@ -1,4 +1,7 @@
+export * from "./database-url.js";
+export * from "./open-store.js";
 export * from "./page-token.js";
+export * from "./postgres-store.js";
 export * from "./run-history.js";
 export * from "./service.js";
 export * from "./sqlite-store.js";

@@ -20,6 +20,14 @@ function validateEpochMillis(field: string, value: bigint): void {
   }
 }
 
+/**
+ * Text fields may not hold U+0000: PostgreSQL's text cannot store it, and both backends must
+ * accept the same turns (SQLite would, and a PostgreSQL replica would then fail the same write).
+ */
+function validateText(field: string, value: string): void {
+  if (value.includes("\u0000")) invalidArgument(field, "must not contain U+0000 (NUL)");
+}
+
 /** Returns the turn of an AppendTurn request once every field it stores is valid. */
 export function validateTurn(turn: Turn | undefined, maxMessageBytes: number): Turn {
   if (!turn) return invalidArgument("turn", "is required");
@@ -29,10 +37,18 @@ export function validateTurn(turn: Turn | undefined, maxMessageBytes: number): T
   if (Buffer.byteLength(turn.message) > maxMessageBytes) {
     invalidArgument("turn.message", `is longer than ${maxMessageBytes} bytes`);
   }
+  validateText("turn.message", turn.message);
+  validateText("turn.answer", turn.answer);
+  turn.answeredBy.forEach((name, index) => {
+    validateText(`turn.answered_by[${index}]`, name);
+  });
   validateMillis("turn.latency_ms", turn.latencyMs);
   validateEpochMillis("turn.started_at_ms", turn.startedAtMs);
   validateEpochMillis("turn.completed_at_ms", turn.completedAtMs);
   turn.agentAnswers.forEach((answer, index) => {
+    for (const key of ["agent", "replica", "text", "error"] as const) {
+      validateText(`turn.agent_answers[${index}].${key}`, answer[key]);
+    }
     validateMillis(`turn.agent_answers[${index}].latency_ms`, answer.latencyMs);
   });
   return turn;
@@ -56,5 +72,6 @@ export function validateQuery(query: string): string {
   if (query.length === 0) invalidArgument("query", "is required");
   if (query.length > MAX_QUERY_CHARS)
     invalidArgument("query", `must be at most ${MAX_QUERY_CHARS} characters`);
+  validateText("query", query);
   return query;
 }

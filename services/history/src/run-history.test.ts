@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { validateConfig } from "@chorus/config";
+import { type ChorusConfig, validateConfig } from "@chorus/config";
 import {
   Health,
   HistoryService,
@@ -13,52 +13,77 @@ import {
 import { createClient, createLogger } from "@chorus/shared";
 import { runHistory } from "./run-history.js";
 import { sampleTurn } from "./testing/fixtures.js";
+import { type PostgresServer, startPostgresServer } from "./testing/postgres-server.js";
 
 describe("runHistory", () => {
   let dir: string;
-  const config = validateConfig({ security: { mesh: { mode: "off" } } }, "(test)");
+  const meshOff = { security: { mesh: { mode: "off" } } };
+  const config = validateConfig(meshOff, "(test)");
   const log = createLogger("history-test", "silent");
-  before(() => {
+  let postgres: PostgresServer;
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), "chorus-history-run-"));
+    postgres = await startPostgresServer();
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
-  it("serves the same data again after a restart on the same file", async () => {
-    const path = join(dir, "nested", "data", "chorus.db");
-    const options = { config, host: "127.0.0.1", port: 0, path, metricsPort: -1, log };
-
-    const first = await runHistory(options);
-    const writer = createClient(HistoryService, first.address);
-    let turn: Turn | undefined;
-    try {
-      assert.equal(first.metricsPort, undefined);
-      assert.ok(existsSync(path));
-      turn = (await writer.appendTurn({ turn: sampleTurn("t1", "c1"), createConversation: true })).turn;
-      await writer.appendTurn({ turn: sampleTurn("t2", "c1"), createConversation: false });
-    } finally {
-      writer.close();
-      await first.close(1000);
-    }
-
-    const second = await runHistory(options);
-    const reader = createClient(HistoryService, second.address);
-    try {
-      const conversation = await reader.getConversation({ conversationId: "c1" });
-      assert.deepEqual(conversation.turns[0], turn);
-      assert.deepEqual(
-        conversation.turns.map((t) => [t.turnId, t.seq, t.agentAnswers.length]),
-        [
-          ["t1", 1, 3],
-          ["t2", 2, 3],
-        ],
-      );
-      const next = await reader.appendTurn({ turn: sampleTurn("t3", "c1"), createConversation: false });
-      assert.equal(next.turn?.seq, 3);
-    } finally {
-      reader.close();
-      await second.close(1000);
-    }
+  after(async () => {
+    await postgres?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
+
+  /** The config of each backend: a SQLite file, or a database whose URL is in a file (as from a Secret). */
+  const backends: Array<[string, () => Promise<{ config: ChorusConfig; stored: () => boolean }>]> = [
+    [
+      "a SQLite file",
+      async () => ({ config, stored: () => existsSync(join(dir, "nested", "data", "chorus.db")) }),
+    ],
+    [
+      "a PostgreSQL database named by history.postgres.url_file",
+      async () => {
+        const urlFile = join(dir, "database-url");
+        writeFileSync(urlFile, `${await postgres.createDatabase()}\n`);
+        const history = { backend: "postgres", postgres: { url_file: urlFile } };
+        return { config: validateConfig({ ...meshOff, history }, "(test)"), stored: () => true };
+      },
+    ],
+  ];
+  for (const [name, setup] of backends)
+    it(`serves the same data again after a restart on ${name}`, async () => {
+      const path = join(dir, "nested", "data", "chorus.db");
+      const { config, stored } = await setup();
+      const options = { config, host: "127.0.0.1", port: 0, path, metricsPort: -1, log };
+
+      const first = await runHistory(options);
+      const writer = createClient(HistoryService, first.address);
+      let turn: Turn | undefined;
+      try {
+        assert.equal(first.metricsPort, undefined);
+        assert.ok(stored());
+        turn = (await writer.appendTurn({ turn: sampleTurn("t1", "c1"), createConversation: true })).turn;
+        await writer.appendTurn({ turn: sampleTurn("t2", "c1"), createConversation: false });
+      } finally {
+        writer.close();
+        await first.close(1000);
+      }
+
+      const second = await runHistory(options);
+      const reader = createClient(HistoryService, second.address);
+      try {
+        const conversation = await reader.getConversation({ conversationId: "c1" });
+        assert.deepEqual(conversation.turns[0], turn);
+        assert.deepEqual(
+          conversation.turns.map((t) => [t.turnId, t.seq, t.agentAnswers.length]),
+          [
+            ["t1", 1, 3],
+            ["t2", 2, 3],
+          ],
+        );
+        const next = await reader.appendTurn({ turn: sampleTurn("t3", "c1"), createConversation: false });
+        assert.equal(next.turn?.seq, 3);
+      } finally {
+        reader.close();
+        await second.close(1000);
+      }
+    });
 
   it("reports health and store metrics on its metrics port", async () => {
     const running = await runHistory({

@@ -1,5 +1,3 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import { type ChorusConfig, meshDir } from "@chorus/config";
 import { HistoryService, UsageService } from "@chorus/proto";
 import {
@@ -11,8 +9,8 @@ import {
   serve,
   usageHandlers,
 } from "@chorus/shared";
+import { openStore } from "./open-store.js";
 import { historyHandlers } from "./service.js";
-import { openSqliteStore } from "./sqlite-store.js";
 import { instrumentStore } from "./store-metrics.js";
 
 /** Where and how to run the history service. */
@@ -21,7 +19,7 @@ export interface HistoryOptions {
   readonly host: string;
   /** gRPC port; 0 picks a free one. */
   readonly port: number;
-  /** SQLite file; its directory is created if missing. */
+  /** SQLite file (backend sqlite); its directory is created if missing. */
   readonly path: string;
   /** Port of /metrics; -1 disables it, 0 picks a free one. */
   readonly metricsPort: number;
@@ -38,12 +36,11 @@ export interface RunningHistory {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Opens the store at `options.path` and serves HistoryService and UsageService (with health, reflection and metrics). */
+/** Opens the store (history.backend) and serves HistoryService and UsageService (with health, reflection and metrics). */
 export async function runHistory(options: HistoryOptions): Promise<RunningHistory> {
   const log = options.log ?? createLogger("history");
   const security = meshServeOptions(options.config.security, "history", meshDir(options.config), options);
-  mkdirSync(dirname(options.path), { recursive: true });
-  const store = openSqliteStore(options.path);
+  const { store, location } = await openStore(options.config.history, options.path, log);
   const metrics = new Metrics("history");
   const { limits } = options.config;
   const handlers = historyHandlers(instrumentStore(store, metrics), {
@@ -69,12 +66,17 @@ export async function runHistory(options: HistoryOptions): Promise<RunningHistor
       metricsServer = await metrics.listen(options.host, options.metricsPort, server.health);
   } catch (err) {
     await server?.close(0);
-    store.close();
+    await store.close();
     throw err;
   }
   const running = server;
   log.info(
-    { address: running.address, path: options.path, metricsPort: metricsServer?.port },
+    {
+      address: running.address,
+      backend: options.config.history.backend,
+      store: location,
+      metricsPort: metricsServer?.port,
+    },
     "history ready",
   );
   return {
@@ -85,7 +87,7 @@ export async function runHistory(options: HistoryOptions): Promise<RunningHistor
       await running.close(graceMs);
       await metricsServer?.close();
       // Only after the server is closed: no handler can touch the database any more.
-      store.close();
+      await store.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Database } from "better-sqlite3";
-import type { AgentAnswerRow, ConversationRow, TurnRow } from "./sqlite-rows.js";
+import type { AgentAnswerRow, ConversationRow, TurnRow } from "./rows.js";
 import type { Scope } from "./store.js";
 
 /** Escapes LIKE wildcards so `text` matches literally (with ESCAPE '\'). */

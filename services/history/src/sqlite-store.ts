@@ -1,7 +1,7 @@
 import type { Turn } from "@chorus/proto";
 import BetterSqlite3, { type Database } from "better-sqlite3";
 import type { PageCursor } from "./page-token.js";
-import { answerRowOf, conversationOf, type TurnRow, turnOf, turnRowOf } from "./sqlite-rows.js";
+import { answerRowOf, conversationOf, type TurnRow, turnOf, turnRowOf } from "./rows.js";
 import { migrate } from "./sqlite-schema.js";
 import { likeLiteral, prepareStatements, type Statements, scopeParams } from "./sqlite-statements.js";
 import {

@@ -67,8 +67,9 @@ export interface Store {
   /** Up to `pageSize` conversations in the scope after `after`, most recently updated first. */
   listConversations(scope: Scope, pageSize: number, after: PageCursor | undefined): Promise<ConversationPage>;
   /**
-   * Turns in the scope whose message or answer contains `query` (case-insensitive), newest first;
-   * with `conversationId`, only that conversation's (undefined when it is not found).
+   * Turns in the scope whose message or answer contains `query`, newest first; with
+   * `conversationId`, only that conversation's (undefined when it is not found). ASCII letters
+   * match in either case, every other character exactly, on every backend (SQLite's LIKE).
    */
   searchTurns(
     scope: Scope,

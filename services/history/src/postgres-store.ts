@@ -1,0 +1,330 @@
+import type { Turn } from "@chorus/proto";
+import { type Logger, RpcError } from "@chorus/shared";
+import { status } from "@grpc/grpc-js";
+import pg, { type Pool, type PoolClient, type QueryResultRow } from "pg";
+import type { PageCursor } from "./page-token.js";
+import { answerRowsOf, foldAscii, type PostgresTurnRow, SQL, scopeValues } from "./postgres-queries.js";
+import { migrate } from "./postgres-schema.js";
+import { answerRowOf, type ConversationRow, conversationOf, turnOf, turnRowOf } from "./rows.js";
+import {
+  type AppendResult,
+  type ConversationPage,
+  type ConversationWithTurns,
+  type Scope,
+  type Store,
+  TurnIdTakenError,
+} from "./store.js";
+import { titleOf } from "./title.js";
+
+/** Turns read per statement while exporting. */
+const EXPORT_BATCH = 100;
+/** Attempts of one append that lost a race (the same turn_id stored meanwhile, or a deadlock). */
+const APPEND_ATTEMPTS = 3;
+
+/** SQLSTATEs and socket errors that mean the database cannot be reached now, not that the call is wrong. */
+const UNREACHABLE_STATES = /^(08|57P0[123]|53300)/;
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+const UNREACHABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|not queryable/i;
+
+/** True when `err` says the database is out of reach (down, restarting, full, or the network). */
+export function isUnreachable(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === "string" && (UNREACHABLE_STATES.test(code) || UNREACHABLE_CODES.has(code))) return true;
+  return typeof message === "string" && UNREACHABLE_MESSAGES.test(message);
+}
+
+/** A race another writer won: retrying the whole transaction gives the right answer. */
+function lostRace(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === "23505" || code === "40P01" || code === "40001";
+}
+
+function inScope(scope: Scope, owner: string): boolean {
+  return scope.admin || owner === scope.owner;
+}
+
+function turnOfRow(row: PostgresTurnRow): Turn {
+  return turnOf(row, answerRowsOf(row));
+}
+
+/** int8 (BIGINT, COUNT) as a JS number: every stored value is below 2^53 (requests.ts checks). */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === pg.types.builtins.INT8
+      ? Number
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** Options of openPostgresStore. */
+export interface PostgresStoreOptions {
+  /** Clock for conversation timestamps, in milliseconds since the Unix epoch. */
+  readonly now?: () => number;
+  /** Most connections in the pool. */
+  readonly poolSize?: number;
+  readonly connectTimeoutMs?: number;
+  readonly statementTimeoutMs?: number;
+  /** Where an unreachable database is logged (the caller sees only UNAVAILABLE). */
+  readonly log?: Logger;
+}
+
+/**
+ * A Store in a PostgreSQL database that any number of history replicas share. Appends to one
+ * conversation queue on its row lock, so replicas never give two turns the same seq.
+ */
+export class PostgresStore implements Store {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: PostgresStoreOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async appendTurn(scope: Scope, turn: Turn, createConversation: boolean): Promise<AppendResult | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transaction((db) => this.appendOnce(db, scope, turn, createConversation));
+      } catch (err) {
+        if (attempt >= APPEND_ATTEMPTS || !lostRace(err)) throw err;
+      }
+    }
+  }
+
+  async getTurn(scope: Scope, turnId: string): Promise<Turn | undefined> {
+    const rows = await this.rows<PostgresTurnRow>(SQL.scopedTurn, [...scopeValues(scope), turnId]);
+    return rows[0] ? turnOfRow(rows[0]) : undefined;
+  }
+
+  async getConversation(
+    scope: Scope,
+    conversationId: string,
+    lastTurns: number,
+  ): Promise<ConversationWithTurns | undefined> {
+    return this.transaction(async (db) => {
+      const params = [...scopeValues(scope), conversationId];
+      const found = await query<ConversationRow>(db, SQL.scopedConversation, params);
+      if (!found[0]) return undefined;
+      const rows = await query<PostgresTurnRow>(db, SQL.scopedLastTurns, [
+        ...params,
+        lastTurns > 0 ? lastTurns : null,
+      ]);
+      return { conversation: conversationOf(found[0]), turns: rows.map(turnOfRow) };
+    }, "snapshot");
+  }
+
+  async listConversations(
+    scope: Scope,
+    pageSize: number,
+    after: PageCursor | undefined,
+  ): Promise<ConversationPage> {
+    // One extra row tells whether another page follows.
+    const rows = await this.rows<ConversationRow>(SQL.listConversations, [
+      ...scopeValues(scope),
+      after?.updatedAtMs ?? null,
+      after?.conversationId ?? null,
+      pageSize + 1,
+    ]);
+    const page = rows.slice(0, pageSize);
+    const last = page.at(-1);
+    const next =
+      rows.length > pageSize && last
+        ? { updatedAtMs: last.updated_at_ms, conversationId: last.conversation_id }
+        : undefined;
+    return { conversations: page.map(conversationOf), next };
+  }
+
+  async searchTurns(
+    scope: Scope,
+    text: string,
+    conversationId: string | undefined,
+    limit: number,
+  ): Promise<Turn[] | undefined> {
+    const params = [...scopeValues(scope), foldAscii(text), limit];
+    if (conversationId === undefined)
+      return (await this.rows<PostgresTurnRow>(SQL.searchAll, params)).map(turnOfRow);
+    return this.transaction(async (db) => {
+      const found = await query(db, SQL.scopedConversation, [...scopeValues(scope), conversationId]);
+      if (!found[0]) return undefined;
+      return (await query<PostgresTurnRow>(db, SQL.searchOne, [...params, conversationId])).map(turnOfRow);
+    }, "snapshot");
+  }
+
+  async deleteConversation(scope: Scope, conversationId: string): Promise<number | undefined> {
+    // Turns and their agent answers go with it (ON DELETE CASCADE).
+    const rows = await this.rows<{ turns: number }>(SQL.deleteScopedConversation, [
+      ...scopeValues(scope),
+      conversationId,
+    ]);
+    return rows[0]?.turns;
+  }
+
+  async *iterateTurns(scope: Scope, conversationId: string): AsyncIterable<Turn> {
+    let after = 0;
+    for (;;) {
+      const batch = await this.rows<PostgresTurnRow>(SQL.scopedTurnsAfter, [
+        ...scopeValues(scope),
+        conversationId,
+        after,
+        EXPORT_BATCH,
+      ]);
+      yield* batch.map(turnOfRow);
+      const last = batch.at(-1);
+      if (batch.length < EXPORT_BATCH || !last) return;
+      after = last.seq;
+    }
+  }
+
+  async conversationExists(scope: Scope, conversationId: string): Promise<boolean> {
+    const rows = await this.rows(SQL.scopedConversation, [...scopeValues(scope), conversationId]);
+    return rows.length > 0;
+  }
+
+  /** Closes every connection of the pool. */
+  async close(): Promise<void> {
+    if (this.pool.ended) return;
+    await this.pool.end();
+  }
+
+  /**
+   * One append, in a transaction holding the conversation's row lock from before its seq is read
+   * until the turn is committed. Answers exactly as SqliteStore.appendTurn does.
+   */
+  private async appendOnce(
+    db: PoolClient,
+    scope: Scope,
+    turn: Turn,
+    createConversation: boolean,
+  ): Promise<AppendResult | undefined> {
+    const [stored] = await query<PostgresTurnRow & { owner: string }>(db, SQL.turnWithOwner, [turn.turnId]);
+    if (stored && inScope(scope, stored.owner)) return { turn: turnOfRow(stored), created: false };
+    const now = this.now();
+    const id = turn.conversationId;
+    let [conversation] = await query<ConversationRow>(db, SQL.lockConversation, [id]);
+    if (!conversation && createConversation && !stored) {
+      // Another replica may be creating it this very moment: ON CONFLICT waits for it, then the
+      // lock below finds its row (and its owner, who may not be this scope).
+      await db.query(SQL.insertConversation, [id, scope.owner, titleOf(turn.message), now]);
+      [conversation] = await query<ConversationRow>(db, SQL.lockConversation, [id]);
+    }
+    if (conversation ? !inScope(scope, conversation.owner) : !createConversation) return undefined;
+    if (stored) throw new TurnIdTakenError(turn.turnId);
+    const [next] = await query<{ seq: number }>(db, SQL.nextSeq, [id]);
+    const row = turnRowOf(turn, next?.seq ?? 1);
+    await db.query(SQL.insertTurn, [
+      row.turn_id,
+      row.conversation_id,
+      row.seq,
+      row.message,
+      row.answer,
+      row.aggregation,
+      row.latency_ms,
+      row.started_at_ms,
+      row.completed_at_ms,
+      row.answered_by,
+    ]);
+    const answers = turn.agentAnswers.map((answer, position) => answerRowOf(turn.turnId, position, answer));
+    if (answers.length > 0) {
+      const column = <K extends keyof (typeof answers)[number]>(key: K) => answers.map((a) => a[key]);
+      await db.query(SQL.insertAnswers, [
+        turn.turnId,
+        column("position"),
+        column("agent"),
+        column("replica"),
+        column("text"),
+        answers.map((a) => a.ok !== 0),
+        column("error"),
+        column("latency_ms"),
+        column("attempts"),
+        column("prompt_tokens"),
+        column("completion_tokens"),
+        answers.map((a) => a.cached !== 0),
+      ]);
+    }
+    await db.query(SQL.touchConversation, [now, id]);
+    // The rows just written are what a read would return.
+    return { turn: turnOf(row, answers), created: true };
+  }
+
+  /** Runs one statement on any pooled connection. */
+  private async rows<R extends QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(sql, params)).rows;
+    } catch (err) {
+      throw this.mapped(err);
+    }
+  }
+
+  /**
+   * Runs `work` in one transaction: read committed with row locks for writes, or a read-only
+   * repeatable-read snapshot so several reads see one state.
+   */
+  private async transaction<T>(
+    work: (db: PoolClient) => Promise<T>,
+    mode: "write" | "snapshot" = "write",
+  ): Promise<T> {
+    let db: PoolClient;
+    try {
+      db = await this.pool.connect();
+    } catch (err) {
+      throw this.mapped(err);
+    }
+    let broken = false;
+    try {
+      await db.query(mode === "snapshot" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
+      const result = await work(db);
+      await db.query("COMMIT");
+      return result;
+    } catch (err) {
+      await db.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw this.mapped(err);
+    } finally {
+      // A connection that cannot even roll back is dropped, not handed to the next call.
+      db.release(broken);
+    }
+  }
+
+  /** An unreachable database becomes UNAVAILABLE (so the orchestrator retries another replica). */
+  private mapped(err: unknown): unknown {
+    if (!isUnreachable(err)) return err;
+    this.options.log?.warn({ err: (err as Error).message }, "PostgreSQL unreachable");
+    return new RpcError(status.UNAVAILABLE, "history database unavailable");
+  }
+}
+
+async function query<R extends QueryResultRow>(db: PoolClient, sql: string, params: unknown[]): Promise<R[]> {
+  return (await db.query<R>(sql, params)).rows;
+}
+
+/** Opens a pool on `url`, migrates the database to the current schema, and returns the store. */
+export async function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<PostgresStore> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    statement_timeout: options.statementTimeoutMs ?? 10_000,
+    application_name: "chorus-history",
+    types,
+  });
+  // An idle connection the server closed emits here; without a listener it would crash the process.
+  pool.on("error", (err) => options.log?.warn({ err: err.message }, "PostgreSQL connection lost"));
+  try {
+    await migrate(pool);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return new PostgresStore(pool, options);
+}
