@@ -5,6 +5,7 @@ export * from "./postgres-store.js";
 export * from "./run-history.js";
 export * from "./service.js";
 export * from "./sqlite-store.js";
+export * from "./sqlite-to-postgres.js";
 export * from "./store.js";
 export * from "./store-metrics.js";
 export * from "./title.js";

@@ -305,11 +305,8 @@ async function query<R extends QueryResultRow>(db: PoolClient, sql: string, para
   return (await db.query<R>(sql, params)).rows;
 }
 
-/** Opens a pool on `url`, migrates the database to the current schema, and returns the store. */
-export async function openPostgresStore(
-  url: string,
-  options: PostgresStoreOptions = {},
-): Promise<PostgresStore> {
+/** Opens a pool on `url` and migrates the database to the current schema; the caller ends the pool. */
+export async function openPostgresPool(url: string, options: PostgresStoreOptions = {}): Promise<Pool> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
@@ -326,5 +323,13 @@ export async function openPostgresStore(
     await pool.end();
     throw err;
   }
-  return new PostgresStore(pool, options);
+  return pool;
+}
+
+/** Opens a pool on `url`, migrates the database to the current schema, and returns the store. */
+export async function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<PostgresStore> {
+  return new PostgresStore(await openPostgresPool(url, options), options);
 }

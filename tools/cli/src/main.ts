@@ -4,6 +4,7 @@ import { loadConfigOrExit, withInsecureFlag } from "@chorus/config";
 import { ask, stats, statusCommand } from "./client-commands.js";
 import { type Target, type TlsFlags, targetOf } from "./connection.js";
 import { healthCommand } from "./health-command.js";
+import { historyMigrateCommand } from "./history-migrate-command.js";
 import { keysCommand } from "./keys-command.js";
 import { startMesh } from "./mesh.js";
 import { configPath, orchestratorAddress } from "./options.js";
@@ -33,6 +34,8 @@ const USAGE = `usage: chorus <command> [--config FILE] [options]
   llm-sim              the built-in OpenAI-compatible simulator
   history | orchestrator | agent
                        run one service (used by 'up'; --port, --host, --metrics-port)
+  history migrate      copy a SQLite history into PostgreSQL: --from FILE [--to URL, else
+                       $CHORUS_HISTORY_DATABASE_URL or $DATABASE_URL]; idempotent, prints counts
 
   --insecure           (up, chat and the services) allow listening beyond loopback without TLS
                        or authentication; without it such a service refuses to start
@@ -74,6 +77,8 @@ const { values: flags, positionals } = parseArgs({
     concurrent: { type: "string" },
     insecure: { type: "boolean", default: false },
     "pids-file": { type: "string" },
+    from: { type: "string" },
+    to: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -183,6 +188,7 @@ async function main(): Promise<number | undefined> {
         serviceFlags,
       ));
     case "history":
+      if (positionals[1] === "migrate") return historyMigrateCommand(flags.from, flags.to);
       return void (await historyCommand(
         withInsecureFlag(loadConfigOrExit(file), flags.insecure),
         serviceFlags,

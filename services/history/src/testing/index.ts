@@ -1,0 +1,3 @@
+export * from "./backends.js";
+export * from "./fixtures.js";
+export * from "./postgres-server.js";
