@@ -70,6 +70,27 @@ describe("agent replica with a zero-latency simulator", () => {
       { message: "hi", context: [{ role: "system", content: "x" }] },
       /^context\[0\]\.role/,
     ],
+    [
+      "a 10 KB context role, quoting only its first 64 characters",
+      { message: "hi", context: [{ role: "r".repeat(10_000), content: "x" }] },
+      /^context\[0\]\.role: must be "user" or "assistant", not "r{64}…"$/,
+    ],
+    [
+      "more context messages than limits.max_context_messages",
+      { message: "hi", context: Array.from({ length: 9 }, () => ({ role: "user", content: "x" })) },
+      /^context: has 9 messages; the limit is 8 \(limits\.max_context_messages\)$/,
+    ],
+    [
+      "context over limits.max_context_bytes in all",
+      {
+        message: "hi",
+        context: [
+          { role: "user", content: "u".repeat(600) },
+          { role: "assistant", content: "é".repeat(300) },
+        ],
+      },
+      /^context: is 1200 bytes in all; the limit is 1024 \(limits\.max_context_bytes\)$/,
+    ],
   ];
   for (const [what, request, details] of invalid) {
     it(`rejects ${what} with INVALID_ARGUMENT`, async () => {
@@ -77,6 +98,22 @@ describe("agent replica with a zero-latency simulator", () => {
         rig.client.generate(request, { deadline: soon() }),
         rejectsWith(status.INVALID_ARGUMENT, details),
       );
+    });
+  }
+
+  // Far over any bound its limits allow: refused from the frame's size, never decoded or sent to the model.
+  const oversized: [string, { role: string; content: string }[]][] = [
+    ["20,000 context messages", Array.from({ length: 20_000 }, () => ({ role: "user", content: "x" }))],
+    ["a 3 MB prompt in its context", [{ role: "user", content: "p".repeat(3 * 2 ** 20) }]],
+  ];
+  for (const [what, context] of oversized) {
+    it(`refuses ${what} with RESOURCE_EXHAUSTED, and the model never sees it`, async () => {
+      const before = rig.sim.stats().requests;
+      await assert.rejects(
+        rig.client.generate({ message: "hi", context }, { deadline: soon() }),
+        rejectsWith(status.RESOURCE_EXHAUSTED, /larger than max|accepts at most/),
+      );
+      assert.equal(rig.sim.stats().requests, before);
     });
   }
 

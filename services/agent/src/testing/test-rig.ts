@@ -27,7 +27,7 @@ export const zeroSimulator: SimulatorOptions = {
 export const testConfig: ChorusConfig = validateConfig(
   {
     llm: { timeout_ms: 10_000 },
-    limits: { max_message_bytes: 4096 },
+    limits: { max_message_bytes: 4096, max_context_messages: 8, max_context_bytes: 1024 },
     security: { mesh: { mode: "off" } },
     agents: [
       {
