@@ -38,8 +38,26 @@ const orchestratorSchema = z
       .max(10)
       .default(3)
       .meta(about("Dispatch attempts per agent task (a retry goes to another replica).")),
-    queue_limit: positiveInt.default(256).meta(about("Tasks waiting per pool before RESOURCE_EXHAUSTED.")),
-    max_concurrent_turns: positiveInt.default(512).meta(about("Turns in flight before RESOURCE_EXHAUSTED.")),
+    queue_limit: positiveInt
+      .default(256)
+      .meta(
+        about(
+          "Tasks waiting per pool, served round-robin across clients; when full, the newest task of the client with the most waiting gets RESOURCE_EXHAUSTED.",
+        ),
+      ),
+    max_concurrent_turns: positiveInt
+      .default(512)
+      .meta(about("Turns in flight (Chat, ChatStream and every Batch item); more wait for a slot.")),
+    admission_queue_limit: z
+      .number()
+      .int()
+      .min(0)
+      .default(1024)
+      .meta(
+        about(
+          "Turns waiting for a slot until their deadline, served round-robin across clients (principals, or peer addresses on a keyless run); when full, the newest turn of the client with the most waiting gets RESOURCE_EXHAUSTED (0: refuse at once).",
+        ),
+      ),
     context_turns: z
       .number()
       .int()

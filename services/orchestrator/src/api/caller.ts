@@ -12,3 +12,11 @@ export function callerOf(context: CallContext, authEnabled: boolean): Principal 
   if (!authEnabled) return LOCAL_PRINCIPAL;
   throw new RpcError(status.UNAUTHENTICATED, "no authenticated principal on this call");
 }
+
+/**
+ * The client a call counts as for fair queuing: its principal, or — for the keyless local principal,
+ * which every caller of a local run shares — the address of the caller's connection.
+ */
+export function clientKeyOf(context: CallContext, principal: Principal): string {
+  return principal.via === "local" ? `peer ${context.peer}` : `principal ${principal.id}`;
+}

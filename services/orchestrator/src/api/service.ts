@@ -1,44 +1,21 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Aggregation, ChatEventSchema, ChatRequest, ChatService } from "@chorus/proto";
-import { type CallContext, RpcError, type ServiceHandlers } from "@chorus/shared";
-import { status } from "@grpc/grpc-js";
+import type { CallContext, ServiceHandlers } from "@chorus/shared";
 import type { Scaler } from "../scaler/scaler.js";
 import type { ScalingEvents } from "../scaler/scaling-events.js";
 import type { Recorder } from "../telemetry/recorder.js";
 import { AsyncQueue } from "../turn/async-queue.js";
 import { runBatch } from "../turn/batch.js";
 import { runTurn, type TurnDeps, type TurnInput } from "../turn/turn.js";
+import { Admission } from "./admission.js";
 import type { Audit } from "./auth/audit.js";
-import { callerOf } from "./caller.js";
+import { callerOf, clientKeyOf } from "./caller.js";
 import type { PrincipalLimiter } from "./limits/principal-limiter.js";
 import { scalingHandlers } from "./scaling-service.js";
 import { statsReport } from "./stats-report.js";
 import { type StatusSources, statusReport } from "./status-report.js";
 import { serviceUsages, type UsageSources } from "./usage-report.js";
 import { validateBatch, validateChat } from "./validate.js";
-
-/** Counts turns in flight and refuses new ones past the configured bound. */
-class Admission {
-  private inFlight = 0;
-
-  constructor(private readonly limit: number) {}
-
-  /** Runs `work` if under the limit; RESOURCE_EXHAUSTED otherwise. */
-  enter(): () => void {
-    if (this.inFlight >= this.limit) {
-      throw new RpcError(
-        status.RESOURCE_EXHAUSTED,
-        `${this.inFlight} turns in flight (orchestrator.max_concurrent_turns); retry later`,
-      );
-    }
-    this.inFlight += 1;
-    let left = false;
-    return () => {
-      if (!left) this.inFlight -= 1;
-      left = true;
-    };
-  }
-}
 
 function deadlineOf(context: CallContext, timeoutMs: number): Date {
   const own = Date.now() + timeoutMs;
@@ -74,7 +51,8 @@ export function chatHandlers(
   access: AccessControl,
 ): ServiceHandlers<typeof ChatService> {
   const { config } = deps;
-  const admission = new Admission(config.orchestrator.max_concurrent_turns);
+  const { max_concurrent_turns, admission_queue_limit } = config.orchestrator;
+  const admission = new Admission(max_concurrent_turns, admission_queue_limit);
   const timeout = config.orchestrator.turn_timeout_ms;
   const turnInput = (
     request: ChatRequest,
@@ -91,18 +69,16 @@ export function chatHandlers(
     signal: context.signal,
     requestId: context.requestId,
     principal: callerOf(context, access.authEnabled),
+    client: clientKeyOf(context, callerOf(context, access.authEnabled)),
     useContext: true,
   });
   return {
     async chat(request, context) {
       const { agents, aggregation } = validateChat(request, config);
       const input = turnInput(request, context, agents, aggregation);
-      const leave = admission.enter();
-      try {
-        return await access.limiter.run(input.principal, () => runTurn(deps, input));
-      } finally {
-        leave();
-      }
+      return admission.run(input.client ?? "", input.signal, input.deadline, () =>
+        access.limiter.run(input.principal, () => runTurn(deps, input)),
+      );
     },
 
     chatStream(request, context) {
@@ -112,17 +88,17 @@ export function chatHandlers(
         ...turnInput(request, context, agents, aggregation),
         onEvent: (event) => queue.push(event),
       };
-      const leave = admission.enter();
-      access.limiter
-        .run(input.principal, () => runTurn(deps, input))
+      admission
+        .run(input.client ?? "", input.signal, input.deadline, () =>
+          access.limiter.run(input.principal, () => runTurn(deps, input)),
+        )
         .then(
           (response) => {
             queue.push({ event: { case: "final", value: response } });
             queue.end();
           },
           (err: unknown) => queue.end(err),
-        )
-        .finally(leave);
+        );
       return queue;
     },
 
@@ -130,6 +106,7 @@ export function chatHandlers(
       const { messages, agents, fanout } = validateBatch(request, config);
       const deadline = context.deadline ?? new Date(Date.now() + timeout * Math.max(1, messages.length));
       const principal = callerOf(context, access.authEnabled);
+      const client = clientKeyOf(context, principal);
       return runBatch(deps, {
         messages,
         agents,
@@ -138,7 +115,10 @@ export function chatHandlers(
         signal: context.signal,
         requestId: context.requestId,
         principal,
-        around: (turn) => access.limiter.run(principal, turn),
+        client,
+        // Every item is a turn: admitted like a Chat, so a batch runs only as wide as admission lets it.
+        around: (turn) =>
+          admission.run(client, context.signal, deadline, () => access.limiter.run(principal, turn)),
       });
     },
 

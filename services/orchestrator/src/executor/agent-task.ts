@@ -18,6 +18,8 @@ export interface AgentTaskRequest {
   readonly deadline: Date;
   readonly signal: AbortSignal;
   readonly requestId: string;
+  /** Whose task this is, for fair queuing (a principal, or a peer on a keyless run); absent: shared. */
+  readonly client?: string | undefined;
   /** Attempts allowed for failures of the task itself; replicas that vanish do not use them up. */
   readonly maxAttempts: number;
   /** Called with text as it is generated; when set the task streams. */
@@ -80,7 +82,7 @@ export async function runAgentTask(pool: Pool, request: AgentTaskRequest): Promi
     if (request.signal.aborted || Date.now() >= request.deadline.getTime()) break;
     let block: Block;
     try {
-      block = await pool.acquire(request.signal, tried);
+      block = await pool.acquire(request.signal, tried, request.client);
     } catch (err) {
       lastError = err;
       break;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { defaultAgents } from "@chorus/config";
 import { status } from "@grpc/grpc-js";
+import { OverloadedError } from "./overloaded.js";
 import { Pool } from "./pool.js";
 
 function poolWith(blocks: number, workers = 2, queueLimit = 4): Pool {
@@ -63,6 +64,46 @@ describe("Pool", () => {
       assert.match(err.message, /queue_limit/);
       return true;
     });
+  });
+
+  it("serves queued tasks round-robin across clients, a client with nothing queued first", async () => {
+    const pool = poolWith(1, 1, 16);
+    const block = await pool.acquire(never, new Set(), "batch1");
+    const order: string[] = [];
+    const queue = (client: string, label: string) =>
+      void pool.acquire(never, new Set(), client).then(() => order.push(label));
+    for (const label of ["b1-1", "b1-2", "b1-3"]) queue("batch1", label);
+    for (const label of ["b2-1", "b2-2"]) queue("batch2", label);
+    const serveOne = async () => {
+      pool.release(block);
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    await serveOne();
+    await serveOne();
+    assert.deepEqual(order, ["b1-1", "b2-1"]);
+    // A Chat's task arrives behind three batch tasks: it goes next, then the batches take turns again.
+    queue("chat", "chat");
+    for (let i = 0; i < 4; i += 1) await serveOne();
+    assert.deepEqual(order, ["b1-1", "b2-1", "chat", "b1-2", "b2-2", "b1-3"]);
+  });
+
+  it("when the queue is full, sheds the newest task of the client with the most queued, with a retry hint", async () => {
+    const pool = poolWith(1, 1, 2);
+    await pool.acquire(never, new Set(), "batch");
+    const first = pool.acquire(never, new Set(), "batch");
+    const newest = pool.acquire(never, new Set(), "batch");
+    const chat = pool.acquire(never, new Set(), "chat");
+    await assert.rejects(newest, (err: unknown) => {
+      assert.ok(err instanceof OverloadedError);
+      assert.equal(err.code, status.RESOURCE_EXHAUSTED);
+      assert.ok(err.retryAfterMs > 0);
+      assert.match(err.message, /queue_limit/);
+      return true;
+    });
+    assert.equal(pool.queued, 2, "the older batch task and the chat task wait");
+    pool.rejectAll(new Error("done"));
+    await assert.rejects(first, /done/);
+    await assert.rejects(chat, /done/);
   });
 
   it("drops a queued task when its caller gives up", async () => {

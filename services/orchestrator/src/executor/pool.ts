@@ -1,9 +1,10 @@
 import type { AgentConfig } from "@chorus/config";
 import { AgentService } from "@chorus/proto";
-import { type ClientTransport, createClient, RpcError } from "@chorus/shared";
-import { status } from "@grpc/grpc-js";
+import { type ClientTransport, createClient } from "@chorus/shared";
 import { type BlockEvent, TERMINAL_STATES } from "../providers/block-event.js";
 import type { Block } from "./block.js";
+import { FairQueue } from "./fair-queue.js";
+import { OverloadedError } from "./overloaded.js";
 
 /** Load that other orchestrators route to a pool: their outstanding tasks and the blocks they use. */
 export interface RemoteLoad {
@@ -14,24 +15,27 @@ export interface RemoteLoad {
 const NO_REMOTE_LOAD: RemoteLoad = { tasks: 0, busy: new Set() };
 
 interface Waiter {
+  readonly client: string;
   readonly exclude: ReadonlySet<string>;
   readonly resolve: (block: Block) => void;
   readonly reject: (err: Error) => void;
 }
 
-/** One agent pool: its blocks and its bounded task queue, with least-loaded dispatch. */
+/** One agent pool: its blocks and its bounded, fair task queue, with least-loaded dispatch. */
 export class Pool {
   readonly blocks = new Map<string, Block>();
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters: FairQueue<Waiter>;
   private readonly changeListeners: Array<() => void> = [];
   private remoteLoad: RemoteLoad = NO_REMOTE_LOAD;
 
   constructor(
     readonly agent: AgentConfig,
-    private readonly queueLimit: number,
+    queueLimit: number,
     /** mTLS to the pool's replicas (absent: plaintext, mesh.mode off). */
     private readonly transport?: ClientTransport | undefined,
-  ) {}
+  ) {
+    this.waiters = new FairQueue(queueLimit);
+  }
 
   get name(): string {
     return this.agent.name;
@@ -39,7 +43,7 @@ export class Pool {
 
   /** Tasks waiting for a worker slot. */
   get queued(): number {
-    return this.waiters.length;
+    return this.waiters.size;
   }
 
   /** Tasks running on blocks. */
@@ -159,40 +163,46 @@ export class Pool {
     return block;
   }
 
-  /** Waits for a free worker slot and claims it; RESOURCE_EXHAUSTED when the queue is full. */
-  acquire(signal: AbortSignal, exclude: ReadonlySet<string> = new Set()): Promise<Block> {
+  /**
+   * Waits for a free worker slot and claims it. Queued tasks are served round-robin across clients;
+   * when the queue is full the newest task of the client with the most queued is refused with
+   * RESOURCE_EXHAUSTED (this one, or one already queued).
+   */
+  acquire(signal: AbortSignal, exclude: ReadonlySet<string> = new Set(), client = ""): Promise<Block> {
     if (signal.aborted) return Promise.reject(signal.reason ?? new Error("aborted"));
-    const block = this.waiters.length === 0 ? this.pick(exclude) : undefined;
+    const block = this.waiters.size === 0 ? this.pick(exclude) : undefined;
     if (block) {
       this.take(block);
       this.changed();
       return Promise.resolve(block);
     }
-    if (this.waiters.length >= this.queueLimit) {
-      return Promise.reject(
-        new RpcError(
-          status.RESOURCE_EXHAUSTED,
-          `agent pool "${this.name}" has ${this.waiters.length} tasks queued (orchestrator.queue_limit)`,
-        ),
-      );
-    }
     return new Promise<Block>((resolve, reject) => {
       const waiter: Waiter = {
+        client,
         exclude,
         resolve: (chosen) => {
           signal.removeEventListener("abort", onAbort);
           resolve(chosen);
         },
-        reject,
+        reject: (err) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(err);
+        },
       };
       const onAbort = () => {
-        const index = this.waiters.indexOf(waiter);
-        if (index >= 0) this.waiters.splice(index, 1);
+        this.waiters.remove(client, waiter);
         reject(signal.reason ?? new Error("aborted"));
         this.changed();
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      this.waiters.push(waiter);
+      const shed = this.waiters.push(client, waiter);
+      shed?.reject(
+        new OverloadedError(
+          `agent pool "${this.name}" has ${this.waiters.size} tasks queued (orchestrator.queue_limit); ` +
+            "the newest task of the client with the most queued was shed",
+        ),
+      );
+      if (shed !== waiter) this.pump();
       this.changed();
     });
   }
@@ -206,22 +216,28 @@ export class Pool {
     this.changed();
   }
 
+  private hasFreeSlot(): boolean {
+    for (const block of this.blocks.values()) {
+      if (block.state === "RUNNING" && block.client && block.inFlight < block.workers) return true;
+    }
+    return false;
+  }
+
+  // Serves queued tasks in fair order while a slot is free; a retry skips blocks it failed on.
   private pump(): void {
-    for (let i = 0; i < this.waiters.length; ) {
-      const waiter = this.waiters[i];
-      if (!waiter) break;
-      const block = this.pick(waiter.exclude);
-      if (!block) {
-        i += 1;
-        continue;
-      }
-      this.waiters.splice(i, 1);
-      waiter.resolve(this.take(block));
+    while (this.waiters.size > 0 && this.hasFreeSlot()) {
+      let chosen: Block | undefined;
+      const waiter = this.waiters.shift((candidate) => {
+        chosen = this.pick(candidate.exclude);
+        return chosen !== undefined;
+      });
+      if (!waiter || !chosen) return;
+      waiter.resolve(this.take(chosen));
     }
   }
 
   /** Rejects every queued task, for shutdown. */
   rejectAll(reason: Error): void {
-    for (const waiter of this.waiters.splice(0)) waiter.reject(reason);
+    for (const waiter of this.waiters.clear()) waiter.reject(reason);
   }
 }

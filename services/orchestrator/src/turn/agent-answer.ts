@@ -52,6 +52,7 @@ export async function answerFromAgent(
     deadline: input.deadline,
     signal,
     requestId: input.requestId,
+    client: input.client,
     maxAttempts: deps.config.orchestrator.task_attempts,
     onDelta: onEvent
       ? (text) => onEvent({ event: { case: "delta", value: { agent: pool.name, text } } })

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { BatchEventSchema } from "@chorus/proto";
 import { LOCAL_PRINCIPAL } from "@chorus/shared";
+import { OverloadedError } from "../executor/overloaded.js";
 import { type TurnRig, turnRig } from "../testing/turn-rig.js";
 import { type BatchInput, runBatch } from "./batch.js";
 
@@ -80,5 +81,21 @@ describe("runBatch", () => {
       summaries.map((s) => [s.total, s.successful, s.failed]),
       [[4, 2, 2]],
     );
+  });
+
+  it("waits the retry hint after an item shed under overload before starting its next item", async () => {
+    const rig = turnRig({ config: { limits: { batch_concurrency: 1 } } });
+    let calls = 0;
+    const input: BatchInput = {
+      ...batchInput(messages.slice(0, 2), ["creative"], false),
+      around: (turn) => (calls++ === 0 ? Promise.reject(new OverloadedError("shed", 200)) : turn()),
+    };
+    const started = performance.now();
+    const { items } = await collect(rig, input);
+    assert.deepEqual(
+      items.map((i) => i.success),
+      [false, true],
+    );
+    assert.ok(performance.now() - started >= 190, "the second item started after the hint");
   });
 });

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
+import { setTimeout as delay } from "node:timers/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Aggregation, type BatchEventSchema, type ChatResponseSchema } from "@chorus/proto";
 import { detailsOf, type Principal } from "@chorus/shared";
+import { OverloadedError } from "../executor/overloaded.js";
 import { AsyncQueue } from "./async-queue.js";
 import { runTurn, type TurnDeps } from "./turn.js";
 
@@ -19,7 +21,9 @@ export interface BatchInput {
   readonly requestId: string;
   /** Who sent the batch: its conversation is theirs. */
   readonly principal: Principal;
-  /** Wraps each item's turn (the api's per-principal limits: admit, record tokens, release); absent: runs it as is. */
+  /** Whose batch this is for fair queuing (the api's client key); absent: one shared client. */
+  readonly client?: string | undefined;
+  /** Wraps each item's turn (the api's admission and per-principal limits); absent: runs it as is. */
   readonly around?: ((turn: () => Promise<ChatResponseInit>) => Promise<ChatResponseInit>) | undefined;
 }
 
@@ -27,6 +31,14 @@ interface BatchTask {
   readonly index: number;
   readonly agent: string;
   readonly message: string;
+}
+
+// After an item shed under overload the worker waits the retry hint before its next item, so a full
+// queue does not fail the rest of the batch in one burst (each refusal would shed another's work).
+async function pauseAfter(err: unknown, input: BatchInput): Promise<void> {
+  if (!(err instanceof OverloadedError)) return;
+  const ms = Math.min(err.retryAfterMs, input.deadline.getTime() - Date.now());
+  if (ms > 0) await delay(ms, undefined, { signal: input.signal }).catch(() => {});
 }
 
 function tasksOf(input: BatchInput): BatchTask[] {
@@ -42,7 +54,10 @@ function tasksOf(input: BatchInput): BatchTask[] {
   }));
 }
 
-/** Runs a batch with bounded concurrency, yielding each task's result as it completes, then a summary. */
+/**
+ * Runs a batch, at most batch_concurrency items at once and each admitted by `around`, yielding each
+ * task's result as it completes, then a summary.
+ */
 export function runBatch(deps: TurnDeps, input: BatchInput): AsyncIterable<BatchEventInit> {
   const queue = new AsyncQueue<BatchEventInit>();
   const tasks = tasksOf(input);
@@ -71,6 +86,7 @@ export function runBatch(deps: TurnDeps, input: BatchInput): AsyncIterable<Batch
             signal: input.signal,
             requestId: input.requestId,
             principal: input.principal,
+            client: input.client,
             useContext: false,
           });
         const response = await (input.around ? input.around(turn) : turn());
@@ -104,6 +120,7 @@ export function runBatch(deps: TurnDeps, input: BatchInput): AsyncIterable<Batch
             },
           },
         });
+        await pauseAfter(err, input);
       }
     }
   };

@@ -29,6 +29,8 @@ export interface TurnInput {
   readonly requestId: string;
   /** Who asked: the turn is stored in, and its context and cache are read from, this principal's data. */
   readonly principal: Principal;
+  /** Whose turn this is for fair queuing in the pools (the api's client key); absent: one shared client. */
+  readonly client?: string | undefined;
   /** Batch items skip the conversation context. */
   readonly useContext: boolean;
   /** Batch items go into a conversation the batch creates. */

@@ -4,6 +4,7 @@ import type { AgentAnswer, AppendTurnRequestSchema, ChatResponseSchema, Turn } f
 import { actingForMetadata, codeOf, RpcError, type RpcOptions } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { ContextMessage } from "../executor/agent-task.js";
+import { OverloadedError } from "../executor/overloaded.js";
 import { combine } from "./combine.js";
 import { buildContext } from "./context.js";
 import { collectAnswers } from "./fan-out.js";
@@ -80,8 +81,7 @@ function failure(input: TurnInput, answers: readonly AgentAnswer[]): RpcError {
   if (Date.now() >= input.deadline.getTime()) {
     return new RpcError(status.DEADLINE_EXCEEDED, `no agent answered before the deadline (${detail})`);
   }
-  if (answers.every((a) => a.error.includes("queue_limit")))
-    return new RpcError(status.RESOURCE_EXHAUSTED, detail);
+  if (answers.every((a) => a.error.includes("queue_limit"))) return new OverloadedError(detail);
   return new RpcError(status.UNAVAILABLE, `no agent could answer (${detail})`);
 }
 
