@@ -67,6 +67,22 @@ const kubernetesSchema = z
       });
   });
 
+const localSchema = z
+  .object({
+    max_agent_blocks: z
+      .number()
+      .int()
+      .min(0)
+      .max(4096)
+      .default(0)
+      .meta(
+        about(
+          "Most agent processes on this host the strategies scale out to, across all pools (0: one per CPU, from os.availableParallelism()); init_blocks, min_blocks and counts set by hand start regardless.",
+        ),
+      ),
+  })
+  .strict();
+
 /** The `provider:` section: where agent blocks come from, and the Kubernetes provider's names and Lease. */
 export const providerSchema = z
   .object({
@@ -74,6 +90,9 @@ export const providerSchema = z
       .enum(["local", "kubernetes"])
       .default("local")
       .meta(about("local: agent blocks are child processes; kubernetes: pods of one Deployment per pool.")),
+    local: localSchema
+      .prefault({})
+      .meta(about("The local provider: agent blocks as child processes of the orchestrator.")),
     kubernetes: kubernetesSchema
       .prefault({})
       .meta(

@@ -15,6 +15,8 @@ function meshConfig(maxIdletime: number) {
     // About one second per generation, so 40 turns keep 4 blocks busy for a while.
     simulator: { ttft_ms: 900, ttft_std_ms: 0, itl_ms: 5, itl_std_ms: 0, tokens: 20 },
     cache: { enabled: false },
+    // The blocks mostly wait on the model, so four fit even a host whose CPUs would cap them lower.
+    provider: { local: { max_agent_blocks: 4 } },
     agents: [
       {
         name: "solo",

@@ -24,7 +24,7 @@ import type { Cache } from "./cache/cache.js";
 import { LruCache } from "./cache/lru-cache.js";
 import { RedisCache } from "./cache/redis-cache.js";
 import { Pool } from "./executor/pool.js";
-import { type AgentCommand, LocalProvider } from "./providers/local/local-provider.js";
+import { type AgentCommand, hostLimit, LocalProvider } from "./providers/local/local-provider.js";
 import type { Provider } from "./providers/provider.js";
 import type { Leadership } from "./scaler/kubernetes-leadership.js";
 import { Scaler } from "./scaler/scaler.js";
@@ -173,7 +173,13 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
       : undefined;
   const provider: Provider =
     kubernetes?.provider ??
-    new LocalProvider(options.agentCommand, config.orchestrator.agent_start_timeout_ms, log, mesh.agent);
+    new LocalProvider(
+      options.agentCommand,
+      config.orchestrator.agent_start_timeout_ms,
+      log,
+      mesh.agent,
+      hostLimit(config.provider.local.max_agent_blocks),
+    );
   const events = new ScalingEvents();
   const metrics = new Metrics("orchestrator");
   poolMetrics(metrics, pools, events);

@@ -24,6 +24,13 @@ export type PoolNotice =
       readonly warnings: readonly string[];
     };
 
+/** How many more blocks a provider lets the strategies add now, across every pool, and why no more. */
+export interface ProviderRoom {
+  readonly blocks: number;
+  /** The limit, for scaling events: what it is and where it comes from. */
+  readonly limit: string;
+}
+
 /** Where blocks come from: local child processes or Kubernetes pods. */
 export interface Provider {
   /** Provider name for status and logs. */
@@ -46,4 +53,9 @@ export interface Provider {
   resize?(pool: string, blocks: number): void;
   /** Tells the provider whether this orchestrator leads (changes pools) or only follows (routes). */
   lead?(leading: boolean): void;
+  /**
+   * Room for blocks the strategies add (scale-out, admission; not init_blocks, min_blocks or counts
+   * set by hand). Absent: no limit of the provider's own (on Kubernetes the scheduler places pods).
+   */
+  room?(): ProviderRoom;
 }

@@ -11,6 +11,7 @@ import {
   type ScalingSettings,
   type StrategyMemory,
 } from "../scaling/index.js";
+import { withinRoom } from "./host-room.js";
 import { ScaleRejected } from "./scale-rejected.js";
 import { RestartGate, type RestartPolicy } from "./scaler-restarts.js";
 import { activeBlocks, snapshotPool } from "./scaler-snapshot.js";
@@ -40,6 +41,8 @@ export class PoolScaler {
   private periodTimer: NodeJS.Timeout | undefined;
   private replaceTimer: NodeJS.Timeout | undefined;
   private changeQueued = false;
+  /** True once a host_limit event told of the current shortage, so it is told once, not per task. */
+  private heldBack = false;
   private closed = false;
   /** True while this scaler changes the pool; a follower only keeps its picture up to date. */
   private active = false;
@@ -107,6 +110,7 @@ export class PoolScaler {
       this.memory = result.memory;
       const init = first && (result.pollAgain || this.settings.strategy === "none");
       this.apply(result.decision, init ? "init" : replacing ? "replace_failed" : undefined);
+      if (result.decision.kind !== "scale_out") this.heldBack = false;
       if (!result.pollAgain) break;
     }
     if (this.settings.strategy === "none") this.keepTarget(nowMs);
@@ -122,7 +126,7 @@ export class PoolScaler {
   private apply(decision: Decision, reason: ScalingReason | undefined): void {
     if (decision.kind === "scale_out" && decision.blocks > 0) {
       const below = activeBlocks(this.pool) < this.settings.min_blocks;
-      this.launch(decision.blocks, reason ?? (below ? "min_restore" : "scale_out"), decision.reason);
+      this.grow(decision.blocks, reason ?? (below ? "min_restore" : "scale_out"), decision.reason);
     } else if (decision.kind === "scale_in" && decision.victims.length > 0) {
       // Parsl's strategies hold and cancel at once; chorus victims are idle, so draining ends at once too.
       this.remove(decision.victims, "scale_in", decision.reason, this.settings.strategy !== "chorus");
@@ -189,7 +193,25 @@ export class PoolScaler {
     const nowMs = this.deps.clock();
     if (this.gate.waiting(nowMs)) return;
     const decision = onAdmission(snapshotPool(this.pool, nowMs, this.gate.exhausted(nowMs)), this.settings);
-    if (decision.kind === "scale_out") this.launch(decision.blocks, "admission", decision.reason);
+    if (decision.kind === "scale_out") this.grow(decision.blocks, "admission", decision.reason);
+    else this.heldBack = false;
+  }
+
+  /**
+   * Launches what a strategy asked for within the provider's room on the host (init_blocks and
+   * min_blocks regardless); what the limit holds back is told once per shortage, as a host_limit event.
+   */
+  private grow(wanted: number, reason: ScalingReason, detail: string): void {
+    const room = reason === "init" ? undefined : this.deps.provider.room?.();
+    const floor = Math.max(0, this.settings.min_blocks - activeBlocks(this.pool));
+    const grant = withinRoom(wanted, floor, room);
+    if (grant.count > 0) {
+      this.launch(grant.count, reason, grant.note ? `${detail}; ${grant.note}` : detail);
+      this.heldBack = grant.note !== "";
+    } else if (!this.heldBack) {
+      this.heldBack = true;
+      this.publish("host_limit", activeBlocks(this.pool), `${detail}; ${grant.note}`, []);
+    }
   }
 
   /** Applies a provider's block event; an unexpected failure leads to a bounded, backed-off replacement. */

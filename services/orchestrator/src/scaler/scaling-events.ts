@@ -9,7 +9,9 @@ export type ScalingReason =
   | "min_restore"
   | "replace_failed"
   | "block_failed"
-  | "manual";
+  | "manual"
+  /** The strategy wanted blocks that the provider's limit on the host did not let it launch. */
+  | "host_limit";
 
 /** One change of a pool's blocks, as WatchScaling reports it. */
 export interface ScalingEvent {

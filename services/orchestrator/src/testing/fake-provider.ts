@@ -1,5 +1,5 @@
 import type { BlockEvent, BlockState } from "../providers/block-event.js";
-import type { PoolNotice, Provider } from "../providers/provider.js";
+import type { PoolNotice, Provider, ProviderRoom } from "../providers/provider.js";
 
 /** A Provider for tests: blocks are ids that a test moves between states by hand. */
 export class FakeProvider implements Provider {
@@ -15,6 +15,8 @@ export class FakeProvider implements Provider {
   private readonly states = new Map<string, BlockState>();
   private readonly listeners: Array<(event: BlockEvent) => void> = [];
   private sequence = 0;
+  /** Set to limit the blocks strategies may grow to across pools, as the local provider does. */
+  maxBlocks: number | undefined;
 
   onEvent(listener: (event: BlockEvent) => void): void {
     this.listeners.push(listener);
@@ -67,6 +69,13 @@ export class FakeProvider implements Provider {
 
   resize(pool: string, blocks: number): void {
     this.resized.push([pool, blocks]);
+  }
+
+  /** Room under maxBlocks (unlimited while unset) for blocks that have not ended. */
+  room(): ProviderRoom {
+    const live = [...this.states.values()].filter((state) => state === "PENDING" || state === "RUNNING");
+    const max = this.maxBlocks ?? Number.POSITIVE_INFINITY;
+    return { blocks: Math.max(0, max - live.length), limit: `at most ${max} blocks (test limit)` };
   }
 
   async close(): Promise<void> {}

@@ -1114,7 +1114,9 @@ export type ScalingEvent = Message<"chorus.v1.ScalingEvent"> & {
    * Why: "init" (first poll), "scale_out" or "scale_in" (a strategy poll), "admission" (scale-out
    * when tasks were admitted, chorus only), "min_restore" (back up to min_blocks), "block_failed" (a
    * block died), "replace_failed" (a failed block replaced after its backoff), "manual" (ScalePool,
-   * or on Kubernetes a replica count someone else set, e.g. `kubectl scale`).
+   * or on Kubernetes a replica count someone else set, e.g. `kubectl scale`), "host_limit" (the
+   * strategy wanted blocks the local provider's cap on agent processes per host did not let it
+   * launch; blocks_after equals blocks_before, and detail names the cap).
    *
    * @generated from field: string reason = 5;
    */

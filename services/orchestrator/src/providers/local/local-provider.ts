@@ -1,8 +1,9 @@
 import { type ChildProcess, fork } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { Health, HealthCheckResponse_ServingStatus as Serving } from "@chorus/proto";
 import { type ClientTransport, createClient, type Logger } from "@chorus/shared";
 import type { BlockEvent, BlockState } from "../block-event.js";
-import type { Provider } from "../provider.js";
+import type { Provider, ProviderRoom } from "../provider.js";
 
 /** How to start one agent process: a Node module run with `fork`, plus its arguments. */
 export interface AgentCommand {
@@ -22,6 +23,18 @@ interface LocalBlock {
   startTimer: NodeJS.Timeout | undefined;
 }
 
+/** The most agent processes strategies may grow to on this host, and how that number came about. */
+export interface HostLimit {
+  readonly maxBlocks: number;
+  readonly source: string;
+}
+
+/** provider.local.max_agent_blocks, or for 0 one agent process per CPU this process may use. */
+export function hostLimit(configured: number, cpus = availableParallelism()): HostLimit {
+  if (configured > 0) return { maxBlocks: configured, source: "provider.local.max_agent_blocks" };
+  return { maxBlocks: cpus, source: `one per CPU: ${cpus} CPUs (provider.local.max_agent_blocks 0)` };
+}
+
 /** Runs each block as a `chorus agent` child process on a free loopback port. */
 export class LocalProvider implements Provider {
   readonly name = "local";
@@ -35,7 +48,19 @@ export class LocalProvider implements Provider {
     private readonly log: Logger,
     /** mTLS to the replicas it starts, for its health probe (absent: plaintext). */
     private readonly transport?: ClientTransport | undefined,
+    /** Agent processes strategies may grow to on this host (absent: no limit). */
+    private readonly limit?: HostLimit | undefined,
   ) {}
+
+  /** Room under the host limit: agent processes that have not exited count, stopping ones too. */
+  room(): ProviderRoom {
+    const { maxBlocks, source } = this.limit ?? { maxBlocks: Number.POSITIVE_INFINITY, source: "no limit" };
+    const running = this.blocks.size;
+    return {
+      blocks: Math.max(0, maxBlocks - running),
+      limit: `this host runs at most ${maxBlocks} agent processes, ${source}; ${running} run`,
+    };
+  }
 
   onEvent(listener: (event: BlockEvent) => void): void {
     this.listeners.push(listener);
