@@ -69,7 +69,8 @@ async function conversationContext(deps: TurnDeps, input: TurnInput): Promise<Co
       (h, options) => h.getConversation(request, options),
       call,
     );
-    return input.useContext ? buildContext(response.turns, context_turns, context_tokens) : [];
+    const { limits } = deps.config;
+    return input.useContext ? buildContext(response.turns, context_turns, context_tokens, limits) : [];
   } catch (err) {
     throw historyUnavailable(err);
   }
