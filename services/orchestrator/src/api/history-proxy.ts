@@ -40,7 +40,7 @@ export function historyProxyHandlers(
     };
     return { principal, options };
   };
-  const audited = (principal: Principal, method: string, always: boolean) =>
+  const audited = (principal: Principal, always: boolean) =>
     always || (principal.via !== "local" && hasRole(principal, "admin"));
   async function forward<T>(
     context: CallContext,
@@ -50,7 +50,7 @@ export function historyProxyHandlers(
     send: (options: ReturnType<typeof call>["options"]) => Promise<T>,
   ): Promise<T> {
     const { principal, options } = call(context);
-    if (!audited(principal, method, always)) return send(options);
+    if (!audited(principal, always)) return send(options);
     const record = (result: string) =>
       access.audit.record({ principal, method, target: target.slice(0, 128), result });
     try {
@@ -89,7 +89,7 @@ export function historyProxyHandlers(
       ),
     exportConversation(request, context) {
       const { principal, options } = call(context);
-      if (audited(principal, "ExportConversation", false))
+      if (audited(principal, false))
         access.audit.record({
           principal,
           method: "ExportConversation",
