@@ -12,6 +12,7 @@ import {
 } from "@chorus/shared";
 import type { AgentCommand } from "./providers/local/local-provider.js";
 import { runOrchestrator } from "./run-orchestrator.js";
+import { historyTargets } from "./turn/history-replicas.js";
 
 /** How agent replicas are started when the orchestrator runs from source: the agent's own main. */
 function agentMainCommand(config: ChorusConfig, flags: ServiceFlags): AgentCommand {
@@ -33,13 +34,14 @@ export async function main(
   agentCommand: AgentCommand = agentMainCommand(config, flags),
 ): Promise<void> {
   const log = createLogger("orchestrator");
+  const historyAddresses = historyTargets(flags["history-address"], config.history);
   const running = await runOrchestrator({
     config,
     host: flags.host ?? config.orchestrator.host,
     port: intFlag("port", flags.port, config.orchestrator.port),
     metricsPort: intFlag("metrics-port", flags["metrics-port"], config.orchestrator.metrics_port),
-    historyAddress:
-      flags["history-address"] ?? config.history.address ?? `${config.history.host}:${config.history.port}`,
+    historyAddress: historyAddresses[0],
+    historyAddresses,
     llmBaseUrl: config.llm.base_url,
     llmApiKey: process.env.OPENAI_API_KEY ?? "chorus-simulator",
     agentCommand,

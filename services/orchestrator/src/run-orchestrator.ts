@@ -33,7 +33,8 @@ import { poolMetrics } from "./telemetry/metrics.js";
 import { trackPoolLoad } from "./telemetry/pool-load.js";
 import { Recorder } from "./telemetry/recorder.js";
 import { poolDispatch } from "./turn/agent-dispatch.js";
-import { grpcTurnHistory, HISTORY_CHANNEL_OPTIONS } from "./turn/turn-history.js";
+import { historyReplicas } from "./turn/history-replicas.js";
+import { HISTORY_CHANNEL_OPTIONS } from "./turn/turn-history.js";
 
 /** What the orchestrator needs to start. */
 export interface OrchestratorOptions {
@@ -43,6 +44,8 @@ export interface OrchestratorOptions {
   /** -1 disables /metrics, 0 picks a free port. */
   readonly metricsPort: number;
   readonly historyAddress: string;
+  /** Every history replica (historyTargets); calls spread across them. Default: historyAddress. */
+  readonly historyAddresses?: readonly string[] | undefined;
   readonly llmBaseUrl: string;
   readonly llmApiKey: string;
   readonly agentCommand: AgentCommand;
@@ -190,14 +193,18 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   const scaler = new Scaler(pools, provider, events, { log });
   const leadership = kubernetes ? await kubernetes.start(scaler, pools) : soleLeadership(scaler);
   const { historyAddress } = options;
-  const history = createClient(HistoryService, historyAddress, HISTORY_CHANNEL_OPTIONS, mesh.history);
+  const history = historyReplicas(options.historyAddresses ?? [historyAddress], {
+    channelOptions: HISTORY_CHANNEL_OPTIONS,
+    transport: mesh.history,
+    log,
+  });
   const historyUsage = createClient(UsageService, historyAddress, HISTORY_CHANNEL_OPTIONS, mesh.history);
   const cache = createCache(config, log);
   const limiter = createLimiter(config, log);
   const deps = {
     config,
     pools: new Map([...pools].map(([name, pool]) => [name, poolDispatch(pool)])),
-    history: grpcTurnHistory(history),
+    history: history.turnHistory(),
     cache,
     recorder,
     log,
