@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { agentSchema } from "./agent-schema.js";
+import { breakerSchema } from "./breaker-schema.js";
 import { historyBackendSchema, historyPostgresSchema } from "./history-schema.js";
 import { limitsSchema } from "./limits-schema.js";
 import { providerSchema } from "./provider-schema.js";
@@ -119,6 +120,9 @@ const llmSchema = z
         about("OpenAI-compatible base URL; empty starts the built-in simulator. OPENAI_BASE_URL overrides."),
       ),
     timeout_ms: positiveInt.default(60_000).meta(about("Deadline (ms) of one model call.")),
+    breaker: breakerSchema
+      .prefault({})
+      .meta(about("Each agent's circuit breaker on the model endpoint: fail fast while the model is down.")),
   })
   .strict();
 

@@ -4,6 +4,7 @@ import { type CallContext, RpcError } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { AgentDeps } from "./agent-deps.js";
 import type { LlmRequest, LlmResult } from "./llm.js";
+import { LlmError } from "./llm-error.js";
 import { toRpcError } from "./llm-status.js";
 import { buildMessages } from "./prompt.js";
 import type { Outcome } from "./replica-load.js";
@@ -74,7 +75,11 @@ export class Generation {
     const outcome: Outcome = this.context.signal.aborted ? "cancelled" : "failed";
     this.settle(outcome);
     const mapped = toRpcError(err, this.deps.agent.name);
-    if (outcome === "failed") this.deps.log.warn({ ...this.logFields(), err }, "generation failed");
+    // While the model is down the breaker logs once; a warning per failed task would flood the log.
+    const modelDown = err instanceof LlmError && err.modelDown !== undefined;
+    if (outcome === "failed" && !modelDown)
+      this.deps.log.warn({ ...this.logFields(), err }, "generation failed");
+    else if (outcome === "failed") this.deps.log.debug({ ...this.logFields(), err }, "generation failed");
     else this.deps.log.debug(this.logFields(), "generation cancelled");
     return mapped;
   }

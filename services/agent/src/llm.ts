@@ -29,10 +29,23 @@ export type LlmEvent =
   | { readonly type: "delta"; readonly text: string }
   | { readonly type: "done"; readonly result: LlmResult };
 
+/** The state of a model endpoint's circuit breaker, as Describe reports it. */
+export interface BreakerReport {
+  readonly endpoint: string;
+  readonly state: "closed" | "open" | "half_open";
+  readonly consecutiveFailures: number;
+  /** Until an open breaker lets the next probe through; 0 when closed or half-open. */
+  readonly retryInMs: number;
+  /** The last counted failure's message. */
+  readonly lastFailure: string;
+}
+
 /** A chat model; implementations throw LlmError for failures the caller should classify. */
 export interface Llm {
   /** Generates a whole answer. */
   complete(request: LlmRequest): Promise<LlmResult>;
   /** Generates an answer as a stream of deltas followed by one done event. */
   stream(request: LlmRequest): AsyncIterable<LlmEvent>;
+  /** The endpoint's circuit breaker, when this Llm has one. */
+  breaker?(): BreakerReport;
 }

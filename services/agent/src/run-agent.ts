@@ -2,6 +2,7 @@ import { meshDir } from "@chorus/config";
 import { AgentService } from "@chorus/proto";
 import { bind, createLogger, Metrics, meshServeOptions, serve } from "@chorus/shared";
 import { AgentMetrics } from "./agent-metrics.js";
+import { withBreaker } from "./breaker-llm.js";
 import { type AgentOptions, findAgent } from "./config.js";
 import { OpenAiLlm } from "./openai-llm.js";
 import { ReplicaLoad } from "./replica-load.js";
@@ -32,7 +33,12 @@ export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
   const handlers = agentHandlers({
     agent,
     replicaId: options.replicaId,
-    llm: new OpenAiLlm({ baseUrl: options.llmBaseUrl, apiKey: options.apiKey, timeoutMs: llmTimeoutMs }),
+    llm: withBreaker(
+      new OpenAiLlm({ baseUrl: options.llmBaseUrl, apiKey: options.apiKey, timeoutMs: llmTimeoutMs }),
+      options.llmBaseUrl,
+      options.config.llm.breaker,
+      log,
+    ),
     load: new ReplicaLoad(agent.workers),
     metrics: new AgentMetrics(metrics.registry, agent.name),
     log,

@@ -76,6 +76,7 @@ export function agentHandlers(deps: AgentDeps): ServiceHandlers<typeof AgentServ
         idleSeconds: load.idleSeconds(),
         pid: process.pid,
         usage: processUsage(),
+        modelBreaker: deps.llm.breaker?.(),
       };
     },
   };

@@ -6,6 +6,7 @@ export * from "./heap-flags.js";
 export * from "./ids.js";
 export * from "./logger.js";
 export * from "./metrics.js";
+export * from "./model-trailers.js";
 export * from "./process.js";
 export * from "./process-usage.js";
 export * from "./security/index.js";

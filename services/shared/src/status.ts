@@ -6,6 +6,8 @@ export class RpcError extends Error {
   constructor(
     readonly code: status,
     message: string,
+    /** Trailing metadata sent with the status, e.g. that the model failed (model-trailers.ts). */
+    readonly trailers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = "RpcError";
@@ -59,6 +61,7 @@ function trailerOf(err: RpcError): Metadata {
   const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
   if (typeof retryAfterMs === "number" && Number.isFinite(retryAfterMs) && retryAfterMs >= 0)
     metadata.set(RETRY_AFTER_KEY, String(Math.ceil(retryAfterMs)));
+  for (const [key, value] of Object.entries(err.trailers)) metadata.set(key, value);
   return metadata;
 }
 

@@ -51,7 +51,8 @@ function poolComponent(pool: Pool, settings: ScalingSettings): Component {
   const detail =
     `${running} running of ${pool.blocks.size} replicas (${strategy}, ${min_blocks}..${max_blocks} blocks), ` +
     `${pool.running} tasks running, ${pool.queued} queued` +
-    (pool.remote.tasks > 0 ? `, ${pool.remote.tasks} routed by other orchestrators` : "");
+    (pool.remote.tasks > 0 ? `, ${pool.remote.tasks} routed by other orchestrators` : "") +
+    (pool.model.failing ? `; model ${pool.model.state}: ${pool.model.detail}` : "");
   return { name: `pool/${pool.name}`, healthy: poolReady(pool, settings), detail };
 }
 
@@ -127,6 +128,11 @@ export async function statusReport(sources: StatusSources): Promise<StatusInit> 
       blocksByState: pool.countByState(),
       scaling: scalingMessage(settingsOf(pool)),
       slots: pool.readySlots,
+      modelHealth: {
+        state: pool.model.state,
+        detail: pool.model.detail,
+        sinceMs: BigInt(pool.model.sinceMs),
+      },
     })),
     version: sources.version,
   };

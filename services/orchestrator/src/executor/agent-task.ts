@@ -2,6 +2,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { codeOf, detailsOf, RpcError } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { Block } from "./block.js";
+import { modelFailureOf } from "./model-health.js";
 import type { Pool } from "./pool.js";
 
 /** One earlier message sent to an agent as context. */
@@ -92,6 +93,7 @@ export async function runAgentTask(pool: Pool, request: AgentTaskRequest): Promi
     replica = block.address;
     try {
       const response = await callBlock(block, request);
+      pool.model.succeeded();
       return {
         ok: true,
         text: response.text,
@@ -104,10 +106,14 @@ export async function runAgentTask(pool: Pool, request: AgentTaskRequest): Promi
       };
     } catch (err) {
       lastError = err;
-      if (!RETRYABLE.has(codeOf(err)) || request.signal.aborted) break;
+      const model = modelFailureOf(err);
+      if (model) pool.model.failed(model, Date.now());
+      // With the model endpoint down (the agent's breaker open) every replica would fail the same way.
+      if (!RETRYABLE.has(codeOf(err)) || request.signal.aborted || model?.down) break;
       // A dying process drops its connections a moment before its exit is reported; give the
-      // provider that moment so a lost replica is not charged to the task.
-      if (codeOf(err) === status.UNAVAILABLE) await delay(LOST_REPLICA_GRACE_MS);
+      // provider that moment so a lost replica is not charged to the task. A replica that reports
+      // the model's failure is alive.
+      if (codeOf(err) === status.UNAVAILABLE && !model) await delay(LOST_REPLICA_GRACE_MS);
       // A replica that is gone (or going) is the pool's failure, not the task's.
       if (!pool.blocks.has(block.id) || block.state !== "RUNNING") lost += 1;
       else ownFailures += 1;

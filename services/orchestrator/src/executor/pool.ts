@@ -4,6 +4,7 @@ import { type ClientTransport, createClient } from "@chorus/shared";
 import { type BlockEvent, TERMINAL_STATES } from "../providers/block-event.js";
 import type { Block } from "./block.js";
 import { FairQueue } from "./fair-queue.js";
+import { ModelHealth } from "./model-health.js";
 import { OverloadedError } from "./overloaded.js";
 
 /** Load that other orchestrators route to a pool: their outstanding tasks and the blocks they use. */
@@ -27,6 +28,8 @@ export class Pool {
   private readonly waiters: FairQueue<Waiter>;
   private readonly changeListeners: Array<() => void> = [];
   private remoteLoad: RemoteLoad = NO_REMOTE_LOAD;
+  /** What the pool's tasks learned about the model endpoint; the strategies add no blocks while it fails. */
+  readonly model = new ModelHealth(() => this.changed());
 
   constructor(
     readonly agent: AgentConfig,

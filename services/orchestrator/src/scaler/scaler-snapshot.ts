@@ -17,15 +17,15 @@ function toPoolBlock(block: Block, nowMs: number, remote: RemoteLoad): PoolBlock
 
 /**
  * The pool as the strategy sees it at `nowMs`: outstanding tasks (this orchestrator's and those
- * other orchestrators report) and every block that is not DRAINING; a draining block is on its way
- * out, so it is neither capacity nor a scale-in candidate.
+ * other orchestrators report), every block that is not DRAINING (a draining block is on its way
+ * out, so it is neither capacity nor a scale-in candidate), and whether its tasks fail on the model.
  */
 export function snapshotPool(pool: Pool, nowMs: number, badState = false): PoolState {
   const { remote } = pool;
   const blocks = [...pool.blocks.values()]
     .filter((block) => block.state !== "DRAINING")
     .map((block) => toPoolBlock(block, nowMs, remote));
-  return { tasks: pool.outstanding + remote.tasks, blocks, badState };
+  return { tasks: pool.outstanding + remote.tasks, blocks, badState, modelFailing: pool.model.failing };
 }
 
 /** Counts the pool's RUNNING and PENDING blocks, the ones that are or will be capacity. */

@@ -54,6 +54,18 @@ describe("onAdmission", () => {
     ],
     ["ignores a pool in a bad state", {}, { tasks: 9, blocks: [], badState: true }, "none"],
     ["does nothing without tasks", { min_blocks: 1 }, { tasks: 0, blocks: [] }, "none"],
+    [
+      "adds no block while the pool's tasks fail on the model",
+      {},
+      { tasks: 7, blocks: blocks(1), modelFailing: true },
+      "none",
+    ],
+    [
+      "still restores min_blocks, and only that, while the tasks fail on the model",
+      { min_blocks: 2 },
+      { tasks: 7, blocks: blocks(1), modelFailing: true },
+      "scale_out 1",
+    ],
   ];
   for (const [name, change, state, expected] of cases) {
     it(name, () => {

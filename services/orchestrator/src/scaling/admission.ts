@@ -1,6 +1,7 @@
 import { measureCapacity } from "./capacity.js";
 import { chorusScaleOut } from "./chorus-strategy.js";
 import { type Decision, noDecision } from "./decision.js";
+import { holdWhileModelFails } from "./model-failing.js";
 import type { PoolState } from "./pool-state.js";
 import type { ScalingSettings } from "./settings.js";
 
@@ -16,9 +17,6 @@ export function onAdmission(state: PoolState, settings: ScalingSettings): Decisi
   if (capacity.tasks === 0) return noDecision("no tasks admitted");
   const needed = chorusScaleOut(capacity, settings);
   if (needed === 0) return noDecision("enough slots for the admitted tasks");
-  return {
-    kind: "scale_out",
-    blocks: needed,
-    reason: `${capacity.tasks} tasks need more than ${capacity.slots} slots`,
-  };
+  const reason = `${capacity.tasks} tasks need more than ${capacity.slots} slots`;
+  return holdWhileModelFails({ kind: "scale_out", blocks: needed, reason }, state, settings);
 }

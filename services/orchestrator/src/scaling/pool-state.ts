@@ -41,6 +41,11 @@ export interface PoolState {
   readonly blocks: readonly PoolBlock[];
   /** Set when the pool is irrecoverably broken (Parsl's bad_state_is_set): general strategies skip it. */
   readonly badState?: boolean;
+  /**
+   * Set while the pool's tasks fail on the model endpoint (a Chorus addition): their queue is not
+   * load more blocks could serve, so strategies add none beyond min_blocks.
+   */
+  readonly modelFailing?: boolean;
 }
 
 /** Counts the pool's blocks that are RUNNING or PENDING, the ones Parsl counts as capacity. */

@@ -134,6 +134,51 @@ describe("decide with Parsl's rules", () => {
   }
 });
 
+describe("decide while the pool's tasks fail on the model", () => {
+  const failing = (state: PoolState): PoolState => ({ ...state, modelFailing: true });
+  const cases: [string, Partial<ScalingSettings>, PoolState, string][] = [
+    [
+      "simple adds no block for tasks that fail on the model",
+      {},
+      failing({ tasks: 9, blocks: running(1) }),
+      "none",
+    ],
+    [
+      "chorus adds no block either",
+      { strategy: "chorus", min_blocks: 1 },
+      failing({ tasks: 9, blocks: running(1) }),
+      "none",
+    ],
+    [
+      "chorus still restores min_blocks, and no more",
+      { strategy: "chorus", min_blocks: 2 },
+      failing({ tasks: 9, blocks: running(1) }),
+      "out 1",
+    ],
+    [
+      "htex_auto_scale still scales in idle surplus blocks",
+      { strategy: "htex_auto_scale" },
+      failing({ tasks: 1, blocks: running(3, { idleSeconds: 999 }) }),
+      "in 2 [r0,r1]",
+    ],
+  ];
+  for (const [name, change, state, expected] of cases) {
+    it(name, () => {
+      assert.equal(summary(decide(state, { ...BASE, ...change }, POLLED, NOW).decision), expected);
+    });
+  }
+
+  it("launches init_blocks on the first poll all the same", () => {
+    const first = decide(
+      failing({ tasks: 9, blocks: [] }),
+      { ...BASE, init_blocks: 2 },
+      initialMemory(),
+      NOW,
+    );
+    assert.equal(summary(first.decision), "out 2");
+  });
+});
+
 describe("decide's first poll", () => {
   it("launches init_blocks and asks to poll again with the launched blocks", () => {
     const first = decide({ tasks: 0, blocks: [] }, { ...BASE, init_blocks: 2 }, initialMemory(), NOW);

@@ -1,5 +1,6 @@
 import { chorusStrategy } from "./chorus-strategy.js";
 import { noDecision, type StrategyMemory, type StrategyResult } from "./decision.js";
+import { holdWhileModelFails } from "./model-failing.js";
 import { parslGeneralStrategy } from "./parsl-strategy.js";
 import type { PoolState } from "./pool-state.js";
 import type { ScalingSettings } from "./settings.js";
@@ -27,7 +28,8 @@ export function decide(
     }
   }
   const rule = settings.strategy === "chorus" ? chorusStrategy : parslGeneralStrategy;
-  return { ...rule(state, settings, current, now), pollAgain: false };
+  const result = rule(state, settings, current, now);
+  return { ...result, decision: holdWhileModelFails(result.decision, state, settings), pollAgain: false };
 }
 
 // Parsl's `none` ignores the bad state: it launches init_blocks on the first poll, then nothing.

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chorus/v1/agent.proto.
  */
 export const file_chorus_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChVjaG9ydXMvdjEvYWdlbnQucHJvdG8SCWNob3J1cy52MSIvCg5Db250ZXh0TWVzc2FnZRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkiXwoPR2VuZXJhdGVSZXF1ZXN0Eg8KB3R1cm5faWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIqCgdjb250ZXh0GAMgAygLMhkuY2hvcnVzLnYxLkNvbnRleHRNZXNzYWdlIokBChBHZW5lcmF0ZVJlc3BvbnNlEgwKBHRleHQYASABKAkSFQoNcHJvbXB0X3Rva2VucxgCIAEoDRIZChFjb21wbGV0aW9uX3Rva2VucxgDIAEoDRINCgVtb2RlbBgEIAEoCRISCgpsYXRlbmN5X21zGAUgASgBEhIKCnJlcGxpY2FfaWQYBiABKAkiZQoVR2VuZXJhdGVTdHJlYW1SZXF1ZXN0Eg8KB3R1cm5faWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIqCgdjb250ZXh0GAMgAygLMhkuY2hvcnVzLnYxLkNvbnRleHRNZXNzYWdlIl8KFkdlbmVyYXRlU3RyZWFtUmVzcG9uc2USDwoFZGVsdGEYASABKAlIABIrCgRkb25lGAIgASgLMhsuY2hvcnVzLnYxLkdlbmVyYXRlUmVzcG9uc2VIAEIHCgVldmVudCIRCg9EZXNjcmliZVJlcXVlc3QilwIKEERlc2NyaWJlUmVzcG9uc2USDQoFYWdlbnQYASABKAkSDQoFbW9kZWwYAiABKAkSEwoLdGVtcGVyYXR1cmUYAyABKAESEgoKbWF4X3Rva2VucxgEIAEoDRIPCgd3b3JrZXJzGAUgASgNEhEKCWluX2ZsaWdodBgGIAEoDRISCgpyZXBsaWNhX2lkGAcgASgJEhEKCWNvbXBsZXRlZBgIIAEoBBIOCgZmYWlsZWQYCSABKAQSFgoOdXB0aW1lX3NlY29uZHMYCiABKAESFAoMaWRsZV9zZWNvbmRzGAsgASgBEgsKA3BpZBgMIAEoDRImCgV1c2FnZRgNIAEoCzIXLmNob3J1cy52MS5Qcm9jZXNzVXNhZ2Uy8QEKDEFnZW50U2VydmljZRJDCghHZW5lcmF0ZRIaLmNob3J1cy52MS5HZW5lcmF0ZVJlcXVlc3QaGy5jaG9ydXMudjEuR2VuZXJhdGVSZXNwb25zZRJXCg5HZW5lcmF0ZVN0cmVhbRIgLmNob3J1cy52MS5HZW5lcmF0ZVN0cmVhbVJlcXVlc3QaIS5jaG9ydXMudjEuR2VuZXJhdGVTdHJlYW1SZXNwb25zZTABEkMKCERlc2NyaWJlEhouY2hvcnVzLnYxLkRlc2NyaWJlUmVxdWVzdBobLmNob3J1cy52MS5EZXNjcmliZVJlc3BvbnNlYgZwcm90bzM", [file_chorus_v1_types]);
+  fileDesc("ChVjaG9ydXMvdjEvYWdlbnQucHJvdG8SCWNob3J1cy52MSIvCg5Db250ZXh0TWVzc2FnZRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkiXwoPR2VuZXJhdGVSZXF1ZXN0Eg8KB3R1cm5faWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIqCgdjb250ZXh0GAMgAygLMhkuY2hvcnVzLnYxLkNvbnRleHRNZXNzYWdlIokBChBHZW5lcmF0ZVJlc3BvbnNlEgwKBHRleHQYASABKAkSFQoNcHJvbXB0X3Rva2VucxgCIAEoDRIZChFjb21wbGV0aW9uX3Rva2VucxgDIAEoDRINCgVtb2RlbBgEIAEoCRISCgpsYXRlbmN5X21zGAUgASgBEhIKCnJlcGxpY2FfaWQYBiABKAkiZQoVR2VuZXJhdGVTdHJlYW1SZXF1ZXN0Eg8KB3R1cm5faWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIqCgdjb250ZXh0GAMgAygLMhkuY2hvcnVzLnYxLkNvbnRleHRNZXNzYWdlIl8KFkdlbmVyYXRlU3RyZWFtUmVzcG9uc2USDwoFZGVsdGEYASABKAlIABIrCgRkb25lGAIgASgLMhsuY2hvcnVzLnYxLkdlbmVyYXRlUmVzcG9uc2VIAEIHCgVldmVudCIRCg9EZXNjcmliZVJlcXVlc3QixwIKEERlc2NyaWJlUmVzcG9uc2USDQoFYWdlbnQYASABKAkSDQoFbW9kZWwYAiABKAkSEwoLdGVtcGVyYXR1cmUYAyABKAESEgoKbWF4X3Rva2VucxgEIAEoDRIPCgd3b3JrZXJzGAUgASgNEhEKCWluX2ZsaWdodBgGIAEoDRISCgpyZXBsaWNhX2lkGAcgASgJEhEKCWNvbXBsZXRlZBgIIAEoBBIOCgZmYWlsZWQYCSABKAQSFgoOdXB0aW1lX3NlY29uZHMYCiABKAESFAoMaWRsZV9zZWNvbmRzGAsgASgBEgsKA3BpZBgMIAEoDRImCgV1c2FnZRgNIAEoCzIXLmNob3J1cy52MS5Qcm9jZXNzVXNhZ2USLgoNbW9kZWxfYnJlYWtlchgOIAEoCzIXLmNob3J1cy52MS5Nb2RlbEJyZWFrZXIieAoMTW9kZWxCcmVha2VyEhAKCGVuZHBvaW50GAEgASgJEg0KBXN0YXRlGAIgASgJEhwKFGNvbnNlY3V0aXZlX2ZhaWx1cmVzGAMgASgNEhMKC3JldHJ5X2luX21zGAQgASgNEhQKDGxhc3RfZmFpbHVyZRgFIAEoCTLxAQoMQWdlbnRTZXJ2aWNlEkMKCEdlbmVyYXRlEhouY2hvcnVzLnYxLkdlbmVyYXRlUmVxdWVzdBobLmNob3J1cy52MS5HZW5lcmF0ZVJlc3BvbnNlElcKDkdlbmVyYXRlU3RyZWFtEiAuY2hvcnVzLnYxLkdlbmVyYXRlU3RyZWFtUmVxdWVzdBohLmNob3J1cy52MS5HZW5lcmF0ZVN0cmVhbVJlc3BvbnNlMAESQwoIRGVzY3JpYmUSGi5jaG9ydXMudjEuRGVzY3JpYmVSZXF1ZXN0GhsuY2hvcnVzLnYxLkRlc2NyaWJlUmVzcG9uc2ViBnByb3RvMw", [file_chorus_v1_types]);
 
 /**
  * One earlier message of the conversation, given to the model as context.
@@ -316,6 +316,13 @@ export type DescribeResponse = Message<"chorus.v1.DescribeResponse"> & {
    * @generated from field: chorus.v1.ProcessUsage usage = 13;
    */
   usage?: ProcessUsage | undefined;
+
+  /**
+   * The replica's circuit breaker on its model endpoint; unset when llm.breaker.failures is 0.
+   *
+   * @generated from field: chorus.v1.ModelBreaker model_breaker = 14;
+   */
+  modelBreaker?: ModelBreaker | undefined;
 };
 
 /**
@@ -326,7 +333,64 @@ export const DescribeResponseSchema: GenMessage<DescribeResponse> = /*@__PURE__*
   messageDesc(file_chorus_v1_agent, 6);
 
 /**
+ * A circuit breaker on a model endpoint: open after llm.breaker.failures consecutive connection
+ * failures or HTTP 5xx, half-open (one probe at a time) after llm.breaker.cooldown_ms, closed again
+ * when the model answers.
+ *
+ * @generated from message chorus.v1.ModelBreaker
+ */
+export type ModelBreaker = Message<"chorus.v1.ModelBreaker"> & {
+  /**
+   * The model endpoint (base URL).
+   *
+   * @generated from field: string endpoint = 1;
+   */
+  endpoint: string;
+
+  /**
+   * "closed" (calls go to the model), "open" (calls fail at once with UNAVAILABLE) or "half_open"
+   * (the next call probes the model; others fail at once while it runs).
+   *
+   * @generated from field: string state = 2;
+   */
+  state: string;
+
+  /**
+   * Counted failures since the model last answered.
+   *
+   * @generated from field: uint32 consecutive_failures = 3;
+   */
+  consecutiveFailures: number;
+
+  /**
+   * Milliseconds until an open breaker lets a probe through; 0 otherwise.
+   *
+   * @generated from field: uint32 retry_in_ms = 4;
+   */
+  retryInMs: number;
+
+  /**
+   * The last counted failure.
+   *
+   * @generated from field: string last_failure = 5;
+   */
+  lastFailure: string;
+};
+
+/**
+ * Describes the message chorus.v1.ModelBreaker.
+ * Use `create(ModelBreakerSchema)` to create a new message.
+ */
+export const ModelBreakerSchema: GenMessage<ModelBreaker> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_agent, 7);
+
+/**
  * AgentService is one agent replica: a persona that answers through an LLM. Internal to the mesh.
+ *
+ * When a generation fails on the model rather than on the replica, the status carries the trailer
+ * `chorus-model-failure` (unavailable, timeout, rate_limited or rejected); while the replica's
+ * circuit breaker for the model endpoint is open it also carries `chorus-model-down` (the endpoint)
+ * and `retry-after-ms` (until the next probe), and fails at once with UNAVAILABLE.
  *
  * @generated from service chorus.v1.AgentService
  */
