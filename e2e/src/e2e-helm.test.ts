@@ -312,6 +312,22 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
     );
   });
 
+  it("explains the scale-out in kubectl get events, and WatchScaling on a follower shows it", async () => {
+    const selector = `involvedObject.name=${POOL},source=chorus-orchestrator`;
+    const events = await tool("kubectl", ["-n", NS, "get", "events", "--field-selector", selector]);
+    assert.equal(events.code, 0, events.stderr);
+    const explained =
+      /Normal\s+(ScaleOut|Admission)\s+deployment\/\S+\s+(scale out|admission): 1 -> [23] blocks/;
+    assert.match(events.stdout, explained);
+    const followerChat = chatClient(await followerAddress());
+    await eventually("the scale-out in WatchScaling on a follower", async () => {
+      const seen: string[] = [];
+      for await (const e of followerChat.watchScaling({ pool: "creative", replayOnly: true }, rpc(10_000)))
+        seen.push(`${e.reason} ${e.blocksBefore}->${e.blocksAfter}`);
+      return seen.some((line) => /^(scale_out|admission) 1->[23]$/.test(line)) ? true : undefined;
+    }).finally(() => followerChat.close());
+  });
+
   it("adopts a kubectl scale as a manual event and honours kubectl annotate bounds", async () => {
     const scaled = await tool("kubectl", ["-n", NS, "scale", `deployment/${POOL}`, "--replicas=2"]);
     assert.equal(scaled.code, 0, scaled.stderr);
@@ -403,6 +419,8 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
     ["patch pods", ["patch", "pods"], "yes"],
     ["list endpointslices", ["list", "endpointslices.discovery.k8s.io"], "yes"],
     ["patch a pool's scale", ["patch", `deployments/${POOL}`, "--subresource=scale"], "yes"],
+    ["create events", ["create", "events"], "yes"],
+    ["watch events", ["watch", "events"], "yes"],
     ["delete deployments", ["delete", "deployments"], "no"],
     ["read secrets", ["get", "secrets"], "no"],
     ["create deployments", ["create", "deployments"], "no"],

@@ -5,12 +5,23 @@ import { ChatService } from "@chorus/proto";
 import { createClient } from "@chorus/shared";
 import type { RunningOrchestrator } from "./run-orchestrator.js";
 import type { ScalingEvent } from "./scaler/scaling-events.js";
+import { eventReason } from "./scaler/scaling-kube-event.js";
 import { AGENT_PORT, type AgentCluster, DEPLOYMENT, POOL, startAgentCluster } from "./testing/k8s-cluster.js";
 import { PodLedger } from "./testing/pod-ledger.js";
 
 const BOUNDS = ["chorus.dev/min-blocks", "chorus.dev/max-blocks", "chorus.dev/strategy"];
 
 const soon = () => ({ deadline: new Date(Date.now() + 60_000) });
+
+/** The pool's settings in the tests that start one orchestrator in this process. */
+const CHORUS_SCALING = {
+  strategy: "chorus",
+  init_blocks: 1,
+  min_blocks: 1,
+  max_blocks: 3,
+  max_idletime: 3,
+  strategy_period: 1,
+};
 
 async function until<T>(
   what: string,
@@ -50,15 +61,7 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
     );
 
   it("turns pods into blocks addressed by their EndpointSlice IPs, and a pod answers a chat turn", async () => {
-    const config = cluster.config({
-      strategy: "chorus",
-      init_blocks: 1,
-      min_blocks: 1,
-      max_blocks: 3,
-      max_idletime: 3,
-      strategy_period: 1,
-    });
-    orchestrator = await cluster.orchestrator(config, "first");
+    orchestrator = await cluster.orchestrator(cluster.config(CHORUS_SCALING), "first");
     const pool = orchestrator.pools.get(POOL) ?? assert.fail("no pool");
     const [pod] = await cluster.livePods();
     const ip = pod?.status?.podIP ?? assert.fail("pod has no IP");
@@ -138,6 +141,104 @@ describe("KubernetesProvider on a real control plane", { timeout: 600_000 }, () 
       .filter((event) => event.reason === "scale_in")
       .flatMap((event) => event.blockIds);
     assert.deepEqual([...scaledIn].sort(), marked, "the marked pods are the ones the scaler chose");
+  });
+
+  it("explains each scale-out and scale-in in an Event on the Deployment, read by the client and kubectl describe", async () => {
+    const detail = orchestrator.leadership.status().detail;
+    const identity = /^leader \(([^,]+),/.exec(detail)?.[1] ?? assert.fail(`not the leader: ${detail}`);
+    const changes = events().filter((e) => ["admission", "scale_out", "scale_in"].includes(e.reason));
+    assert.ok(changes.some((e) => e.reason !== "scale_in") && changes.some((e) => e.reason === "scale_in"));
+    const deployment = await cluster.apps.readNamespacedDeployment({
+      name: DEPLOYMENT,
+      namespace: cluster.namespace,
+    });
+    const written = await until("an Event for every change", async () => {
+      const { items } = await cluster.core.listNamespacedEvent({
+        namespace: cluster.namespace,
+        fieldSelector: `involvedObject.name=${DEPLOYMENT},source=chorus-orchestrator`,
+      });
+      return changes.every((e) => items.some((item) => item.reason === eventReason(e.reason)))
+        ? items
+        : undefined;
+    });
+    const describe = await cluster.kubectl("describe", `deployment/${DEPLOYMENT}`);
+    for (const change of changes) {
+      const words = change.reason.replace("_", " ");
+      const head = `${words}: ${change.blocksBefore} -> ${change.blocksAfter} blocks (`;
+      const event = written.find(
+        (e) => e.reason === eventReason(change.reason) && e.message?.startsWith(head),
+      );
+      assert.ok(event, `an Event saying "${head}": ${JSON.stringify(written.map((e) => e.message))}`);
+      assert.match(event.message ?? "", /\(\d+ tasks, \d+ slots, strategy chorus\): \S/);
+      assert.deepEqual(
+        [event.type, event.involvedObject.kind, event.involvedObject.uid, event.reportingInstance],
+        ["Normal", "Deployment", deployment.metadata?.uid, identity],
+      );
+      const line = new RegExp(
+        `Normal\\s+${event.reason}\\s+.*chorus-orchestrator\\s+${words}: ${change.blocksBefore} -> ${change.blocksAfter} blocks \\(`,
+      );
+      assert.match(describe, line);
+    }
+  });
+
+  it("answers WatchScaling on a follower with the leader's events, replayed and live; only the leader writes Events", async () => {
+    const identity = /^leader \(([^,]+),/.exec(orchestrator.leadership.status().detail)?.[1];
+    const follower = await cluster.orchestrator(cluster.config(CHORUS_SCALING), "follower");
+    assert.match(follower.leadership.status().detail, /^follower/);
+    const replay = async (of: RunningOrchestrator) => {
+      const client = createClient(ChatService, of.address);
+      try {
+        const seen: string[] = [];
+        for await (const e of client.watchScaling({ pool: POOL, replayOnly: true }, soon()))
+          seen.push(
+            `${e.timestampMs} ${e.reason} ${e.blocksBefore}->${e.blocksAfter} ${e.blockIds} ${e.detail}`,
+          );
+        return seen;
+      } finally {
+        client.close();
+      }
+    };
+    const same = await until("the follower's replay equal to the leader's", async () => {
+      const [leader, mirrored] = [await replay(orchestrator), await replay(follower)];
+      return JSON.stringify(leader) === JSON.stringify(mirrored) ? leader : undefined;
+    });
+    assert.ok(
+      same.some((line) => / scale_in /.test(line)),
+      `the scale-in is among them: ${same}`,
+    );
+    const client = createClient(ChatService, follower.address);
+    const stop = new AbortController();
+    const live: string[] = [];
+    const watching = (async () => {
+      const stream = client.watchScaling(
+        { pool: POOL, replayOnly: false },
+        { ...soon(), signal: stop.signal },
+      );
+      for await (const e of stream) live.push(`${e.reason} ${e.blocksBefore}->${e.blocksAfter} ${e.detail}`);
+    })().catch(() => undefined);
+    await delay(500);
+    // The follower hands the count to the Deployment; the leader adopts it and says so.
+    follower.scaler.scale(POOL, 2);
+    await until(
+      "the leader's adoption on the follower's stream",
+      () => live.find((line) => /^manual 1->2 scaled to 2 outside Chorus: adopted/.test(line)),
+      10_000,
+    );
+    stop.abort();
+    await watching;
+    client.close();
+    const { items } = await cluster.core.listNamespacedEvent({
+      namespace: cluster.namespace,
+      fieldSelector: "source=chorus-orchestrator",
+    });
+    assert.deepEqual(
+      [...new Set(items.map((event) => event.reportingInstance))],
+      [identity],
+      "the follower wrote no Event, not even for the count it sent",
+    );
+    await follower.close();
+    orchestrator.scaler.scale(POOL, 1);
+    await until("back to one replica", async () => ((await cluster.replicas()) === 1 ? true : undefined));
   });
 
   it("follows kubectl scale with strategy none (set live by annotation)", async () => {

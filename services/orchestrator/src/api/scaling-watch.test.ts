@@ -40,6 +40,27 @@ describe("ScalingEvents", () => {
     events.publish(event("a", 2));
     assert.deepEqual(seen, [1]);
   });
+
+  it("inserts another orchestrator's late events in time order, tells subscribers, and drops one too old to keep", () => {
+    const events = new ScalingEvents(3);
+    const at = (blocksAfter: number, timeMs: number) => ({ ...event("a", blocksAfter), timeMs });
+    const seen: number[] = [];
+    events.subscribe((e) => seen.push(e.blocksAfter));
+    events.publish(at(1, 100));
+    events.publish(at(3, 300));
+    events.insert(at(2, 200));
+    assert.deepEqual(
+      events.recent().map((e) => e.blocksAfter),
+      [1, 2, 3],
+    );
+    events.insert(at(0, 50));
+    assert.deepEqual(
+      events.recent().map((e) => e.blocksAfter),
+      [1, 2, 3],
+      "older than every event a full ring keeps",
+    );
+    assert.deepEqual(seen, [1, 3, 2]);
+  });
 });
 
 describe("watchScaling", () => {

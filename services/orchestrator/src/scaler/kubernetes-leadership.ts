@@ -5,10 +5,12 @@ import type { Logger } from "@chorus/shared";
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import type { Pool } from "../executor/pool.js";
 import { loadKubeConfig, resolveNamespace } from "../providers/kubernetes/client.js";
-import { KubernetesProvider } from "../providers/kubernetes/k8s-provider.js";
+import { KubernetesProvider, poolObjectName } from "../providers/kubernetes/k8s-provider.js";
 import { LeaseElector } from "../providers/kubernetes/lease-elector.js";
 import { LoadShare } from "./load-share.js";
 import type { Scaler } from "./scaler.js";
+import { type EventMirrorOptions, ScalingEventMirror } from "./scaling-event-mirror.js";
+import { kubeEventApi, ScalingEventWriter } from "./scaling-event-writer.js";
 
 /** Who changes the pools: this orchestrator or another one; shown as GetStatus component "scaler". */
 export interface Leadership {
@@ -52,6 +54,14 @@ export function kubernetesSetup(
         await provider.close();
         throw new Error(`kubernetes provider: cannot share load: ${(err as Error).message}`);
       }
+      const poolOfDeployment = new Map(
+        agents.map((agent) => [poolObjectName(settings.deployment_template, agent.name), agent.name]),
+      );
+      const explain = await explainScaling(
+        { kc, namespace, identity, poolOfDeployment, log },
+        provider,
+        scaler,
+      );
       const elector = new LeaseElector(
         kc.makeApiClient(CoordinationV1Api),
         {
@@ -86,9 +96,52 @@ export function kubernetesSetup(
         }),
         close: async () => {
           await elector.close();
+          await explain.close();
           await share.close();
         },
       };
+    },
+  };
+}
+
+/**
+ * Writes this orchestrator's scaling decisions, while it leads, as Events on the pools'
+ * Deployments, and mirrors the Events other orchestrators wrote into its own ScalingEvents. Without
+ * the rights to watch Events (an older Role) a replica still routes and scales; its WatchScaling
+ * then shows only its own events, which the error says.
+ */
+async function explainScaling(
+  where: Omit<EventMirrorOptions, "events">,
+  provider: KubernetesProvider,
+  scaler: Scaler,
+): Promise<{ close(): Promise<void> }> {
+  const { kc, namespace, identity, log } = where;
+  const { events } = scaler;
+  const mirror = new ScalingEventMirror({ ...where, events });
+  try {
+    await mirror.start();
+  } catch (err) {
+    log.error(
+      { err: (err as Error).message },
+      "cannot watch scaling Events: WatchScaling on this replica shows only its own scaling events",
+    );
+  }
+  const writer = new ScalingEventWriter({
+    api: kubeEventApi(kc, namespace),
+    namespace,
+    identity,
+    deploymentOf: (pool) => provider.deploymentOf(pool),
+    log,
+  });
+  // Only the leader's decisions are written; an event the mirror brought in was written already.
+  const stop = events.subscribe((event) => {
+    if (scaler.pool(event.pool)?.leading && !mirror.mirrored(event)) writer.record(event);
+  });
+  return {
+    close: async () => {
+      stop();
+      await writer.close();
+      await mirror.close();
     },
   };
 }

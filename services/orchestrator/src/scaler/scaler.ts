@@ -21,7 +21,8 @@ export class Scaler {
   constructor(
     pools: ReadonlyMap<string, Pool>,
     provider: Provider,
-    events: ScalingEvents,
+    /** Every pool's scaling events, which this scaler publishes. */
+    readonly events: ScalingEvents,
     options: ScalerOptions = {},
   ) {
     const deps = {

@@ -51,6 +51,19 @@ export class ScalingEvents {
     for (const listener of this.listeners) listener(event);
   }
 
+  /**
+   * Records an event another orchestrator decided (it arrives late), in time order, and hands it to
+   * every subscriber; one older than every event a full ring keeps is dropped.
+   */
+  insert(event: ScalingEvent): void {
+    let at = this.ring.length;
+    while (at > 0 && (this.ring[at - 1]?.timeMs ?? 0) > event.timeMs) at -= 1;
+    if (at === 0 && this.ring.length >= this.capacity) return;
+    this.ring.splice(at, 0, event);
+    if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);
+    for (const listener of this.listeners) listener(event);
+  }
+
   /** The recorded events, oldest first. */
   recent(): readonly ScalingEvent[] {
     return [...this.ring];

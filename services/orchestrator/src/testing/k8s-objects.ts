@@ -24,6 +24,7 @@ export const ORCHESTRATOR_RULES = [
   },
   { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "patch"] },
   { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "list", "watch"] },
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
   {
     apiGroups: ["coordination.k8s.io"],

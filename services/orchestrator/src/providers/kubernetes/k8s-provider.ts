@@ -58,6 +58,7 @@ export class KubernetesProvider implements Provider {
   private readonly core: CoreV1Api;
   private readonly discovery: DiscoveryV1Api;
   private endpointSlices: Watcher<V1EndpointSlice> | undefined;
+  private deployments: Watcher<V1Deployment> | undefined;
 
   constructor(private readonly options: KubernetesProviderOptions) {
     this.apps = options.kc.makeApiClient(AppsV1Api);
@@ -156,6 +157,7 @@ export class KubernetesProvider implements Provider {
       `deployments in ${namespace}`,
       log,
     );
+    this.deployments = deployments;
     try {
       for (const watcher of [pods, slices, deployments]) {
         this.watchers.push(watcher as Watcher<V1Pod | V1EndpointSlice | V1Deployment>);
@@ -192,6 +194,13 @@ export class KubernetesProvider implements Provider {
       .list()
       .filter((s) => s.metadata?.labels?.[SERVICE_LABEL] === service);
     pool.onEndpoints(endpointsByPod(ofService, this.options.settings.agent_port_name));
+  }
+
+  /** The pool's Deployment as last watched (name and uid), or undefined while there is none. */
+  deploymentOf(pool: string): { name: string; uid: string } | undefined {
+    const name = poolObjectName(this.options.settings.deployment_template, pool);
+    const uid = this.deployments?.list().find((d) => d.metadata?.name === name)?.metadata?.uid;
+    return uid ? { name, uid } : undefined;
   }
 
   onEvent(listener: (event: BlockEvent) => void): void {
