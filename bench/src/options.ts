@@ -85,9 +85,9 @@ export const FULL: BenchOptions = {
     strategies: ["chorus", "simple"],
     parsl: true,
   },
-  // Short windows, many rounds: a burst of other work on this shared machine lands in one window
-  // of one setup instead of a whole run; 12 rounds put each setup first, second and third 4 times.
-  security: { levels: [1, 16], rounds: 12, hopRounds: 4, warmupMs: 300, durationMs: 1500 },
+  // Short windows, many rounds: a burst of other work on this shared machine lands in a window or
+  // two of one setup instead of a whole run; 24 rounds put each setup first, second and third 8 times.
+  security: { levels: [1, 16], rounds: 24, hopRounds: 8, warmupMs: 200, durationMs: 800 },
   soak: { durationMs: 300_000, warmupMs: 120_000, rate: 100, sampleMs: 5000, idleMs: 10_000 },
   loadProcesses: 1,
   maxCalls: 200_000,
