@@ -111,6 +111,18 @@ describe("bad input gets a clear status, stores nothing, and the service stays u
       /internal/,
     ],
     [
+      "a ClaimTurn sent to the public port",
+      () => history.claimTurn({ turnId: "t", claimId: "c", leaseMs: 1000 }, soon()),
+      status.PERMISSION_DENIED,
+      /^ClaimTurn is internal/,
+    ],
+    [
+      "a ReleaseTurn sent to the public port",
+      () => history.releaseTurn({ turnId: "t", claimId: "c" }, soon()),
+      status.PERMISSION_DENIED,
+      /^ReleaseTurn is internal/,
+    ],
+    [
       "a conversation that does not exist",
       () => history.getConversation({ conversationId: "missing-conversation" }, soon()),
       status.NOT_FOUND,

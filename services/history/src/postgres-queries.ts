@@ -54,6 +54,18 @@ export const SQL = {
   // GREATEST keeps updated_at_ms from moving backwards if the wall clock does.
   touchConversation: `UPDATE conversations SET updated_at_ms = GREATEST(updated_at_ms, $1), turn_count = turn_count + 1
     WHERE conversation_id = $2`,
+  // Claims are the owner's own ($1 owner, $2 turn_id). The upsert takes the row only from the same
+  // claim ($3) or a lease that ran out by $5, and returns nothing while another claim holds it.
+  claimTurn: `INSERT INTO turn_claims AS c (owner, turn_id, claim_id, expires_at_ms) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (owner, turn_id) DO UPDATE SET claim_id = EXCLUDED.claim_id, expires_at_ms = EXCLUDED.expires_at_ms
+    WHERE c.claim_id = EXCLUDED.claim_id OR c.expires_at_ms <= $5
+    RETURNING c.claim_id`,
+  claimExpiry: "SELECT expires_at_ms FROM turn_claims WHERE owner = $1 AND turn_id = $2",
+  releaseClaim: "DELETE FROM turn_claims WHERE owner = $1 AND turn_id = $2 AND claim_id = $3",
+  endClaims: "DELETE FROM turn_claims WHERE owner = $1 AND turn_id = $2",
+  // Rows locked by a claim in progress are skipped, so the purge never waits (or deadlocks) on one.
+  purgeExpiredClaims: `DELETE FROM turn_claims WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM turn_claims WHERE expires_at_ms <= $1 LIMIT 1000 FOR UPDATE SKIP LOCKED))`,
   scopedConversation: `SELECT * FROM conversations c WHERE c.conversation_id = $3 AND ${inScope("c")}`,
   scopedTurn: `SELECT ${TURN} ${SCOPED_TURNS} WHERE t.turn_id = $3 AND ${inScope("c")}`,
   // $4 NULL means every turn.

@@ -51,6 +51,18 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (turn_id, position)
   );
   `,
+  // SQLite's version 4: claims on turn ids whose turns are being answered, per owner, each until
+  // its lease runs out.
+  `
+  CREATE TABLE turn_claims (
+    owner TEXT COLLATE "C" NOT NULL,
+    turn_id TEXT COLLATE "C" NOT NULL,
+    claim_id TEXT COLLATE "C" NOT NULL,
+    expires_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (owner, turn_id)
+  );
+  CREATE INDEX turn_claims_by_expiry ON turn_claims (expires_at_ms);
+  `,
 ];
 
 /** The schema version this build writes. */

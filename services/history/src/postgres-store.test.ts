@@ -4,7 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { TurnSchema } from "@chorus/proto";
 import { status } from "@grpc/grpc-js";
 import pg from "pg";
-import { SCHEMA_VERSION } from "./postgres-schema.js";
+import { MIGRATIONS, SCHEMA_VERSION } from "./postgres-schema.js";
 import { openPostgresStore } from "./postgres-store.js";
 import type { Scope } from "./store.js";
 import { sampleTurn } from "./testing/fixtures.js";
@@ -42,8 +42,27 @@ describe("PostgresStore", () => {
     );
     assert.deepEqual(
       tables.map((t) => t.name),
-      ["agent_answers", "conversations", "schema_version", "turns"],
+      ["agent_answers", "conversations", "schema_version", "turn_claims", "turns"],
     );
+  });
+
+  it("migrates a version 1 database to claims on turn ids, keeping its turns", async () => {
+    const url = await server.createDatabase();
+    await sql(
+      url,
+      `CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);`,
+    );
+    await sql(url, MIGRATIONS[0] ?? "");
+    await sql(
+      url,
+      `INSERT INTO conversations VALUES ('old', 'local', 'old title', 1, 1, 1);
+      INSERT INTO turns VALUES ('old-1', 'old', 1, 'hello', 'hi', 1, 5, 1, 2, '[]');`,
+    );
+    const store = await openPostgresStore(url);
+    assert.deepEqual(await sql(url, "SELECT version FROM schema_version"), [{ version: SCHEMA_VERSION }]);
+    assert.equal((await store.getTurn(local, "old-1"))?.message, "hello");
+    assert.deepEqual(await store.claimTurn(local, "old-2", "a", 1000), { state: "claimed" });
+    await store.close();
   });
 
   it("migrates once when eight replicas start on one new database at the same moment", async () => {

@@ -8,6 +8,7 @@ import { migrate } from "./postgres-schema.js";
 import { answerRowOf, type ConversationRow, conversationOf, turnOf, turnRowOf } from "./rows.js";
 import {
   type AppendResult,
+  type ClaimResult,
   type ConversationPage,
   type ConversationWithTurns,
   type Scope,
@@ -20,6 +21,8 @@ import { titleOf } from "./title.js";
 const EXPORT_BATCH = 100;
 /** Attempts of one append that lost a race (the same turn_id stored meanwhile, or a deadlock). */
 const APPEND_ATTEMPTS = 3;
+/** How often one store removes claims whose leases ran out (they only take up room meanwhile). */
+const PURGE_CLAIMS_EVERY_MS = 60_000;
 
 /** SQLSTATEs and socket errors that mean the database cannot be reached now, not that the call is wrong. */
 const UNREACHABLE_STATES = /^(08|57P0[123]|53300)/;
@@ -80,6 +83,7 @@ export interface PostgresStoreOptions {
  */
 export class PostgresStore implements Store {
   private readonly now: () => number;
+  private claimsPurgedAtMs = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -95,6 +99,41 @@ export class PostgresStore implements Store {
       } catch (err) {
         if (attempt >= APPEND_ATTEMPTS || !lostRace(err)) throw err;
       }
+    }
+  }
+
+  /**
+   * Takes the claim row first, then looks for the stored turn in a later snapshot, so a turn
+   * stored (and its claim ended) while this claim was being taken is still found.
+   */
+  async claimTurn(scope: Scope, turnId: string, claimId: string, leaseMs: number): Promise<ClaimResult> {
+    const now = this.now();
+    const result = await this.transaction(async (db): Promise<ClaimResult> => {
+      const values = [scope.owner, turnId, claimId, now + leaseMs, now];
+      const [mine] = await query(db, SQL.claimTurn, values);
+      const [stored] = await query<PostgresTurnRow & { owner: string }>(db, SQL.turnWithOwner, [turnId]);
+      if (stored && !inScope(scope, stored.owner)) throw new TurnIdTakenError(turnId);
+      if (stored) {
+        if (mine) await db.query(SQL.releaseClaim, [scope.owner, turnId, claimId]);
+        return { state: "stored", turn: turnOfRow(stored) };
+      }
+      if (mine) return { state: "claimed" };
+      // Gone since the upsert looked (its turn stored or released): the caller asks again at once.
+      const [held] = await query<{ expires_at_ms: number }>(db, SQL.claimExpiry, [scope.owner, turnId]);
+      return { state: "held", retryAfterMs: Math.max(0, (held?.expires_at_ms ?? now) - now) };
+    });
+    if (now - this.claimsPurgedAtMs >= PURGE_CLAIMS_EVERY_MS) {
+      this.claimsPurgedAtMs = now;
+      await this.rows(SQL.purgeExpiredClaims, [now]);
+    }
+    return result;
+  }
+
+  async releaseTurn(scope: Scope, turnId: string, claimId: string): Promise<boolean> {
+    try {
+      return ((await this.pool.query(SQL.releaseClaim, [scope.owner, turnId, claimId])).rowCount ?? 0) > 0;
+    } catch (err) {
+      throw this.mapped(err);
     }
   }
 
@@ -249,6 +288,7 @@ export class PostgresStore implements Store {
       ]);
     }
     await db.query(SQL.touchConversation, [now, id]);
+    await db.query(SQL.endClaims, [scope.owner, turn.turnId]);
     // The rows just written are what a read would return.
     return { turn: turnOf(row, answers), created: true };
   }

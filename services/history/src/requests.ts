@@ -8,6 +8,8 @@ export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 100;
 /** Longest search query, in characters (SQLite caps LIKE patterns at 50,000 bytes). */
 export const MAX_QUERY_CHARS = 1000;
+/** Longest lease a ClaimTurn may ask for, in milliseconds. */
+export const MAX_LEASE_MS = 600_000;
 
 function validateMillis(field: string, value: number): void {
   if (!Number.isFinite(value) || value < 0)
@@ -74,4 +76,10 @@ export function validateQuery(query: string): string {
     invalidArgument("query", `must be at most ${MAX_QUERY_CHARS} characters`);
   validateText("query", query);
   return query;
+}
+
+/** A claim's lease: 1 to MAX_LEASE_MS milliseconds. */
+export function validateLease(leaseMs: number): number {
+  if (leaseMs < 1 || leaseMs > MAX_LEASE_MS) invalidArgument("lease_ms", `must be 1 to ${MAX_LEASE_MS}`);
+  return leaseMs;
 }

@@ -1,4 +1,4 @@
-import type { HistoryService, Turn } from "@chorus/proto";
+import { ClaimTurnState, type HistoryService } from "@chorus/proto";
 import {
   actingFor,
   type CallContext,
@@ -9,7 +9,7 @@ import {
 } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { encodePageToken } from "./page-token.js";
-import { validateCount, validatePageToken, validateQuery, validateTurn } from "./requests.js";
+import { validateCount, validateLease, validatePageToken, validateQuery, validateTurn } from "./requests.js";
 import { type Scope, type Store, TurnIdTakenError } from "./store.js";
 
 /** Limits the handlers enforce beyond the proto's own rules. */
@@ -32,18 +32,24 @@ function scopeOf(context: CallContext): Scope {
   return { owner: principal.id, admin: principal.admin };
 }
 
-/** Appends in `scope`; a turn_id already taken outside it is ALREADY_EXISTS, naming no owner. */
-async function appendInScope(store: Store, scope: Scope, turn: Turn, createConversation: boolean) {
+/** Runs a store call; a turn_id already taken outside the scope is ALREADY_EXISTS, naming no owner. */
+async function inScope<T>(field: string, call: () => Promise<T>): Promise<T> {
   try {
-    return await store.appendTurn(scope, turn, createConversation);
+    return await call();
   } catch (err) {
     if (!(err instanceof TurnIdTakenError)) throw err;
     throw new RpcError(
       status.ALREADY_EXISTS,
-      `turn.turn_id: ${quoted(err.turnId)} is already taken; choose another`,
+      `${field}: ${quoted(err.turnId)} is already taken; choose another`,
     );
   }
 }
+
+const CLAIM_STATES = {
+  stored: ClaimTurnState.STORED,
+  held: ClaimTurnState.HELD,
+  claimed: ClaimTurnState.CLAIMED,
+} as const;
 
 /**
  * HistoryService handlers over a Store: validate, call the store in the caller's scope, map
@@ -54,8 +60,30 @@ export function historyHandlers(store: Store, limits: HistoryLimits): ServiceHan
     async appendTurn(request, context) {
       const scope = scopeOf(context);
       const turn = validateTurn(request.turn, limits.maxMessageBytes);
-      const result = await appendInScope(store, scope, turn, request.createConversation);
+      const result = await inScope("turn.turn_id", () =>
+        store.appendTurn(scope, turn, request.createConversation),
+      );
       return result ?? notFound("conversation", turn.conversationId);
+    },
+
+    async claimTurn(request, context) {
+      const scope = scopeOf(context);
+      const turnId = validateId("turn_id", request.turnId);
+      const claimId = validateId("claim_id", request.claimId);
+      const leaseMs = validateLease(request.leaseMs);
+      const result = await inScope("turn_id", () => store.claimTurn(scope, turnId, claimId, leaseMs));
+      return {
+        state: CLAIM_STATES[result.state],
+        turn: result.state === "stored" ? result.turn : undefined,
+        retryAfterMs: result.state === "held" ? Math.max(0, Math.ceil(result.retryAfterMs)) : 0,
+      };
+    },
+
+    async releaseTurn(request, context) {
+      const scope = scopeOf(context);
+      const turnId = validateId("turn_id", request.turnId);
+      const claimId = validateId("claim_id", request.claimId);
+      return { released: await store.releaseTurn(scope, turnId, claimId) };
     },
 
     async getTurn(request, context) {

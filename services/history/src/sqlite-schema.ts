@@ -50,6 +50,17 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE conversations ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
   CREATE INDEX conversations_by_owner ON conversations (owner, updated_at_ms DESC, conversation_id DESC);
   `,
+  // Claims on turn ids whose turns are being answered, per owner, each until its lease runs out.
+  `
+  CREATE TABLE turn_claims (
+    owner TEXT NOT NULL,
+    turn_id TEXT NOT NULL,
+    claim_id TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (owner, turn_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX turn_claims_by_expiry ON turn_claims (expires_at_ms);
+  `,
 ];
 
 /** The schema version this build writes. */

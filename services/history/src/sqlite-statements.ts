@@ -62,6 +62,19 @@ export function prepareStatements(db: Database) {
       `SELECT t.* FROM turns t JOIN conversations c ON c.conversation_id = t.conversation_id
        WHERE t.turn_id = @id AND ${inScope("c")}`,
     ),
+    // Claims are the owner's own, so none of these is scoped beyond its owner.
+    selectClaim: db.prepare<[string, string], { claim_id: string; expires_at_ms: number }>(
+      "SELECT claim_id, expires_at_ms FROM turn_claims WHERE owner = ? AND turn_id = ?",
+    ),
+    upsertClaim: db.prepare<[string, string, string, number]>(
+      `INSERT INTO turn_claims (owner, turn_id, claim_id, expires_at_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT (owner, turn_id) DO UPDATE SET claim_id = excluded.claim_id, expires_at_ms = excluded.expires_at_ms`,
+    ),
+    deleteClaim: db.prepare<[string, string, string]>(
+      "DELETE FROM turn_claims WHERE owner = ? AND turn_id = ? AND claim_id = ?",
+    ),
+    endClaims: db.prepare<[string, string]>("DELETE FROM turn_claims WHERE owner = ? AND turn_id = ?"),
+    purgeExpiredClaims: db.prepare<[number]>("DELETE FROM turn_claims WHERE expires_at_ms <= ?"),
     selectAnswers: db.prepare<[string], AgentAnswerRow>(
       "SELECT * FROM agent_answers WHERE turn_id = ? ORDER BY position",
     ),

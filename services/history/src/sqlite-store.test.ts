@@ -74,6 +74,20 @@ describe("SqliteStore", () => {
     store.close();
   });
 
+  it("migrates a version 3 file to claims on turn ids, keeping its turns", async () => {
+    const path = freshPath();
+    const raw = new BetterSqlite3(path);
+    raw.exec(MIGRATIONS.slice(0, 3).join(""));
+    raw.pragma("user_version = 3");
+    raw.exec(`INSERT INTO conversations VALUES ('old', 'old title', 1, 1, 1, 'local');
+      INSERT INTO turns VALUES ('old-1', 'old', 1, 'hello', 'hi', 1, 5, 1, 2, '[]');`);
+    raw.close();
+    const store = openSqliteStore(path);
+    assert.equal((await store.getTurn(local, "old-1"))?.message, "hello");
+    assert.deepEqual(await store.claimTurn(local, "old-2", "a", 1000), { state: "claimed" });
+    store.close();
+  });
+
   it("refuses a file written by a newer schema version", () => {
     const path = freshPath();
     const raw = new BetterSqlite3(path);

@@ -6,6 +6,7 @@ import { migrate } from "./sqlite-schema.js";
 import { likeLiteral, prepareStatements, type Statements, scopeParams } from "./sqlite-statements.js";
 import {
   type AppendResult,
+  type ClaimResult,
   type ConversationPage,
   type ConversationWithTurns,
   type Scope,
@@ -71,11 +72,37 @@ export class SqliteStore implements Store {
         );
         for (const answer of answers) s.insertAnswer.run(answer);
         s.touchConversation.run(now, turn.conversationId);
+        s.endClaims.run(scope.owner, turn.turnId);
         // The rows just written are what a read would return; building the turn from them spares
         // two queries per write.
         return { turn: turnOf(row, answers), created: true };
       })
       .immediate();
+  }
+
+  /** Decides in one IMMEDIATE transaction, so two claimers never both get the same turn_id. */
+  async claimTurn(scope: Scope, turnId: string, claimId: string, leaseMs: number): Promise<ClaimResult> {
+    return this.db
+      .transaction((): ClaimResult => {
+        const s = this.statements;
+        const stored = s.selectTurnWithOwner.get(turnId);
+        if (stored && inScope(scope, stored.owner))
+          return { state: "stored", turn: this.withAnswers(stored) };
+        if (stored) throw new TurnIdTakenError(turnId);
+        const now = this.now();
+        s.purgeExpiredClaims.run(now);
+        const held = s.selectClaim.get(scope.owner, turnId);
+        if (held && held.claim_id !== claimId && held.expires_at_ms > now) {
+          return { state: "held", retryAfterMs: held.expires_at_ms - now };
+        }
+        s.upsertClaim.run(scope.owner, turnId, claimId, now + leaseMs);
+        return { state: "claimed" };
+      })
+      .immediate();
+  }
+
+  async releaseTurn(scope: Scope, turnId: string, claimId: string): Promise<boolean> {
+    return this.statements.deleteClaim.run(scope.owner, turnId, claimId).changes > 0;
   }
 
   async getTurn(scope: Scope, turnId: string): Promise<Turn | undefined> {

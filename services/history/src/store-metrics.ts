@@ -30,6 +30,10 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
       if (result?.created) stored.inc();
       return result;
     },
+    claimTurn: (scope, turnId, claimId, leaseMs) =>
+      timed("claim_turn", () => store.claimTurn(scope, turnId, claimId, leaseMs)),
+    releaseTurn: (scope, turnId, claimId) =>
+      timed("release_turn", () => store.releaseTurn(scope, turnId, claimId)),
     getTurn: (scope, turnId) => timed("get_turn", () => store.getTurn(scope, turnId)),
     getConversation: (scope, id, lastTurns) =>
       timed("get_conversation", () => store.getConversation(scope, id, lastTurns)),

@@ -21,6 +21,15 @@ export interface AppendResult {
 }
 
 /**
+ * Where a turn_id stands after claimTurn: stored (with the turn), held by another claim (for
+ * retryAfterMs more unless renewed), or claimed by this one.
+ */
+export type ClaimResult =
+  | { readonly state: "stored"; readonly turn: Turn }
+  | { readonly state: "held"; readonly retryAfterMs: number }
+  | { readonly state: "claimed" };
+
+/**
  * Thrown by appendTurn when the turn_id is already stored in a conversation outside the scope:
  * turn ids are unique across owners, and the stored turn is not the caller's to return.
  */
@@ -56,6 +65,16 @@ export interface Store {
    * when the turn_id is stored outside the scope.
    */
   appendTurn(scope: Scope, turn: Turn, createConversation: boolean): Promise<AppendResult | undefined>;
+  /**
+   * Claims `turnId` for `claimId` for `leaseMs`, unless it is stored in the scope (stored) or a
+   * live claim of the scope's owner with another id holds it (held). The same claimId renews its
+   * lease; a lease that ran out is taken over. Claims are per owner: another owner's never holds.
+   * Throws TurnIdTakenError when the turn_id is stored outside the scope. Storing the turn (in
+   * appendTurn) ends the owner's claim on it.
+   */
+  claimTurn(scope: Scope, turnId: string, claimId: string, leaseMs: number): Promise<ClaimResult>;
+  /** Ends the scope owner's claim `claimId` on `turnId`; false when it was not held. */
+  releaseTurn(scope: Scope, turnId: string, claimId: string): Promise<boolean>;
   /** One turn by id. */
   getTurn(scope: Scope, turnId: string): Promise<Turn | undefined>;
   /** A conversation with its latest `lastTurns` turns (0 means all), oldest first. */

@@ -62,13 +62,16 @@ export function historyProxyHandlers(
       throw err;
     }
   }
+  const internal = (method: string) => async () => {
+    throw new RpcError(
+      status.PERMISSION_DENIED,
+      `${method} is internal: only the orchestrator claims and writes turns`,
+    );
+  };
   return {
-    async appendTurn() {
-      throw new RpcError(
-        status.PERMISSION_DENIED,
-        "AppendTurn is internal: turns are written by the orchestrator",
-      );
-    },
+    appendTurn: internal("AppendTurn"),
+    claimTurn: internal("ClaimTurn"),
+    releaseTurn: internal("ReleaseTurn"),
     getTurn: (request, context) =>
       forward(context, "GetTurn", `turn/${request.turnId}`, false, (o) => history.getTurn(request, o)),
     getConversation: (request, context) =>

@@ -23,6 +23,8 @@ async function replica(name: string, host = "127.0.0.1", port = 0) {
   };
   const handlers: ServiceHandlers<typeof HistoryService> = {
     appendTurn: unused,
+    claimTurn: unused,
+    releaseTurn: unused,
     listConversations: unused,
     searchTurns: unused,
     deleteConversation: unused,

@@ -2,8 +2,8 @@
 // @generated from file chorus/v1/history.proto (package chorus.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Turn } from "./types_pb.js";
 import { file_chorus_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chorus/v1/history.proto.
  */
 export const file_chorus_v1_history: GenFile = /*@__PURE__*/
-  fileDesc("ChdjaG9ydXMvdjEvaGlzdG9yeS5wcm90bxIJY2hvcnVzLnYxIngKDENvbnZlcnNhdGlvbhIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDQoFdGl0bGUYAiABKAkSEgoKdHVybl9jb3VudBgDIAEoDRIVCg1jcmVhdGVkX2F0X21zGAQgASgDEhUKDXVwZGF0ZWRfYXRfbXMYBSABKAMiTwoRQXBwZW5kVHVyblJlcXVlc3QSHQoEdHVybhgBIAEoCzIPLmNob3J1cy52MS5UdXJuEhsKE2NyZWF0ZV9jb252ZXJzYXRpb24YAiABKAgiRAoSQXBwZW5kVHVyblJlc3BvbnNlEh0KBHR1cm4YASABKAsyDy5jaG9ydXMudjEuVHVybhIPCgdjcmVhdGVkGAIgASgIIiEKDkdldFR1cm5SZXF1ZXN0Eg8KB3R1cm5faWQYASABKAkiMAoPR2V0VHVyblJlc3BvbnNlEh0KBHR1cm4YASABKAsyDy5jaG9ydXMudjEuVHVybiJFChZHZXRDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRISCgpsYXN0X3R1cm5zGAIgASgNImgKF0dldENvbnZlcnNhdGlvblJlc3BvbnNlEi0KDGNvbnZlcnNhdGlvbhgBIAEoCzIXLmNob3J1cy52MS5Db252ZXJzYXRpb24SHgoFdHVybnMYAiADKAsyDy5jaG9ydXMudjEuVHVybiJBChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiZAoZTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRIuCg1jb252ZXJzYXRpb25zGAEgAygLMhcuY2hvcnVzLnYxLkNvbnZlcnNhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiSwoSU2VhcmNoVHVybnNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRINCgVsaW1pdBgDIAEoDSI1ChNTZWFyY2hUdXJuc1Jlc3BvbnNlEh4KBXR1cm5zGAEgAygLMg8uY2hvcnVzLnYxLlR1cm4iNAoZRGVsZXRlQ29udmVyc2F0aW9uUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiMwoaRGVsZXRlQ29udmVyc2F0aW9uUmVzcG9uc2USFQoNZGVsZXRlZF90dXJucxgBIAEoDSI0ChlFeHBvcnRDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSI7ChpFeHBvcnRDb252ZXJzYXRpb25SZXNwb25zZRIdCgR0dXJuGAEgASgLMg8uY2hvcnVzLnYxLlR1cm4y7QQKDkhpc3RvcnlTZXJ2aWNlEkkKCkFwcGVuZFR1cm4SHC5jaG9ydXMudjEuQXBwZW5kVHVyblJlcXVlc3QaHS5jaG9ydXMudjEuQXBwZW5kVHVyblJlc3BvbnNlEkAKB0dldFR1cm4SGS5jaG9ydXMudjEuR2V0VHVyblJlcXVlc3QaGi5jaG9ydXMudjEuR2V0VHVyblJlc3BvbnNlElgKD0dldENvbnZlcnNhdGlvbhIhLmNob3J1cy52MS5HZXRDb252ZXJzYXRpb25SZXF1ZXN0GiIuY2hvcnVzLnYxLkdldENvbnZlcnNhdGlvblJlc3BvbnNlEl4KEUxpc3RDb252ZXJzYXRpb25zEiMuY2hvcnVzLnYxLkxpc3RDb252ZXJzYXRpb25zUmVxdWVzdBokLmNob3J1cy52MS5MaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlEkwKC1NlYXJjaFR1cm5zEh0uY2hvcnVzLnYxLlNlYXJjaFR1cm5zUmVxdWVzdBoeLmNob3J1cy52MS5TZWFyY2hUdXJuc1Jlc3BvbnNlEmEKEkRlbGV0ZUNvbnZlcnNhdGlvbhIkLmNob3J1cy52MS5EZWxldGVDb252ZXJzYXRpb25SZXF1ZXN0GiUuY2hvcnVzLnYxLkRlbGV0ZUNvbnZlcnNhdGlvblJlc3BvbnNlEmMKEkV4cG9ydENvbnZlcnNhdGlvbhIkLmNob3J1cy52MS5FeHBvcnRDb252ZXJzYXRpb25SZXF1ZXN0GiUuY2hvcnVzLnYxLkV4cG9ydENvbnZlcnNhdGlvblJlc3BvbnNlMAFiBnByb3RvMw", [file_chorus_v1_types]);
+  fileDesc("ChdjaG9ydXMvdjEvaGlzdG9yeS5wcm90bxIJY2hvcnVzLnYxIngKDENvbnZlcnNhdGlvbhIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDQoFdGl0bGUYAiABKAkSEgoKdHVybl9jb3VudBgDIAEoDRIVCg1jcmVhdGVkX2F0X21zGAQgASgDEhUKDXVwZGF0ZWRfYXRfbXMYBSABKAMiTwoRQXBwZW5kVHVyblJlcXVlc3QSHQoEdHVybhgBIAEoCzIPLmNob3J1cy52MS5UdXJuEhsKE2NyZWF0ZV9jb252ZXJzYXRpb24YAiABKAgiRAoSQXBwZW5kVHVyblJlc3BvbnNlEh0KBHR1cm4YASABKAsyDy5jaG9ydXMudjEuVHVybhIPCgdjcmVhdGVkGAIgASgIIiEKDkdldFR1cm5SZXF1ZXN0Eg8KB3R1cm5faWQYASABKAkiMAoPR2V0VHVyblJlc3BvbnNlEh0KBHR1cm4YASABKAsyDy5jaG9ydXMudjEuVHVybiJFChZHZXRDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRISCgpsYXN0X3R1cm5zGAIgASgNImgKF0dldENvbnZlcnNhdGlvblJlc3BvbnNlEi0KDGNvbnZlcnNhdGlvbhgBIAEoCzIXLmNob3J1cy52MS5Db252ZXJzYXRpb24SHgoFdHVybnMYAiADKAsyDy5jaG9ydXMudjEuVHVybiJBChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiZAoZTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRIuCg1jb252ZXJzYXRpb25zGAEgAygLMhcuY2hvcnVzLnYxLkNvbnZlcnNhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiSwoSU2VhcmNoVHVybnNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRINCgVsaW1pdBgDIAEoDSI1ChNTZWFyY2hUdXJuc1Jlc3BvbnNlEh4KBXR1cm5zGAEgAygLMg8uY2hvcnVzLnYxLlR1cm4iNAoZRGVsZXRlQ29udmVyc2F0aW9uUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiMwoaRGVsZXRlQ29udmVyc2F0aW9uUmVzcG9uc2USFQoNZGVsZXRlZF90dXJucxgBIAEoDSI0ChlFeHBvcnRDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSI7ChpFeHBvcnRDb252ZXJzYXRpb25SZXNwb25zZRIdCgR0dXJuGAEgASgLMg8uY2hvcnVzLnYxLlR1cm4iRwoQQ2xhaW1UdXJuUmVxdWVzdBIPCgd0dXJuX2lkGAEgASgJEhAKCGNsYWltX2lkGAIgASgJEhAKCGxlYXNlX21zGAMgASgNInQKEUNsYWltVHVyblJlc3BvbnNlEigKBXN0YXRlGAEgASgOMhkuY2hvcnVzLnYxLkNsYWltVHVyblN0YXRlEh0KBHR1cm4YAiABKAsyDy5jaG9ydXMudjEuVHVybhIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDSI3ChJSZWxlYXNlVHVyblJlcXVlc3QSDwoHdHVybl9pZBgBIAEoCRIQCghjbGFpbV9pZBgCIAEoCSInChNSZWxlYXNlVHVyblJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIKogBCg5DbGFpbVR1cm5TdGF0ZRIgChxDTEFJTV9UVVJOX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYQ0xBSU1fVFVSTl9TVEFURV9DTEFJTUVEEAESGQoVQ0xBSU1fVFVSTl9TVEFURV9IRUxEEAISGwoXQ0xBSU1fVFVSTl9TVEFURV9TVE9SRUQQAzKDBgoOSGlzdG9yeVNlcnZpY2USSQoKQXBwZW5kVHVybhIcLmNob3J1cy52MS5BcHBlbmRUdXJuUmVxdWVzdBodLmNob3J1cy52MS5BcHBlbmRUdXJuUmVzcG9uc2USQAoHR2V0VHVybhIZLmNob3J1cy52MS5HZXRUdXJuUmVxdWVzdBoaLmNob3J1cy52MS5HZXRUdXJuUmVzcG9uc2USWAoPR2V0Q29udmVyc2F0aW9uEiEuY2hvcnVzLnYxLkdldENvbnZlcnNhdGlvblJlcXVlc3QaIi5jaG9ydXMudjEuR2V0Q29udmVyc2F0aW9uUmVzcG9uc2USXgoRTGlzdENvbnZlcnNhdGlvbnMSIy5jaG9ydXMudjEuTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0GiQuY2hvcnVzLnYxLkxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USTAoLU2VhcmNoVHVybnMSHS5jaG9ydXMudjEuU2VhcmNoVHVybnNSZXF1ZXN0Gh4uY2hvcnVzLnYxLlNlYXJjaFR1cm5zUmVzcG9uc2USYQoSRGVsZXRlQ29udmVyc2F0aW9uEiQuY2hvcnVzLnYxLkRlbGV0ZUNvbnZlcnNhdGlvblJlcXVlc3QaJS5jaG9ydXMudjEuRGVsZXRlQ29udmVyc2F0aW9uUmVzcG9uc2USYwoSRXhwb3J0Q29udmVyc2F0aW9uEiQuY2hvcnVzLnYxLkV4cG9ydENvbnZlcnNhdGlvblJlcXVlc3QaJS5jaG9ydXMudjEuRXhwb3J0Q29udmVyc2F0aW9uUmVzcG9uc2UwARJGCglDbGFpbVR1cm4SGy5jaG9ydXMudjEuQ2xhaW1UdXJuUmVxdWVzdBocLmNob3J1cy52MS5DbGFpbVR1cm5SZXNwb25zZRJMCgtSZWxlYXNlVHVybhIdLmNob3J1cy52MS5SZWxlYXNlVHVyblJlcXVlc3QaHi5jaG9ydXMudjEuUmVsZWFzZVR1cm5SZXNwb25zZWIGcHJvdG8z", [file_chorus_v1_types]);
 
 /**
  * A conversation without its turns.
@@ -416,8 +416,168 @@ export const ExportConversationResponseSchema: GenMessage<ExportConversationResp
   messageDesc(file_chorus_v1_history, 14);
 
 /**
+ * Claims a turn_id for one request.
+ *
+ * @generated from message chorus.v1.ClaimTurnRequest
+ */
+export type ClaimTurnRequest = Message<"chorus.v1.ClaimTurnRequest"> & {
+  /**
+   * Turn id.
+   *
+   * @generated from field: string turn_id = 1;
+   */
+  turnId: string;
+
+  /**
+   * Who claims: one id per request answering the turn; the same id again renews its lease.
+   *
+   * @generated from field: string claim_id = 2;
+   */
+  claimId: string;
+
+  /**
+   * How long the claim holds without renewal, 1 to 600000 ms; a claimer that dies lets it run out.
+   *
+   * @generated from field: uint32 lease_ms = 3;
+   */
+  leaseMs: number;
+};
+
+/**
+ * Describes the message chorus.v1.ClaimTurnRequest.
+ * Use `create(ClaimTurnRequestSchema)` to create a new message.
+ */
+export const ClaimTurnRequestSchema: GenMessage<ClaimTurnRequest> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_history, 15);
+
+/**
+ * The claim's outcome.
+ *
+ * @generated from message chorus.v1.ClaimTurnResponse
+ */
+export type ClaimTurnResponse = Message<"chorus.v1.ClaimTurnResponse"> & {
+  /**
+   * Where the turn_id stands.
+   *
+   * @generated from field: chorus.v1.ClaimTurnState state = 1;
+   */
+  state: ClaimTurnState;
+
+  /**
+   * The stored turn (STORED only).
+   *
+   * @generated from field: chorus.v1.Turn turn = 2;
+   */
+  turn?: Turn | undefined;
+
+  /**
+   * HELD: milliseconds until the holder's lease runs out unless it is renewed.
+   *
+   * @generated from field: uint32 retry_after_ms = 3;
+   */
+  retryAfterMs: number;
+};
+
+/**
+ * Describes the message chorus.v1.ClaimTurnResponse.
+ * Use `create(ClaimTurnResponseSchema)` to create a new message.
+ */
+export const ClaimTurnResponseSchema: GenMessage<ClaimTurnResponse> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_history, 16);
+
+/**
+ * Ends a claim.
+ *
+ * @generated from message chorus.v1.ReleaseTurnRequest
+ */
+export type ReleaseTurnRequest = Message<"chorus.v1.ReleaseTurnRequest"> & {
+  /**
+   * Turn id.
+   *
+   * @generated from field: string turn_id = 1;
+   */
+  turnId: string;
+
+  /**
+   * The claim to end; another claim on the turn_id is left alone.
+   *
+   * @generated from field: string claim_id = 2;
+   */
+  claimId: string;
+};
+
+/**
+ * Describes the message chorus.v1.ReleaseTurnRequest.
+ * Use `create(ReleaseTurnRequestSchema)` to create a new message.
+ */
+export const ReleaseTurnRequestSchema: GenMessage<ReleaseTurnRequest> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_history, 17);
+
+/**
+ * Whether a claim ended.
+ *
+ * @generated from message chorus.v1.ReleaseTurnResponse
+ */
+export type ReleaseTurnResponse = Message<"chorus.v1.ReleaseTurnResponse"> & {
+  /**
+   * False when the claim was not held (already ended, run out or taken over).
+   *
+   * @generated from field: bool released = 1;
+   */
+  released: boolean;
+};
+
+/**
+ * Describes the message chorus.v1.ReleaseTurnResponse.
+ * Use `create(ReleaseTurnResponseSchema)` to create a new message.
+ */
+export const ReleaseTurnResponseSchema: GenMessage<ReleaseTurnResponse> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_history, 18);
+
+/**
+ * Where a turn_id stands.
+ *
+ * @generated from enum chorus.v1.ClaimTurnState
+ */
+export enum ClaimTurnState {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: CLAIM_TURN_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * This claim holds the turn_id: answer the turn, then store it (or release the claim).
+   *
+   * @generated from enum value: CLAIM_TURN_STATE_CLAIMED = 1;
+   */
+  CLAIMED = 1,
+
+  /**
+   * Another claim holds it; ask again, within retry_after_ms, until it is STORED or CLAIMED.
+   *
+   * @generated from enum value: CLAIM_TURN_STATE_HELD = 2;
+   */
+  HELD = 2,
+
+  /**
+   * The turn is stored: the answer is turn.
+   *
+   * @generated from enum value: CLAIM_TURN_STATE_STORED = 3;
+   */
+  STORED = 3,
+}
+
+/**
+ * Describes the enum chorus.v1.ClaimTurnState.
+ */
+export const ClaimTurnStateSchema: GenEnum<ClaimTurnState> = /*@__PURE__*/
+  enumDesc(file_chorus_v1_history, 0);
+
+/**
  * HistoryService stores conversations, each owned by the principal that created it. Clients call
- * it through the orchestrator (AppendTurn is the orchestrator's alone). Another principal's
+ * it through the orchestrator (AppendTurn, ClaimTurn and ReleaseTurn are the orchestrator's alone). Another principal's
  * conversation or turn answers NOT_FOUND exactly like a missing one; an admin may act on every
  * principal's.
  *
@@ -494,6 +654,33 @@ export const HistoryService: GenService<{
     methodKind: "server_streaming";
     input: typeof ExportConversationRequestSchema;
     output: typeof ExportConversationResponseSchema;
+  },
+  /**
+   * Claims a turn_id before its agents run, so that when several requests carry the same turn_id
+   * (to one orchestrator or to several sharing this history) only one answers it and the others
+   * wait for the stored turn. Answers STORED with the turn once it is stored; HELD while another
+   * claim's lease runs; CLAIMED when this claim holds it: new, renewed (the same claim_id again),
+   * or taken over from a lease that ran out. Claims are the caller's own: another principal's
+   * claim is never HELD against it, and a turn_id stored in another principal's conversation is
+   * ALREADY_EXISTS, as AppendTurn answers. Storing the turn ends its claim.
+   *
+   * @generated from rpc chorus.v1.HistoryService.ClaimTurn
+   */
+  claimTurn: {
+    methodKind: "unary";
+    input: typeof ClaimTurnRequestSchema;
+    output: typeof ClaimTurnResponseSchema;
+  },
+  /**
+   * Ends a claim without storing its turn (the turn failed), so a request waiting on it goes ahead
+   * at once instead of after the lease. Ending a claim that is not held is not an error.
+   *
+   * @generated from rpc chorus.v1.HistoryService.ReleaseTurn
+   */
+  releaseTurn: {
+    methodKind: "unary";
+    input: typeof ReleaseTurnRequestSchema;
+    output: typeof ReleaseTurnResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_chorus_v1_history, 0);
