@@ -47,6 +47,17 @@ export const agentSchema = z
       .default("gpt-3.5-turbo")
       .meta(about("Model name sent to the OpenAI-compatible endpoint.")),
     temperature: z.number().min(0).max(2).meta(about("Sampling temperature, 0..2.")),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .meta(
+        about(
+          "Sampling seed sent to the model with every generation, for models that honour one (OpenAI's seed): it makes the answers repeatable, so cache_policy auto caches them.",
+        ),
+      ),
     max_tokens: positiveInt.max(32768).meta(about("Most tokens in one answer.")),
     system_prompt: z.string().min(1).meta(about("The persona's system prompt.")),
     workers: positiveInt
@@ -59,6 +70,14 @@ export const agentSchema = z
       .meta(
         about(
           "Whose cached answers a caller may get: principal (only its own, the default) or shared (any caller's; only for answers that reveal nothing of the asker).",
+        ),
+      ),
+    cache_policy: z
+      .enum(["auto", "always", "never"])
+      .default("auto")
+      .meta(
+        about(
+          "Which answers are cached and shared by identical requests in flight: auto (only deterministic generations: temperature 0 or a seed), always, or never.",
         ),
       ),
     replicas: z

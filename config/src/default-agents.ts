@@ -15,6 +15,7 @@ export const defaultAgents: readonly AgentConfig[] = [
       "You are a creative assistant. Answer with imagination: vivid examples, analogies and unexpected angles, while staying accurate.",
     workers: WORKERS,
     cache_scope: "principal",
+    cache_policy: "auto",
     scaling,
   },
   {
@@ -26,6 +27,7 @@ export const defaultAgents: readonly AgentConfig[] = [
       "You are an analytical assistant. Answer precisely: break the question down, reason step by step and state assumptions.",
     workers: WORKERS,
     cache_scope: "principal",
+    cache_policy: "auto",
     scaling,
   },
   {
@@ -37,6 +39,7 @@ export const defaultAgents: readonly AgentConfig[] = [
       "You are a balanced assistant. Give a clear, helpful answer that weighs practical and conceptual sides evenly.",
     workers: WORKERS,
     cache_scope: "principal",
+    cache_policy: "auto",
     scaling,
   },
 ];

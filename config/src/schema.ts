@@ -35,6 +35,15 @@ const orchestratorSchema = z
     turn_timeout_ms: positiveInt
       .default(60_000)
       .meta(about("Deadline (ms) of a turn when the caller sets none; a shorter caller deadline wins.")),
+    turn_lease_ms: positiveInt
+      .min(100)
+      .max(600_000)
+      .default(5000)
+      .meta(
+        about(
+          "A turn sent with a turn_id is claimed in history for this long (ms), renewed while it runs, so a duplicate waits for it on any orchestrator; a claim whose orchestrator died lapses after it.",
+        ),
+      ),
     task_attempts: positiveInt
       .max(10)
       .default(3)

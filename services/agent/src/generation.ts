@@ -45,6 +45,7 @@ export class Generation {
       model: agent.model,
       messages: buildMessages(agent.system_prompt, this.request.context, this.request.message),
       temperature: agent.temperature,
+      seed: agent.seed,
       maxTokens: agent.max_tokens,
       signal: this.context.signal,
       timeoutMs: timeoutOf(this.context, llmTimeoutMs),

@@ -9,6 +9,8 @@ export interface LlmRequest {
   readonly model: string;
   readonly messages: readonly ChatMessage[];
   readonly temperature: number;
+  /** Sampling seed, for models that honour one; undefined sends none. */
+  readonly seed?: number | undefined;
   readonly maxTokens: number;
   /** Aborts the call, e.g. when the gRPC caller cancels. */
   readonly signal: AbortSignal;

@@ -87,6 +87,22 @@ describe("OpenAiLlm against llm-sim", () => {
     assert.equal(last.result.promptTokens, (await llm.complete(requestOf())).promptTokens);
   });
 
+  it("sends the model the agent's seed when it has one, and no seed otherwise", async () => {
+    const recording = await startSimulator(zero, { record: 4 });
+    try {
+      const seeded = new OpenAiLlm({ baseUrl: recording.url, apiKey: "", timeoutMs: 10_000 });
+      await seeded.complete(requestOf({ seed: 42 }));
+      await collect(seeded.stream(requestOf({ seed: 0 })));
+      await seeded.complete(requestOf());
+      assert.deepEqual(
+        recording.received().map((r) => r.seed),
+        [42, 0, undefined],
+      );
+    } finally {
+      await recording.close();
+    }
+  });
+
   it("reports a cancelled call as cancelled", async () => {
     const controller = new AbortController();
     controller.abort();

@@ -50,6 +50,7 @@ export class OpenAiLlm implements Llm {
         content: message.content,
       })),
       temperature: request.temperature,
+      ...(request.seed === undefined ? {} : { seed: request.seed }),
       max_tokens: request.maxTokens,
     };
   }

@@ -11,6 +11,8 @@ export interface ChatRequest {
   readonly model: string;
   readonly messages: readonly ChatMessage[];
   readonly maxTokens: number | undefined;
+  /** The sampling seed asked for, if any (recorded; the simulator's text is seeded by its own seed). */
+  readonly seed: number | undefined;
   readonly stream: boolean;
   readonly includeUsage: boolean;
 }
@@ -75,11 +77,15 @@ export function parseChatRequest(text: string): ChatRequest {
   ) {
     throw invalid("temperature must be a number between 0 and 2");
   }
+  const seed = body.seed;
+  if (seed !== undefined && seed !== null && !Number.isInteger(seed))
+    throw invalid("seed must be an integer");
   const streamOptions = isObject(body.stream_options) ? body.stream_options : {};
   return {
     model: typeof body.model === "string" && body.model.length > 0 ? body.model : DEFAULT_MODEL,
     messages: body.messages.map(messageOf),
     maxTokens: maxTokensOf(body),
+    seed: typeof seed === "number" ? seed : undefined,
     stream: body.stream === true,
     includeUsage: streamOptions.include_usage === true,
   };

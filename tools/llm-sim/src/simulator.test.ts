@@ -94,13 +94,19 @@ describe("llm-sim over HTTP", () => {
     try {
       for (const question of ["one?", "two?", "three?"]) {
         const asked = [messages[0] ?? assert.fail(), { role: "user" as const, content: question }];
-        await clientOf(recording).chat.completions.create({ model: "m2", messages: asked, max_tokens: 5 });
+        const seed = question === "three?" ? 7 : undefined;
+        await clientOf(recording).chat.completions.create({
+          model: "m2",
+          messages: asked,
+          max_tokens: 5,
+          seed,
+        });
       }
       assert.deepEqual(
-        recording.received().map((r) => [r.model, r.maxTokens, r.messages.map((m) => m.content)]),
+        recording.received().map((r) => [r.model, r.maxTokens, r.seed, r.messages.map((m) => m.content)]),
         [
-          ["m2", 5, [messages[0]?.content, "two?"]],
-          ["m2", 5, [messages[0]?.content, "three?"]],
+          ["m2", 5, undefined, [messages[0]?.content, "two?"]],
+          ["m2", 5, 7, [messages[0]?.content, "three?"]],
         ],
       );
     } finally {
