@@ -5,6 +5,7 @@ import { asOrchestrator, type ChorusUp, startChorusUp } from "@chorus/cli/testin
 import { AgentService, ChatService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
 import { type RedisServer, startRedisServer } from "@chorus/shared/testing";
+import { CACHING_AGENTS } from "./testing/caching-agents.js";
 
 const soon = () => ({ deadline: new Date(Date.now() + 60_000) });
 
@@ -74,7 +75,7 @@ describe("the Redis cache", () => {
   let chat: PromiseClient<typeof ChatService>;
   before(async () => {
     redis = await startRedisServer();
-    mesh = await startChorusUp({}, { REDIS_URL: redis.url });
+    mesh = await startChorusUp({ agents: CACHING_AGENTS }, { REDIS_URL: redis.url });
     chat = createClient(ChatService, mesh.address);
   });
   after(async () => {

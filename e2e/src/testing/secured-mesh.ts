@@ -6,6 +6,7 @@ import { type ChorusUp, startChorusUp } from "@chorus/cli/testing";
 import { CertificateAuthority } from "@chorus/dev-ca";
 import { hashSecret, keyEntryYaml, newApiKey } from "@chorus/orchestrator/keys";
 import { createClient, type PromiseClient, type Role, watchedChannelCredentials } from "@chorus/shared";
+import { CACHING_AGENTS } from "./caching-agents.js";
 
 /** The principals the secured mesh issues keys to, with their roles. */
 export const PRINCIPALS = {
@@ -65,7 +66,11 @@ export async function startSecuredMesh(): Promise<SecuredMesh> {
   const keysFile = join(dir, "keys.yaml");
   writeFileSync(keysFile, `keys:\n${entries.join("\n")}\n`, { mode: 0o600 });
   const chorus = await startChorusUp(
-    { security: { tls: { cert_file: certFile, key_file: keyFile }, auth: { keys_file: keysFile } } },
+    {
+      security: { tls: { cert_file: certFile, key_file: keyFile }, auth: { keys_file: keysFile } },
+      // The isolation tests check whose cached answers a principal may get.
+      agents: CACHING_AGENTS,
+    },
     { LOG_LEVEL: "info", OPENAI_API_KEY: MODEL_API_KEY },
   );
   const transport = watchedChannelCredentials({ ca_file: caFile }, undefined, 60_000);

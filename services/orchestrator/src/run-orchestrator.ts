@@ -34,6 +34,8 @@ import { trackPoolLoad } from "./telemetry/pool-load.js";
 import { Recorder } from "./telemetry/recorder.js";
 import { poolDispatch } from "./turn/agent-dispatch.js";
 import { historyReplicas } from "./turn/history-replicas.js";
+import { InFlightAnswers } from "./turn/in-flight-answers.js";
+import { InFlightTurns } from "./turn/in-flight-turns.js";
 import { HISTORY_CHANNEL_OPTIONS } from "./turn/turn-history.js";
 
 /** What the orchestrator needs to start. */
@@ -208,6 +210,8 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     cache,
     recorder,
     log,
+    turns: new InFlightTurns(),
+    answers: new InFlightAnswers(),
   };
   const sources = {
     config,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { turnInput, turnRig } from "../testing/turn-rig.js";
+import { personas, turnInput, turnRig } from "../testing/turn-rig.js";
 import { runTurn } from "../turn/turn.js";
 import { statsReport } from "./stats-report.js";
 
@@ -9,6 +9,7 @@ describe("statsReport after a known workload of turns", () => {
     const slowMs = 200;
     const rig = turnRig({
       cache: true,
+      config: { agents: personas({ cache_policy: "always" }) },
       agents: { creative: { delayMs: slowMs }, analytical: { delayMs: 10 }, balanced: { delayMs: 10 } },
     });
     const questions = Array.from({ length: 5 }, (_, i) => `question ${i}`);

@@ -1,27 +1,54 @@
 import { create } from "@bufbuild/protobuf";
 import {
   AppendTurnResponseSchema,
+  ClaimTurnResponseSchema,
+  ClaimTurnState,
   ConversationSchema,
   GetConversationResponseSchema,
   GetTurnResponseSchema,
+  ReleaseTurnResponseSchema,
   type Turn,
   TurnSchema,
 } from "@chorus/proto";
-import { RpcError } from "@chorus/shared";
+import { ACTING_FOR_PRINCIPAL_KEY, RpcError, type RpcOptions } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { HistoryConnection, TurnHistory } from "../turn/turn-history.js";
 
 type Append = TurnHistory["appendTurn"];
 
+/** The claim key of a call: its principal and the turn_id, as history keys claims per owner. */
+const claimKey = (turnId: string, options?: RpcOptions) =>
+  JSON.stringify([options?.metadata?.[ACTING_FOR_PRINCIPAL_KEY] ?? "local", turnId]);
+
 /** A TurnHistory for tests: turns in memory, every write counted, failures injected on demand. */
 export class FakeHistory implements TurnHistory {
   private readonly turns = new Map<string, Turn>();
   private readonly conversations = new Map<string, Turn[]>();
+  private readonly claims = new Map<string, { claimId: string; expiresAtMs: number }>();
   private failures: status[] = [];
   /** AppendTurn calls received, on any connection. */
   appends = 0;
   /** New connections dialled for retries. */
   reconnects = 0;
+  /** ClaimTurn calls received (renewals and polls included). */
+  claimCalls = 0;
+  /** ReleaseTurn calls received. */
+  releases = 0;
+  /** When false, ClaimTurn and ReleaseTurn answer UNIMPLEMENTED, as a history built before them. */
+  knowsClaims = true;
+
+  /** Holds `turnId` for `principal` under another request's claim for `leaseMs`, as a request elsewhere would. */
+  claimElsewhere(turnId: string, leaseMs: number, principal = "local"): void {
+    this.claims.set(JSON.stringify([principal, turnId]), {
+      claimId: "elsewhere",
+      expiresAtMs: Date.now() + leaseMs,
+    });
+  }
+
+  /** The claims held now (their leases running). */
+  liveClaims(): number {
+    return [...this.claims.values()].filter((c) => c.expiresAtMs > Date.now()).length;
+  }
 
   /** Makes the next AppendTurn calls fail with these codes, one each, on any connection. */
   failAppends(...codes: status[]): void {
@@ -33,7 +60,7 @@ export class FakeHistory implements TurnHistory {
     return this.conversations.get(conversationId) ?? [];
   }
 
-  readonly appendTurn: Append = async (request) => {
+  readonly appendTurn: Append = async (request, options) => {
     this.appends += 1;
     const code = this.failures.shift();
     if (code !== undefined) throw new RpcError(code, `injected ${status[code]}`);
@@ -49,7 +76,38 @@ export class FakeHistory implements TurnHistory {
     turns.push(turn);
     this.conversations.set(turn.conversationId, turns);
     this.turns.set(turn.turnId, turn);
+    this.claims.delete(claimKey(turn.turnId, options));
     return create(AppendTurnResponseSchema, { turn, created: true });
+  };
+
+  readonly claimTurn: TurnHistory["claimTurn"] = async (
+    { turnId = "", claimId = "", leaseMs = 0 },
+    options,
+  ) => {
+    this.claimCalls += 1;
+    if (!this.knowsClaims) throw new RpcError(status.UNIMPLEMENTED, "unknown method ClaimTurn");
+    const turn = this.turns.get(turnId);
+    if (turn) return create(ClaimTurnResponseSchema, { state: ClaimTurnState.STORED, turn });
+    const key = claimKey(turnId, options);
+    const held = this.claims.get(key);
+    const now = Date.now();
+    if (held && held.claimId !== claimId && held.expiresAtMs > now) {
+      return create(ClaimTurnResponseSchema, {
+        state: ClaimTurnState.HELD,
+        retryAfterMs: held.expiresAtMs - now,
+      });
+    }
+    this.claims.set(key, { claimId, expiresAtMs: now + leaseMs });
+    return create(ClaimTurnResponseSchema, { state: ClaimTurnState.CLAIMED });
+  };
+
+  readonly releaseTurn: TurnHistory["releaseTurn"] = async ({ turnId = "", claimId = "" }, options) => {
+    this.releases += 1;
+    if (!this.knowsClaims) throw new RpcError(status.UNIMPLEMENTED, "unknown method ReleaseTurn");
+    const key = claimKey(turnId, options);
+    const released = this.claims.get(key)?.claimId === claimId;
+    if (released) this.claims.delete(key);
+    return create(ReleaseTurnResponseSchema, { released });
   };
 
   readonly getTurn: TurnHistory["getTurn"] = async ({ turnId }) => {
@@ -69,7 +127,7 @@ export class FakeHistory implements TurnHistory {
 
   reconnect(): HistoryConnection {
     this.reconnects += 1;
-    const { appendTurn, getTurn, getConversation } = this;
-    return { appendTurn, getTurn, getConversation, close: () => {} };
+    const { appendTurn, getTurn, getConversation, claimTurn, releaseTurn } = this;
+    return { appendTurn, getTurn, getConversation, claimTurn, releaseTurn, close: () => {} };
   }
 }

@@ -1,9 +1,11 @@
-import { type ChorusConfig, validateConfig } from "@chorus/config";
+import { type ChorusConfig, defaultAgents, validateConfig } from "@chorus/config";
 import { Aggregation } from "@chorus/proto";
 import { createLogger, LOCAL_PRINCIPAL } from "@chorus/shared";
 import { Registry } from "prom-client";
 import { LruCache } from "../cache/lru-cache.js";
 import { Recorder } from "../telemetry/recorder.js";
+import { InFlightAnswers } from "../turn/in-flight-answers.js";
+import { InFlightTurns } from "../turn/in-flight-turns.js";
 import type { TurnDeps, TurnInput } from "../turn/turn-types.js";
 import { Concurrency, type FakeBehaviour, FakeDispatch } from "./fake-dispatch.js";
 import { FakeHistory } from "./fake-history.js";
@@ -49,6 +51,8 @@ export function turnRig(options: TurnRigOptions = {}): TurnRig {
     cache: config.cache.enabled ? new LruCache(config.cache.max_entries, 60_000) : undefined,
     recorder,
     log: createLogger("turn-test", "silent"),
+    turns: new InFlightTurns(),
+    answers: new InFlightAnswers(),
   };
   const agent = (name: string) => {
     const found = agents.get(name);
@@ -56,6 +60,11 @@ export function turnRig(options: TurnRigOptions = {}): TurnRig {
     return found;
   };
   return { deps, config, agents, history, recorder, registry, concurrency, agent };
+}
+
+/** The seed's three personas as config entries, each with `overrides` (e.g. a cache_policy). */
+export function personas(overrides: Record<string, unknown> = {}): Record<string, unknown>[] {
+  return defaultAgents.map(({ scaling: _, ...agent }) => ({ ...agent, ...overrides }));
 }
 
 /** A turn input for every configured agent (or `agents`), with a ten-second deadline. */

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { codeOf, type Logger, type RpcOptions } from "@chorus/shared";
+import { codeOf, type Logger, RpcError, type RpcOptions } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { HistoryCalls, HistoryConnection, TurnHistory } from "./turn-history.js";
 
@@ -15,12 +15,21 @@ export interface HistoryCallOptions {
   readonly log: Logger;
 }
 
+/** A history call's failure as the turn's caller sees it: history's own verdicts as they are, else UNAVAILABLE. */
+export function historyFailure(err: unknown): RpcError {
+  const code = codeOf(err);
+  if (code === status.NOT_FOUND || code === status.INVALID_ARGUMENT || code === status.ALREADY_EXISTS)
+    return err as RpcError;
+  return new RpcError(status.UNAVAILABLE, `history service unavailable: ${(err as Error).message}`);
+}
+
 const FIRST_PAUSE_MS = 50;
 const MAX_PAUSE_MS = 1000;
 
 /**
  * Calls history until it answers or the turn's deadline passes, so a history restart costs the
- * turn a wait, not a failure (every call it makes is idempotent: reads, and AppendTurn by turn_id).
+ * turn a wait, not a failure (every call it makes is idempotent: reads, AppendTurn by turn_id, and
+ * ClaimTurn by claim_id).
  * Each attempt waits for a connection (wait-for-ready) for at most timeoutMs. A call that failed to
  * reach history (UNAVAILABLE: its connection dropped) is tried again after a short pause; one that
  * hung (its own deadline passed) on a new connection, as a half-open connection would otherwise

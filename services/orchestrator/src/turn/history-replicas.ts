@@ -74,8 +74,9 @@ const WARN_EVERY_MS = 30_000;
  * target, and every address its name resolves to) and, when one cannot be reached (UNAVAILABLE),
  * tries the next at once, trying recently failed replicas last. Every attempt but the last fails
  * fast instead of waiting for a connection, so a dead replica costs a call no time. Every history
- * call is safe to repeat: reads, AppendTurn by turn_id, and a delete (whose repeat may answer
- * NOT_FOUND if the first attempt deleted it but its answer was lost).
+ * call is safe to repeat: reads, AppendTurn by turn_id, ClaimTurn by claim_id (a repeat renews
+ * the same claim), ReleaseTurn, and a delete (whose repeat may answer NOT_FOUND if the first
+ * attempt deleted it but its answer was lost).
  */
 export function historyReplicas(
   targets: readonly string[],
@@ -176,6 +177,8 @@ export function historyReplicas(
     address: targets.join(","),
     transport: options.transport,
     appendTurn: unary("appendTurn"),
+    claimTurn: unary("claimTurn"),
+    releaseTurn: unary("releaseTurn"),
     getTurn: unary("getTurn"),
     getConversation: unary("getConversation"),
     listConversations: unary("listConversations"),
@@ -213,6 +216,8 @@ export function historyReplicas(
         getTurn: self.getTurn,
         getConversation: self.getConversation,
         appendTurn: self.appendTurn,
+        claimTurn: self.claimTurn,
+        releaseTurn: self.releaseTurn,
         // New connections to every replica: grpc-js shares them between clients of one target
         // through a global pool unless told otherwise.
         reconnect: (): HistoryConnection =>

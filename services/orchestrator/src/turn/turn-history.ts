@@ -4,8 +4,11 @@ import type { ClientOptions } from "@grpc/grpc-js";
 
 type HistoryClient = PromiseClient<typeof HistoryService>;
 
-/** The history calls a turn makes: replay lookup, context, and the turn's write. */
-export type HistoryCalls = Pick<HistoryClient, "getTurn" | "getConversation" | "appendTurn">;
+/** The history calls a turn makes: its turn_id's claim (or replay lookup), context, and the turn's write. */
+export type HistoryCalls = Pick<
+  HistoryClient,
+  "getTurn" | "getConversation" | "appendTurn" | "claimTurn" | "releaseTurn"
+>;
 
 /** The history calls on a connection of their own; the caller closes it. */
 export interface HistoryConnection extends HistoryCalls {
@@ -33,6 +36,8 @@ export function grpcTurnHistory(client: HistoryClient): TurnHistory {
     getTurn: client.getTurn,
     getConversation: client.getConversation,
     appendTurn: client.appendTurn,
+    claimTurn: client.claimTurn,
+    releaseTurn: client.releaseTurn,
     // grpc-js shares connections between clients of the same target through a global pool; a
     // local pool is what makes this a new TCP connection rather than the stuck one again.
     reconnect: () =>

@@ -2,7 +2,7 @@
 export interface TaskRecord {
   /** `stopped`: aggregation settled without it (fastest, quorum), which is not the agent's failure. */
   readonly outcome: "ok" | "failed" | "stopped";
-  /** Answered from the cache; no agent was asked. */
+  /** No agent was asked for it: answered from the cache, or by an identical request's generation in flight. */
   readonly cached: boolean;
   readonly latencyMs: number;
   /** Calls that reached a replica. */
@@ -19,7 +19,7 @@ export interface TurnRecorder {
   turnFinished(ok: boolean, latencyMs: number, atMs: number): void;
   /** A task for `agent` began. */
   taskStarted(agent: string): void;
-  /** The cache was asked for `agent`'s answer. */
+  /** The cache was asked for `agent`'s answer; joining an identical generation in flight is a hit. */
   cacheLookup(agent: string, hit: boolean): void;
   /** A task for `agent` ended. */
   taskFinished(agent: string, task: TaskRecord): void;

@@ -4,6 +4,8 @@ import type { Aggregation, ChatEventSchema } from "@chorus/proto";
 import type { Logger, Principal } from "@chorus/shared";
 import type { Cache } from "../cache/cache.js";
 import type { AgentDispatch } from "./agent-dispatch.js";
+import type { InFlightAnswers } from "./in-flight-answers.js";
+import type { InFlightTurns } from "./in-flight-turns.js";
 import type { TurnHistory } from "./turn-history.js";
 import type { TurnRecorder } from "./turn-recorder.js";
 
@@ -15,6 +17,10 @@ export interface TurnDeps {
   readonly cache: Cache | undefined;
   readonly recorder: TurnRecorder;
   readonly log: Logger;
+  /** Turns with a turn_id running in this orchestrator, which a duplicate waits for. */
+  readonly turns: InFlightTurns;
+  /** Cacheable agent generations running in this orchestrator, which an identical request joins. */
+  readonly answers: InFlightAnswers;
 }
 
 /** A validated turn request. */

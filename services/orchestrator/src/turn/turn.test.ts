@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
-import { turnInput, turnRig } from "../testing/turn-rig.js";
+import { personas, turnInput, turnRig } from "../testing/turn-rig.js";
 import { runTurn } from "./turn.js";
 
 const rejectsWith = (code: status) => (err: { code?: number }) => {
@@ -99,7 +99,7 @@ describe("runTurn", () => {
   });
 
   it("answers a repeated question from the cache without asking the agents again", async () => {
-    const rig = turnRig({ cache: true });
+    const rig = turnRig({ cache: true, config: { agents: personas({ cache_policy: "always" }) } });
     await runTurn(rig.deps, turnInput("Cached?"));
     const second = await runTurn(rig.deps, turnInput("Cached?"));
     assert.equal(second.cached, true);

@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { AgentAnswer, AppendTurnRequestSchema, ChatResponseSchema, Turn } from "@chorus/proto";
-import { actingForMetadata, codeOf, RpcError, type RpcOptions } from "@chorus/shared";
+import { actingForMetadata, RpcError, type RpcOptions } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { ContextMessage } from "../executor/agent-task.js";
 import { OverloadedError } from "../executor/overloaded.js";
 import { combine } from "./combine.js";
 import { buildContext } from "./context.js";
 import { collectAnswers } from "./fan-out.js";
-import { callHistory, type HistoryCallOptions } from "./history-call.js";
+import { callHistory, type HistoryCallOptions, historyFailure } from "./history-call.js";
+import { claimTurn } from "./turn-claim.js";
 import type { HistoryCalls } from "./turn-history.js";
 import type { TurnDeps, TurnInput } from "./turn-types.js";
 
@@ -39,25 +40,6 @@ function historyCall(deps: TurnDeps, input: TurnInput): HistoryCallOptions {
   return { timeoutMs: deps.config.history.timeout_ms, deadline, requestId, metadata, log: deps.log };
 }
 
-async function storedTurn(deps: TurnDeps, input: TurnInput): Promise<Turn | undefined> {
-  try {
-    const request = { turnId: input.turnId };
-    const call = historyCall(deps, input);
-    return (await callHistory(deps.history, (h, options) => h.getTurn(request, options), call)).turn;
-  } catch (err) {
-    if (codeOf(err) === status.NOT_FOUND) return undefined;
-    throw historyUnavailable(err);
-  }
-}
-
-function historyUnavailable(err: unknown): RpcError {
-  const code = codeOf(err);
-  // History's own verdicts on the request reach the caller as they are; only failures to reach it are UNAVAILABLE.
-  if (code === status.NOT_FOUND || code === status.INVALID_ARGUMENT || code === status.ALREADY_EXISTS)
-    return err as RpcError;
-  return new RpcError(status.UNAVAILABLE, `history service unavailable: ${(err as Error).message}`);
-}
-
 async function conversationContext(deps: TurnDeps, input: TurnInput): Promise<ContextMessage[]> {
   if (input.conversationId === "" || input.createConversation) return [];
   const { context_turns, context_tokens } = deps.config.orchestrator;
@@ -72,7 +54,7 @@ async function conversationContext(deps: TurnDeps, input: TurnInput): Promise<Co
     const { limits } = deps.config;
     return input.useContext ? buildContext(response.turns, context_turns, context_tokens, limits) : [];
   } catch (err) {
-    throw historyUnavailable(err);
+    throw historyFailure(err);
   }
 }
 
@@ -86,16 +68,42 @@ function failure(input: TurnInput, answers: readonly AgentAnswer[]): RpcError {
   return new RpcError(status.UNAVAILABLE, `no agent could answer (${detail})`);
 }
 
-/** Runs one turn: replay check, context, fan-out, aggregation, history write, then the answer. */
+/**
+ * Runs one turn: context, fan-out, aggregation, history write, then the answer. A turn with a
+ * turn_id runs once however many requests carry it: a duplicate in this orchestrator waits for the
+ * one running, and the turn_id is claimed in history so one on another orchestrator waits too (or
+ * gets the stored turn, replayed).
+ */
 export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatResponseInit> {
+  if (!input.turnId) return answerTurn(deps, input, randomUUID());
+  return deps.turns.run(input, () => claimedTurn(deps, input));
+}
+
+/** Answers a turn under the history claim on its turn_id, ending the claim (released if it failed). */
+async function claimedTurn(deps: TurnDeps, input: TurnInput): Promise<ChatResponseInit> {
+  const leaseMs = deps.config.orchestrator.turn_lease_ms;
+  const outcome = await claimTurn(
+    deps.history,
+    input.turnId,
+    leaseMs,
+    historyCall(deps, input),
+    input.signal,
+  );
+  if ("stored" in outcome) return responseFromTurn(outcome.stored, true);
+  let answered = false;
+  try {
+    const response = await answerTurn(deps, input, input.turnId);
+    answered = true;
+    return response;
+  } finally {
+    outcome.claim.end(!answered);
+  }
+}
+
+async function answerTurn(deps: TurnDeps, input: TurnInput, turnId: string): Promise<ChatResponseInit> {
   const startedAtMs = Date.now();
   const started = performance.now();
-  if (input.turnId) {
-    const stored = await storedTurn(deps, input);
-    if (stored) return responseFromTurn(stored, true);
-  }
   const context = await conversationContext(deps, input);
-  const turnId = input.turnId || randomUUID();
   const newConversation = input.conversationId === "";
   const conversationId = newConversation ? randomUUID() : input.conversationId;
   input.onEvent?.({
@@ -125,7 +133,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatRes
     };
     const write = (h: HistoryCalls, options: RpcOptions) => h.appendTurn(request, options);
     const stored = await callHistory(deps.history, write, historyCall(deps, input)).catch((err: unknown) => {
-      throw historyUnavailable(err);
+      throw historyFailure(err);
     });
     if (!stored.turn) throw new RpcError(status.INTERNAL, "history returned no turn");
     ok = true;
