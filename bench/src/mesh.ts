@@ -96,6 +96,9 @@ export function meshConfig(spec: MeshSpec, dir: string): Record<string, unknown>
       system_prompt: agent.system_prompt,
       workers: spec.pool.workers,
       scaling: spec.pool.scaling,
+      // The bench's sections number their messages to avoid hits, and its cache section wants them:
+      // cache every answer as Chorus did before the default became `auto` (deterministic only).
+      cache_policy: "always",
     })),
   };
 }
