@@ -210,6 +210,7 @@ describe("charts/chorus certificates", () => {
           generate: async () => ({}),
           async *generateStream() {},
           describe: async () => ({ agent: "creative" }),
+          async *taskChannel() {},
         }),
       ],
     });

@@ -8,8 +8,20 @@ export class ReplicaLoad {
   failed = 0;
   private readonly startedAt = performance.now();
   private idleSince = performance.now();
+  private readonly releaseListeners = new Set<() => void>();
 
   constructor(readonly workers: number) {}
+
+  /** Worker slots free now. */
+  get free(): number {
+    return this.workers - this.inFlight;
+  }
+
+  /** Calls `listener` after every release; returns the unsubscribe. */
+  onRelease(listener: () => void): () => void {
+    this.releaseListeners.add(listener);
+    return () => this.releaseListeners.delete(listener);
+  }
 
   /** Takes a worker slot; false when every worker is busy. */
   tryAcquire(): boolean {
@@ -25,6 +37,7 @@ export class ReplicaLoad {
     // A cancelled call is the caller changing its mind (e.g. a faster agent won), not a failure here.
     else if (outcome === "failed") this.failed++;
     if (this.inFlight === 0) this.idleSince = performance.now();
+    for (const listener of this.releaseListeners) listener();
   }
 
   /** Seconds since the replica started. */

@@ -8,6 +8,7 @@ import { OpenAiLlm } from "./openai-llm.js";
 import { ReplicaLoad } from "./replica-load.js";
 import { agentRequestBytes } from "./request-limits.js";
 import { agentHandlers } from "./service.js";
+import { TaskChannels } from "./task-channels.js";
 
 /** A running agent replica. */
 export interface RunningAgent {
@@ -30,7 +31,7 @@ export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
   const metrics = new Metrics("agent");
   const llmTimeoutMs = options.config.llm.timeout_ms;
   const { limits } = options.config;
-  const handlers = agentHandlers({
+  const deps = {
     agent,
     replicaId: options.replicaId,
     llm: withBreaker(
@@ -46,7 +47,9 @@ export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
     maxMessageBytes: limits.max_message_bytes,
     maxContextMessages: limits.max_context_messages,
     maxContextBytes: limits.max_context_bytes,
-  });
+  };
+  const channels = new TaskChannels(deps);
+  const handlers = agentHandlers(deps, channels);
   const server = await serve({
     host: options.host,
     port: options.port,
@@ -70,6 +73,8 @@ export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
     port: server.port,
     metricsPort: metricsServer?.port,
     close: async (graceMs) => {
+      // Task channels never end by themselves; each ends once its running tasks are done.
+      channels.close();
       await server.close(graceMs);
       await metricsServer?.close();
     },

@@ -1,39 +1,12 @@
 import type { AgentService } from "@chorus/proto";
-import { invalidArgument, processUsage, quoted, type ServiceHandlers } from "@chorus/shared";
+import { processUsage, type ServiceHandlers } from "@chorus/shared";
 import type { AgentDeps } from "./agent-deps.js";
-import { Generation, type GenerationRequest } from "./generation.js";
+import { Generation } from "./generation.js";
+import type { TaskChannels } from "./task-channels.js";
+import { validate } from "./validate.js";
 
-type Limits = Pick<AgentDeps, "maxMessageBytes" | "maxContextMessages" | "maxContextBytes">;
-
-function validate(request: GenerationRequest, limits: Limits): void {
-  if (request.message.trim().length === 0) invalidArgument("message", "must not be empty");
-  if (Buffer.byteLength(request.message) > limits.maxMessageBytes) {
-    invalidArgument("message", `must be at most ${limits.maxMessageBytes} bytes`);
-  }
-  const { context } = request;
-  if (context.length > limits.maxContextMessages) {
-    invalidArgument(
-      "context",
-      `has ${context.length} messages; the limit is ${limits.maxContextMessages} (limits.max_context_messages)`,
-    );
-  }
-  let bytes = 0;
-  for (const [index, turn] of context.entries()) {
-    if (turn.role !== "user" && turn.role !== "assistant") {
-      invalidArgument(`context[${index}].role`, `must be "user" or "assistant", not ${quoted(turn.role)}`);
-    }
-    bytes += Buffer.byteLength(turn.content);
-  }
-  if (bytes > limits.maxContextBytes) {
-    invalidArgument(
-      "context",
-      `is ${bytes} bytes in all; the limit is ${limits.maxContextBytes} (limits.max_context_bytes)`,
-    );
-  }
-}
-
-/** The chorus.v1.AgentService handlers for one replica. */
-export function agentHandlers(deps: AgentDeps): ServiceHandlers<typeof AgentService> {
+/** The chorus.v1.AgentService handlers for one replica; `channels` serves its task channels. */
+export function agentHandlers(deps: AgentDeps, channels: TaskChannels): ServiceHandlers<typeof AgentService> {
   const { agent, load } = deps;
   return {
     async generate(request, context) {
@@ -79,5 +52,7 @@ export function agentHandlers(deps: AgentDeps): ServiceHandlers<typeof AgentServ
         modelBreaker: deps.llm.breaker?.(),
       };
     },
+
+    taskChannel: (requests, context) => channels.serve(requests, context),
   };
 }

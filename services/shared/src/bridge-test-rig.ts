@@ -27,6 +27,7 @@ export async function startBridgeRig(overrides: Partial<AgentHandlers>): Promise
     generate: async () => ({}),
     async *generateStream() {},
     describe: async () => ({}),
+    async *taskChannel() {},
     ...overrides,
   };
   const server = await serve({ host: "127.0.0.1", port: 0, services: [bind(AgentService, handlers)], log });

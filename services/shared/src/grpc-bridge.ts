@@ -10,9 +10,11 @@ import {
 } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import {
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   type MethodDefinition,
+  type ServerDuplexStream,
   type ServerWritableStream,
   type ServiceDefinition,
   status,
@@ -27,12 +29,18 @@ type MethodShape = GenServiceMethods[string];
 type Input<M extends MethodShape> = MessageShape<M["input"]>;
 type OutputInit<M extends MethodShape> = MessageInitShape<M["output"]>;
 
-/** A handler for one RPC: unary handlers resolve to the response, streaming ones yield responses. */
+/**
+ * A handler for one RPC: unary handlers resolve to the response, streaming ones yield responses;
+ * a bidirectional one reads the caller's messages from `requests` (each checked like a unary
+ * request; a refused one throws from the iteration) while it yields its own.
+ */
 export type Handler<M extends MethodShape> = M["methodKind"] extends "unary"
   ? (request: Input<M>, context: CallContext) => Promise<OutputInit<M>>
   : M["methodKind"] extends "server_streaming"
     ? (request: Input<M>, context: CallContext) => AsyncIterable<OutputInit<M>>
-    : never;
+    : M["methodKind"] extends "bidi_streaming"
+      ? (requests: AsyncIterable<Input<M>>, context: CallContext) => AsyncIterable<OutputInit<M>>
+      : never;
 
 /** Handlers for every RPC of a service, keyed by the method's local name. */
 export type ServiceHandlers<S> =
@@ -101,7 +109,9 @@ function contextOf(call: ServerCallLike): CallContext {
   };
 }
 
-function waitForDrain(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+type WritableCall = ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
+
+function waitForDrain(call: WritableCall, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       call.off("drain", done);
@@ -111,6 +121,40 @@ function waitForDrain(call: ServerWritableStream<unknown, unknown>, signal: Abor
     call.on("drain", done);
     signal.addEventListener("abort", done);
   });
+}
+
+// The caller's messages of a bidirectional call, each checked as a unary request is. grpc-js reads
+// the next one only when this iteration asks for it, so a slow handler holds back its sender. A
+// plain for-await would destroy the call when the reading ends, cancelling the responses too.
+async function* incoming(call: ServerDuplexStream<unknown, unknown>): AsyncIterable<unknown> {
+  for await (const message of call.iterator({ destroyOnReturn: false })) yield acceptedRequest(message);
+}
+
+/**
+ * Writes a streaming handler's responses, waiting for drain whenever grpc-js's buffer is full, so
+ * a slow reader holds the handler back; ends the call with OK or the handler's error.
+ */
+async function stream(
+  call: WritableCall,
+  responses: (context: CallContext) => AsyncIterable<MessageInitShape<DescMessage>>,
+  output: DescMessage,
+  report: (code: status, context: CallContext) => void,
+  fail: (err: unknown, context: CallContext) => void,
+): Promise<void> {
+  const context = contextOf(call);
+  try {
+    for await (const response of responses(context)) {
+      if (context.signal.aborted) break;
+      if (!call.write(create(output, response))) await waitForDrain(call, context.signal);
+    }
+    report(context.signal.aborted ? status.CANCELLED : status.OK, context);
+    if (!context.signal.aborted) call.end();
+  } catch (err) {
+    // A cancelled call has no one to tell; its handler's error is an expected consequence.
+    if (context.signal.aborted) return report(status.CANCELLED, context);
+    report(codeOf(err), context);
+    fail(err, context);
+  }
 }
 
 /** Adapts typed async handlers to a grpc-js service implementation. */
@@ -144,38 +188,27 @@ export function implement<S extends DescService>(
         );
       };
       implementation[method.localName] = unary;
-    } else if (method.methodKind === "server_streaming") {
-      const streaming: handleServerStreamingCall<unknown, unknown> = async (call) => {
+    } else if (method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming") {
+      const bidi = method.methodKind === "bidi_streaming";
+      const streaming = (call: WritableCall) => {
         const started = performance.now();
-        const context = contextOf(call);
-        try {
-          const request = acceptedRequest(call.request);
-          const responses = handler(request, context) as AsyncIterable<MessageInitShape<DescMessage>>;
-          for await (const response of responses) {
-            if (context.signal.aborted) break;
-            if (!call.write(create(method.output, response))) await waitForDrain(call, context.signal);
-          }
-          observe(
-            name,
-            context.signal.aborted ? status.CANCELLED : status.OK,
-            (performance.now() - started) / 1000,
-          );
-          if (!context.signal.aborted) call.end();
-        } catch (err) {
-          // A cancelled call has no one to tell; its handler's error is an expected consequence.
-          if (context.signal.aborted) {
-            observe(name, status.CANCELLED, (performance.now() - started) / 1000);
-            return;
-          }
-          observe(name, codeOf(err), (performance.now() - started) / 1000);
+        const responses = (context: CallContext) =>
+          handler(
+            bidi
+              ? incoming(call as ServerDuplexStream<unknown, unknown>)
+              : acceptedRequest((call as ServerWritableStream<unknown, unknown>).request),
+            context,
+          ) as AsyncIterable<MessageInitShape<DescMessage>>;
+        const report = (code: status) => observe(name, code, (performance.now() - started) / 1000);
+        const fail = (err: unknown, context: CallContext) =>
           call.emit("error", toServiceError(err, log.child({ requestId: context.requestId }), name));
-        }
+        void stream(call, responses, method.output, report, fail);
       };
-      implementation[method.localName] = streaming;
+      implementation[method.localName] = streaming as
+        | handleServerStreamingCall<unknown, unknown>
+        | handleBidiStreamingCall<unknown, unknown>;
     } else {
-      throw new Error(
-        `${method.parent.typeName}/${name}: only unary and server-streaming RPCs are supported`,
-      );
+      throw new Error(`${method.parent.typeName}/${name}: client-streaming RPCs are not supported`);
     }
   }
   return implementation;

@@ -15,9 +15,11 @@ import {
   type ClientOptions,
   credentials,
   Metadata,
+  status,
 } from "@grpc/grpc-js";
 import { REQUEST_ID_KEY } from "./call-context.js";
 import { methodPath } from "./grpc-bridge.js";
+import { RpcError } from "./status.js";
 
 /** Per-call options: every outgoing call should carry a deadline. */
 export interface RpcOptions {
@@ -31,6 +33,28 @@ export interface RpcOptions {
   metadata?: Readonly<Record<string, string>> | undefined;
   /** Wait (within the deadline) for the channel to connect instead of failing at once while it cannot. */
   waitForReady?: boolean | undefined;
+}
+
+/** Options of a bidirectional call. */
+export interface BidiOptions extends RpcOptions {
+  /** Most messages `write` lets wait in the call's buffer before it refuses more (default 1024). */
+  maxBuffered?: number | undefined;
+}
+
+/**
+ * One bidirectional call: iterate it for the server's messages (a failed call throws its status),
+ * `write` to send. grpc-js buffers what the connection cannot take yet; `write` returning false
+ * says the buffer is full and the caller should await `drained()` before writing more.
+ */
+export interface BidiCall<I, O> extends AsyncIterable<O> {
+  /** Sends a message; false when the caller should wait for drained(). Throws once maxBuffered wait. */
+  write(message: I): boolean;
+  /** Resolves when the buffer has room again (at once if it has), or when the call ends. */
+  drained(): Promise<void>;
+  /** Half-closes: this side sends nothing more; the server may still answer. */
+  end(): void;
+  /** Cancels the call. */
+  cancel(): void;
 }
 
 /** How a client reaches its server: TLS credentials and the options that pin the server's name. */
@@ -47,7 +71,9 @@ type ClientMethod<M extends MethodShape> = M["methodKind"] extends "unary"
         request: MessageInitShape<M["input"]>,
         options?: RpcOptions,
       ) => AsyncIterable<MessageShape<M["output"]>>
-    : never;
+    : M["methodKind"] extends "bidi_streaming"
+      ? (options?: BidiOptions) => BidiCall<MessageInitShape<M["input"]>, MessageShape<M["output"]>>
+      : never;
 
 /** A typed promise client for a protobuf-es service, plus close(). */
 export type PromiseClient<S> = (S extends GenService<infer Methods>
@@ -74,6 +100,71 @@ function metadataOf(options: RpcOptions | undefined): Metadata {
 
 function callOptionsOf(options: RpcOptions | undefined): CallOptions {
   return options?.deadline ? { deadline: options.deadline } : {};
+}
+
+const DEFAULT_MAX_BUFFERED = 1024;
+
+function bidiCall(
+  client: Client,
+  path: string,
+  serialize: (value: MessageInitShape<DescMessage>) => Buffer,
+  decode: (bytes: Buffer) => unknown,
+  options: BidiOptions | undefined,
+): BidiCall<MessageInitShape<DescMessage>, unknown> {
+  const call = client.makeBidiStreamRequest(
+    path,
+    serialize,
+    decode,
+    metadataOf(options),
+    callOptionsOf(options),
+  );
+  const maxBuffered = options?.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+  let ended = false;
+  const stop = () => {
+    ended = true;
+    call.cancel();
+  };
+  // An error is read by whoever iterates; without a listener it would crash the process.
+  call.on("error", () => {});
+  call.on("close", () => {
+    ended = true;
+    options?.signal?.removeEventListener("abort", stop);
+  });
+  if (options?.signal?.aborted) stop();
+  else options?.signal?.addEventListener("abort", stop, { once: true });
+  return {
+    write(message) {
+      if (ended || call.writableEnded || call.destroyed)
+        throw new RpcError(status.UNAVAILABLE, `${path}: the call has ended`);
+      if (call.writableLength >= maxBuffered) {
+        throw new RpcError(status.RESOURCE_EXHAUSTED, `${path}: ${maxBuffered} messages wait to be sent`);
+      }
+      return call.write(message);
+    },
+    drained() {
+      if (!call.writableNeedDrain || ended) return Promise.resolve();
+      return new Promise((resolve) => {
+        const done = () => {
+          call.off("drain", done);
+          call.off("close", done);
+          resolve();
+        };
+        call.on("drain", done);
+        call.on("close", done);
+      });
+    },
+    end() {
+      if (!call.writableEnded) call.end();
+    },
+    cancel: stop,
+    async *[Symbol.asyncIterator]() {
+      try {
+        for await (const message of call) yield message;
+      } finally {
+        stop();
+      }
+    },
+  };
 }
 
 /** Default channel options: keepalive so dead peers are noticed, bounded message sizes. */
@@ -145,6 +236,9 @@ export function createClient<S extends DescService>(
           }
         },
       });
+    } else if (method.methodKind === "bidi_streaming") {
+      methods[method.localName] = (options?: BidiOptions) =>
+        bidiCall(client, path, serialize, decode, options);
     }
   }
   return methods as PromiseClient<S>;

@@ -28,6 +28,7 @@ function countingHandlers(calls: { count: number }, nextError: { value?: unknown
       yield { event: { case: "delta", value: "ok" } };
     },
     describe: async () => ({}),
+    async *taskChannel() {},
   };
 }
 
@@ -236,6 +237,7 @@ describe("a server's connection limits come from its configuration", () => {
         for (let i = 0; i < 50; i += 1) yield { event: { case: "delta", value: megabyte } };
       },
       describe: async () => ({}),
+      async *taskChannel() {},
     };
     for (const [memoryMb, refused] of [
       [1, true],

@@ -47,6 +47,7 @@ async function replica(behaviour: Behaviour): Promise<{ server: RunningServer; c
     async describe() {
       return {};
     },
+    async *taskChannel() {},
   };
   const server = await serve({ host: "127.0.0.1", port: 0, services: [bind(AgentService, handlers)], log });
   return { server, calls: () => calls };

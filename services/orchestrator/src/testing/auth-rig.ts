@@ -100,6 +100,7 @@ export async function startAuthRig(auth: SecurityConfig["auth"], clock?: () => n
       see(context);
       return { agent: "probe" };
     },
+    async *taskChannel() {},
   };
   const server = await serve({
     host: "127.0.0.1",

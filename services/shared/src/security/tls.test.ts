@@ -28,6 +28,7 @@ const agentHandlers = {
     seen.push(principalOf(context.metadata));
     return { agent: "probe" };
   },
+  async *taskChannel() {},
 };
 let ca: CertificateAuthority;
 let otherCa: CertificateAuthority;

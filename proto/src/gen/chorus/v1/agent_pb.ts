@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chorus/v1/agent.proto.
  */
 export const file_chorus_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChVjaG9ydXMvdjEvYWdlbnQucHJvdG8SCWNob3J1cy52MSIvCg5Db250ZXh0TWVzc2FnZRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkiXwoPR2VuZXJhdGVSZXF1ZXN0Eg8KB3R1cm5faWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIqCgdjb250ZXh0GAMgAygLMhkuY2hvcnVzLnYxLkNvbnRleHRNZXNzYWdlIokBChBHZW5lcmF0ZVJlc3BvbnNlEgwKBHRleHQYASABKAkSFQoNcHJvbXB0X3Rva2VucxgCIAEoDRIZChFjb21wbGV0aW9uX3Rva2VucxgDIAEoDRINCgVtb2RlbBgEIAEoCRISCgpsYXRlbmN5X21zGAUgASgBEhIKCnJlcGxpY2FfaWQYBiABKAkiZQoVR2VuZXJhdGVTdHJlYW1SZXF1ZXN0Eg8KB3R1cm5faWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIqCgdjb250ZXh0GAMgAygLMhkuY2hvcnVzLnYxLkNvbnRleHRNZXNzYWdlIl8KFkdlbmVyYXRlU3RyZWFtUmVzcG9uc2USDwoFZGVsdGEYASABKAlIABIrCgRkb25lGAIgASgLMhsuY2hvcnVzLnYxLkdlbmVyYXRlUmVzcG9uc2VIAEIHCgVldmVudCIRCg9EZXNjcmliZVJlcXVlc3QixwIKEERlc2NyaWJlUmVzcG9uc2USDQoFYWdlbnQYASABKAkSDQoFbW9kZWwYAiABKAkSEwoLdGVtcGVyYXR1cmUYAyABKAESEgoKbWF4X3Rva2VucxgEIAEoDRIPCgd3b3JrZXJzGAUgASgNEhEKCWluX2ZsaWdodBgGIAEoDRISCgpyZXBsaWNhX2lkGAcgASgJEhEKCWNvbXBsZXRlZBgIIAEoBBIOCgZmYWlsZWQYCSABKAQSFgoOdXB0aW1lX3NlY29uZHMYCiABKAESFAoMaWRsZV9zZWNvbmRzGAsgASgBEgsKA3BpZBgMIAEoDRImCgV1c2FnZRgNIAEoCzIXLmNob3J1cy52MS5Qcm9jZXNzVXNhZ2USLgoNbW9kZWxfYnJlYWtlchgOIAEoCzIXLmNob3J1cy52MS5Nb2RlbEJyZWFrZXIieAoMTW9kZWxCcmVha2VyEhAKCGVuZHBvaW50GAEgASgJEg0KBXN0YXRlGAIgASgJEhwKFGNvbnNlY3V0aXZlX2ZhaWx1cmVzGAMgASgNEhMKC3JldHJ5X2luX21zGAQgASgNEhQKDGxhc3RfZmFpbHVyZRgFIAEoCTLxAQoMQWdlbnRTZXJ2aWNlEkMKCEdlbmVyYXRlEhouY2hvcnVzLnYxLkdlbmVyYXRlUmVxdWVzdBobLmNob3J1cy52MS5HZW5lcmF0ZVJlc3BvbnNlElcKDkdlbmVyYXRlU3RyZWFtEiAuY2hvcnVzLnYxLkdlbmVyYXRlU3RyZWFtUmVxdWVzdBohLmNob3J1cy52MS5HZW5lcmF0ZVN0cmVhbVJlc3BvbnNlMAESQwoIRGVzY3JpYmUSGi5jaG9ydXMudjEuRGVzY3JpYmVSZXF1ZXN0GhsuY2hvcnVzLnYxLkRlc2NyaWJlUmVzcG9uc2ViBnByb3RvMw", [file_chorus_v1_types]);
+  fileDesc("ChVjaG9ydXMvdjEvYWdlbnQucHJvdG8SCWNob3J1cy52MSIvCg5Db250ZXh0TWVzc2FnZRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkiXwoPR2VuZXJhdGVSZXF1ZXN0Eg8KB3R1cm5faWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIqCgdjb250ZXh0GAMgAygLMhkuY2hvcnVzLnYxLkNvbnRleHRNZXNzYWdlIokBChBHZW5lcmF0ZVJlc3BvbnNlEgwKBHRleHQYASABKAkSFQoNcHJvbXB0X3Rva2VucxgCIAEoDRIZChFjb21wbGV0aW9uX3Rva2VucxgDIAEoDRINCgVtb2RlbBgEIAEoCRISCgpsYXRlbmN5X21zGAUgASgBEhIKCnJlcGxpY2FfaWQYBiABKAkiZQoVR2VuZXJhdGVTdHJlYW1SZXF1ZXN0Eg8KB3R1cm5faWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIqCgdjb250ZXh0GAMgAygLMhkuY2hvcnVzLnYxLkNvbnRleHRNZXNzYWdlIl8KFkdlbmVyYXRlU3RyZWFtUmVzcG9uc2USDwoFZGVsdGEYASABKAlIABIrCgRkb25lGAIgASgLMhsuY2hvcnVzLnYxLkdlbmVyYXRlUmVzcG9uc2VIAEIHCgVldmVudCIRCg9EZXNjcmliZVJlcXVlc3QixwIKEERlc2NyaWJlUmVzcG9uc2USDQoFYWdlbnQYASABKAkSDQoFbW9kZWwYAiABKAkSEwoLdGVtcGVyYXR1cmUYAyABKAESEgoKbWF4X3Rva2VucxgEIAEoDRIPCgd3b3JrZXJzGAUgASgNEhEKCWluX2ZsaWdodBgGIAEoDRISCgpyZXBsaWNhX2lkGAcgASgJEhEKCWNvbXBsZXRlZBgIIAEoBBIOCgZmYWlsZWQYCSABKAQSFgoOdXB0aW1lX3NlY29uZHMYCiABKAESFAoMaWRsZV9zZWNvbmRzGAsgASgBEgsKA3BpZBgMIAEoDRImCgV1c2FnZRgNIAEoCzIXLmNob3J1cy52MS5Qcm9jZXNzVXNhZ2USLgoNbW9kZWxfYnJlYWtlchgOIAEoCzIXLmNob3J1cy52MS5Nb2RlbEJyZWFrZXIieAoMTW9kZWxCcmVha2VyEhAKCGVuZHBvaW50GAEgASgJEg0KBXN0YXRlGAIgASgJEhwKFGNvbnNlY3V0aXZlX2ZhaWx1cmVzGAMgASgNEhMKC3JldHJ5X2luX21zGAQgASgNEhQKDGxhc3RfZmFpbHVyZRgFIAEoCSKiAQoSVGFza0NoYW5uZWxSZXF1ZXN0EiYKBHRhc2sYASABKAsyFi5jaG9ydXMudjEuQ2hhbm5lbFRhc2tIABIqCgZjYW5jZWwYAiABKAsyGC5jaG9ydXMudjEuQ2hhbm5lbENhbmNlbEgAEjAKCWhlYXJ0YmVhdBgDIAEoCzIbLmNob3J1cy52MS5DaGFubmVsSGVhcnRiZWF0SABCBgoEa2luZCKDAQoLQ2hhbm5lbFRhc2sSDwoHdGFza19pZBgBIAEoDRIrCgdyZXF1ZXN0GAIgASgLMhouY2hvcnVzLnYxLkdlbmVyYXRlUmVxdWVzdBIOCgZzdHJlYW0YAyABKAgSEgoKdGltZW91dF9tcxgEIAEoDRISCgpyZXF1ZXN0X2lkGAUgASgJIiAKDUNoYW5uZWxDYW5jZWwSDwoHdGFza19pZBgBIAEoDSIkChBDaGFubmVsSGVhcnRiZWF0EhAKCHNlcXVlbmNlGAEgASgNIqgCChNUYXNrQ2hhbm5lbFJlc3BvbnNlEhIKCmZyZWVfc2xvdHMYASABKA0SFgoOdGFza3NfcmVjZWl2ZWQYAiABKA0SKAoFcmVhZHkYAyABKAsyFy5jaG9ydXMudjEuQ2hhbm5lbFJlYWR5SAASKAoFZGVsdGEYBCABKAsyFy5jaG9ydXMudjEuQ2hhbm5lbERlbHRhSAASKgoGcmVzdWx0GAUgASgLMhguY2hvcnVzLnYxLkNoYW5uZWxSZXN1bHRIABIwCgloZWFydGJlYXQYBiABKAsyGy5jaG9ydXMudjEuQ2hhbm5lbEhlYXJ0YmVhdEgAEioKBmNyZWRpdBgHIAEoCzIYLmNob3J1cy52MS5DaGFubmVsQ3JlZGl0SABCBwoFZXZlbnQiMwoMQ2hhbm5lbFJlYWR5Eg8KB3dvcmtlcnMYASABKA0SEgoKcmVwbGljYV9pZBgCIAEoCSItCgxDaGFubmVsRGVsdGESDwoHdGFza19pZBgBIAEoDRIMCgR0ZXh0GAIgASgJIoYBCg1DaGFubmVsUmVzdWx0Eg8KB3Rhc2tfaWQYASABKA0SLwoIcmVzcG9uc2UYAiABKAsyGy5jaG9ydXMudjEuR2VuZXJhdGVSZXNwb25zZUgAEigKBWVycm9yGAMgASgLMhcuY2hvcnVzLnYxLkNoYW5uZWxFcnJvckgAQgkKB291dGNvbWUilwEKDENoYW5uZWxFcnJvchIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkSNwoIdHJhaWxlcnMYAyADKAsyJS5jaG9ydXMudjEuQ2hhbm5lbEVycm9yLlRyYWlsZXJzRW50cnkaLwoNVHJhaWxlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIg8KDUNoYW5uZWxDcmVkaXQywwIKDEFnZW50U2VydmljZRJDCghHZW5lcmF0ZRIaLmNob3J1cy52MS5HZW5lcmF0ZVJlcXVlc3QaGy5jaG9ydXMudjEuR2VuZXJhdGVSZXNwb25zZRJXCg5HZW5lcmF0ZVN0cmVhbRIgLmNob3J1cy52MS5HZW5lcmF0ZVN0cmVhbVJlcXVlc3QaIS5jaG9ydXMudjEuR2VuZXJhdGVTdHJlYW1SZXNwb25zZTABEkMKCERlc2NyaWJlEhouY2hvcnVzLnYxLkRlc2NyaWJlUmVxdWVzdBobLmNob3J1cy52MS5EZXNjcmliZVJlc3BvbnNlElAKC1Rhc2tDaGFubmVsEh0uY2hvcnVzLnYxLlRhc2tDaGFubmVsUmVxdWVzdBoeLmNob3J1cy52MS5UYXNrQ2hhbm5lbFJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_chorus_v1_types]);
 
 /**
  * One earlier message of the conversation, given to the model as context.
@@ -385,6 +385,371 @@ export const ModelBreakerSchema: GenMessage<ModelBreaker> = /*@__PURE__*/
   messageDesc(file_chorus_v1_agent, 7);
 
 /**
+ * One message from the orchestrator on the task channel.
+ *
+ * @generated from message chorus.v1.TaskChannelRequest
+ */
+export type TaskChannelRequest = Message<"chorus.v1.TaskChannelRequest"> & {
+  /**
+   * What the orchestrator sends.
+   *
+   * @generated from oneof chorus.v1.TaskChannelRequest.kind
+   */
+  kind: {
+    /**
+     * A task to run in a free worker slot.
+     *
+     * @generated from field: chorus.v1.ChannelTask task = 1;
+     */
+    value: ChannelTask;
+    case: "task";
+  } | {
+    /**
+     * Stop a task; the replica answers with its result (CANCELLED) once its slot is free again.
+     *
+     * @generated from field: chorus.v1.ChannelCancel cancel = 2;
+     */
+    value: ChannelCancel;
+    case: "cancel";
+  } | {
+    /**
+     * A heartbeat, echoed at once; a replica that echoes none for a while is treated as lost.
+     *
+     * @generated from field: chorus.v1.ChannelHeartbeat heartbeat = 3;
+     */
+    value: ChannelHeartbeat;
+    case: "heartbeat";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message chorus.v1.TaskChannelRequest.
+ * Use `create(TaskChannelRequestSchema)` to create a new message.
+ */
+export const TaskChannelRequestSchema: GenMessage<TaskChannelRequest> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_agent, 8);
+
+/**
+ * One agent task sent down the task channel.
+ *
+ * @generated from message chorus.v1.ChannelTask
+ */
+export type ChannelTask = Message<"chorus.v1.ChannelTask"> & {
+  /**
+   * Chosen by the orchestrator, unique among the channel's unfinished tasks; results name it.
+   *
+   * @generated from field: uint32 task_id = 1;
+   */
+  taskId: number;
+
+  /**
+   * The message to answer, its context and its turn.
+   *
+   * @generated from field: chorus.v1.GenerateRequest request = 2;
+   */
+  request?: GenerateRequest | undefined;
+
+  /**
+   * True when the caller streams: the replica streams the model's answer and sends text deltas,
+   * several tokens per message. False: it asks the model for a whole completion and sends no deltas.
+   *
+   * @generated from field: bool stream = 3;
+   */
+  stream: boolean;
+
+  /**
+   * Milliseconds the task may run from when the replica receives it (the caller's deadline, relative
+   * so that clocks need not agree); 0 means the replica's own llm.timeout_ms.
+   *
+   * @generated from field: uint32 timeout_ms = 4;
+   */
+  timeoutMs: number;
+
+  /**
+   * The caller's request id, for the replica's logs.
+   *
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message chorus.v1.ChannelTask.
+ * Use `create(ChannelTaskSchema)` to create a new message.
+ */
+export const ChannelTaskSchema: GenMessage<ChannelTask> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_agent, 9);
+
+/**
+ * Stops one task of the channel.
+ *
+ * @generated from message chorus.v1.ChannelCancel
+ */
+export type ChannelCancel = Message<"chorus.v1.ChannelCancel"> & {
+  /**
+   * The task to stop.
+   *
+   * @generated from field: uint32 task_id = 1;
+   */
+  taskId: number;
+};
+
+/**
+ * Describes the message chorus.v1.ChannelCancel.
+ * Use `create(ChannelCancelSchema)` to create a new message.
+ */
+export const ChannelCancelSchema: GenMessage<ChannelCancel> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_agent, 10);
+
+/**
+ * A heartbeat; the replica echoes it with the same sequence.
+ *
+ * @generated from message chorus.v1.ChannelHeartbeat
+ */
+export type ChannelHeartbeat = Message<"chorus.v1.ChannelHeartbeat"> & {
+  /**
+   * Counts the orchestrator's heartbeats on this channel.
+   *
+   * @generated from field: uint32 sequence = 1;
+   */
+  sequence: number;
+};
+
+/**
+ * Describes the message chorus.v1.ChannelHeartbeat.
+ * Use `create(ChannelHeartbeatSchema)` to create a new message.
+ */
+export const ChannelHeartbeatSchema: GenMessage<ChannelHeartbeat> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_agent, 11);
+
+/**
+ * One message from the replica on the task channel.
+ *
+ * @generated from message chorus.v1.TaskChannelResponse
+ */
+export type TaskChannelResponse = Message<"chorus.v1.TaskChannelResponse"> & {
+  /**
+   * Worker slots free on the replica when it sent this message.
+   *
+   * @generated from field: uint32 free_slots = 1;
+   */
+  freeSlots: number;
+
+  /**
+   * Tasks the replica has received on this channel so far (modulo 2^32); the orchestrator's own
+   * count minus this is the tasks still on their way, which the free slots do not show yet.
+   *
+   * @generated from field: uint32 tasks_received = 2;
+   */
+  tasksReceived: number;
+
+  /**
+   * What happened.
+   *
+   * @generated from oneof chorus.v1.TaskChannelResponse.event
+   */
+  event: {
+    /**
+     * The channel is open: always the first message.
+     *
+     * @generated from field: chorus.v1.ChannelReady ready = 3;
+     */
+    value: ChannelReady;
+    case: "ready";
+  } | {
+    /**
+     * More text of a streaming task.
+     *
+     * @generated from field: chorus.v1.ChannelDelta delta = 4;
+     */
+    value: ChannelDelta;
+    case: "delta";
+  } | {
+    /**
+     * A task finished; always its last message.
+     *
+     * @generated from field: chorus.v1.ChannelResult result = 5;
+     */
+    value: ChannelResult;
+    case: "result";
+  } | {
+    /**
+     * The echo of a heartbeat.
+     *
+     * @generated from field: chorus.v1.ChannelHeartbeat heartbeat = 6;
+     */
+    value: ChannelHeartbeat;
+    case: "heartbeat";
+  } | {
+    /**
+     * The free slots changed (a call outside this channel started or finished).
+     *
+     * @generated from field: chorus.v1.ChannelCredit credit = 7;
+     */
+    value: ChannelCredit;
+    case: "credit";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message chorus.v1.TaskChannelResponse.
+ * Use `create(TaskChannelResponseSchema)` to create a new message.
+ */
+export const TaskChannelResponseSchema: GenMessage<TaskChannelResponse> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_agent, 12);
+
+/**
+ * The replica's greeting on a new task channel.
+ *
+ * @generated from message chorus.v1.ChannelReady
+ */
+export type ChannelReady = Message<"chorus.v1.ChannelReady"> & {
+  /**
+   * Concurrent generations the replica runs (its worker slots).
+   *
+   * @generated from field: uint32 workers = 1;
+   */
+  workers: number;
+
+  /**
+   * Replica id.
+   *
+   * @generated from field: string replica_id = 2;
+   */
+  replicaId: string;
+};
+
+/**
+ * Describes the message chorus.v1.ChannelReady.
+ * Use `create(ChannelReadySchema)` to create a new message.
+ */
+export const ChannelReadySchema: GenMessage<ChannelReady> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_agent, 13);
+
+/**
+ * Text of a streaming task, coalesced over a few milliseconds.
+ *
+ * @generated from message chorus.v1.ChannelDelta
+ */
+export type ChannelDelta = Message<"chorus.v1.ChannelDelta"> & {
+  /**
+   * The task it belongs to.
+   *
+   * @generated from field: uint32 task_id = 1;
+   */
+  taskId: number;
+
+  /**
+   * More text.
+   *
+   * @generated from field: string text = 2;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message chorus.v1.ChannelDelta.
+ * Use `create(ChannelDeltaSchema)` to create a new message.
+ */
+export const ChannelDeltaSchema: GenMessage<ChannelDelta> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_agent, 14);
+
+/**
+ * How a task ended.
+ *
+ * @generated from message chorus.v1.ChannelResult
+ */
+export type ChannelResult = Message<"chorus.v1.ChannelResult"> & {
+  /**
+   * The task that ended.
+   *
+   * @generated from field: uint32 task_id = 1;
+   */
+  taskId: number;
+
+  /**
+   * Its answer or its error.
+   *
+   * @generated from oneof chorus.v1.ChannelResult.outcome
+   */
+  outcome: {
+    /**
+     * The complete answer.
+     *
+     * @generated from field: chorus.v1.GenerateResponse response = 2;
+     */
+    value: GenerateResponse;
+    case: "response";
+  } | {
+    /**
+     * Why there is no answer.
+     *
+     * @generated from field: chorus.v1.ChannelError error = 3;
+     */
+    value: ChannelError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message chorus.v1.ChannelResult.
+ * Use `create(ChannelResultSchema)` to create a new message.
+ */
+export const ChannelResultSchema: GenMessage<ChannelResult> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_agent, 15);
+
+/**
+ * A task's failure, as Generate would have ended with it.
+ *
+ * @generated from message chorus.v1.ChannelError
+ */
+export type ChannelError = Message<"chorus.v1.ChannelError"> & {
+  /**
+   * The gRPC status code.
+   *
+   * @generated from field: uint32 code = 1;
+   */
+  code: number;
+
+  /**
+   * The status message.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * The trailers Generate would send with it (chorus-model-failure, chorus-model-down,
+   * retry-after-ms).
+   *
+   * @generated from field: map<string, string> trailers = 3;
+   */
+  trailers: { [key: string]: string };
+};
+
+/**
+ * Describes the message chorus.v1.ChannelError.
+ * Use `create(ChannelErrorSchema)` to create a new message.
+ */
+export const ChannelErrorSchema: GenMessage<ChannelError> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_agent, 16);
+
+/**
+ * Only the free slots changed.
+ *
+ * @generated from message chorus.v1.ChannelCredit
+ */
+export type ChannelCredit = Message<"chorus.v1.ChannelCredit"> & {
+};
+
+/**
+ * Describes the message chorus.v1.ChannelCredit.
+ * Use `create(ChannelCreditSchema)` to create a new message.
+ */
+export const ChannelCreditSchema: GenMessage<ChannelCredit> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_agent, 17);
+
+/**
  * AgentService is one agent replica: a persona that answers through an LLM. Internal to the mesh.
  *
  * When a generation fails on the model rather than on the replica, the status carries the trailer
@@ -424,6 +789,23 @@ export const AgentService: GenService<{
     methodKind: "unary";
     input: typeof DescribeRequestSchema;
     output: typeof DescribeResponseSchema;
+  },
+  /**
+   * The task channel: the orchestrator's one long-lived stream to this replica, like the channel
+   * between Parsl's interchange and a worker manager. The orchestrator sends tasks, cancellations
+   * and heartbeats down it; the replica first says how many workers it has, then sends each task's
+   * result (and coalesced text deltas for tasks that stream) and echoes every heartbeat. Every
+   * message from the replica carries its free worker slots and how many tasks it has received on
+   * this channel: the orchestrator sends a task only into a free slot (credit-based flow control),
+   * so the queue stays in the orchestrator. Generate and GenerateStream serve one-off calls
+   * (grpcurl) beside it and share the same worker slots.
+   *
+   * @generated from rpc chorus.v1.AgentService.TaskChannel
+   */
+  taskChannel: {
+    methodKind: "bidi_streaming";
+    input: typeof TaskChannelRequestSchema;
+    output: typeof TaskChannelResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_chorus_v1_agent, 0);
