@@ -34,6 +34,23 @@ export const scalingInputSchema = z
     },
   );
 
+/** An agent pool's hedging: a second copy of a slow task on another replica, the first answer taken. */
+export const hedgeSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .meta(
+        about(
+          "Hedge slow tasks: one that has run longer than the pool's recent p95 is sent to another replica with a free slot too; the first answer wins and the other is cancelled. Tasks whose caller streams are not hedged.",
+        ),
+      ),
+    min_delay_ms: positiveInt
+      .default(20)
+      .meta(about("Never hedge a task before it has run this long (ms), however fast the pool's p95.")),
+  })
+  .strict();
+
 /** One agent persona, which is also one agent pool; `scaling` is completed by resolvePoolScaling. */
 export const agentSchema = z
   .object({
@@ -87,6 +104,9 @@ export const agentSchema = z
       .max(64)
       .optional()
       .meta(about("A fixed pool of this many replicas (strategy none), instead of a scaling block.")),
+    hedge: hedgeSchema
+      .prefault({})
+      .meta(about("Hedged tasks (off by default): a second copy of a straggling task on another replica.")),
     scaling: scalingInputSchema
       .optional()
       .meta(about("How the pool's replicas (Parsl blocks) scale; each key left out takes its default.")),

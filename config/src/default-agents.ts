@@ -3,6 +3,7 @@ import type { AgentConfig } from "./schema.js";
 
 const WORKERS = 4;
 const scaling = { ...POOL_SCALING_DEFAULTS, workers_per_block: WORKERS };
+const hedge = { enabled: false, min_delay_ms: 20 };
 
 /** The seed workflow's three personas, used when config names no agents. */
 export const defaultAgents: readonly AgentConfig[] = [
@@ -17,6 +18,7 @@ export const defaultAgents: readonly AgentConfig[] = [
     cache_scope: "principal",
     cache_policy: "auto",
     scaling,
+    hedge,
   },
   {
     name: "analytical",
@@ -29,6 +31,7 @@ export const defaultAgents: readonly AgentConfig[] = [
     cache_scope: "principal",
     cache_policy: "auto",
     scaling,
+    hedge,
   },
   {
     name: "balanced",
@@ -41,5 +44,6 @@ export const defaultAgents: readonly AgentConfig[] = [
     cache_scope: "principal",
     cache_policy: "auto",
     scaling,
+    hedge,
   },
 ];

@@ -90,8 +90,22 @@ const orchestratorSchema = z
       .meta(
         about("GetStats' pool utilization is busy over available worker-time in this many recent seconds."),
       ),
+    heartbeat_ms: positiveInt
+      .default(1000)
+      .meta(about("How often (ms) a heartbeat goes down each agent replica's task channel.")),
+    heartbeat_timeout_ms: positiveInt
+      .default(4000)
+      .meta(
+        about(
+          "A replica that answers nothing on its task channel for this long (ms) is lost: its tasks are retried on other replicas and it is replaced.",
+        ),
+      ),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.heartbeat_timeout_ms > o.heartbeat_ms, {
+    error: "must be longer than heartbeat_ms",
+    path: ["heartbeat_timeout_ms"],
+  });
 
 const historySchema = z
   .object({

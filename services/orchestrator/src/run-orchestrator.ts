@@ -168,8 +168,14 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
     agent: meshClientTransport(security.mesh, "agent", meshDir(config), security.auth.reload_ms),
     history: meshClientTransport(security.mesh, "history", meshDir(config), security.auth.reload_ms),
   };
+  const channels = {
+    transport: mesh.agent,
+    heartbeatMs: config.orchestrator.heartbeat_ms,
+    heartbeatTimeoutMs: config.orchestrator.heartbeat_timeout_ms,
+    log,
+  };
   const pools = new Map(
-    agents.map((agent) => [agent.name, new Pool(agent, config.orchestrator.queue_limit, mesh.agent)]),
+    agents.map((agent) => [agent.name, new Pool(agent, config.orchestrator.queue_limit, channels)]),
   );
   // Loaded only for its provider: the Kubernetes client is a good part of a local (re)start's time.
   const kubernetes =
@@ -185,6 +191,8 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
       mesh.agent,
       hostLimit(config.provider.local.max_agent_blocks),
     );
+  // A replica that stops answering on its task channel is ended as failed, so the scaler replaces it.
+  for (const pool of pools.values()) pool.onLost((blockId, reason) => provider.fail?.(blockId, reason));
   const events = new ScalingEvents();
   const metrics = new Metrics("orchestrator");
   poolMetrics(metrics, pools, events);
@@ -277,7 +285,12 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
       for (const pool of pools.values()) pool.rejectAll(new Error("orchestrator shutting down"));
       await provider.close();
       // Pods outlive this orchestrator; their channels must not keep the process alive.
-      for (const pool of pools.values()) for (const block of pool.blocks.values()) block.client?.close();
+      for (const pool of pools.values()) {
+        for (const block of pool.blocks.values()) {
+          block.channel?.close();
+          block.client?.close();
+        }
+      }
       await metricsServer?.close();
       await cache?.close();
       await limiter.close();

@@ -122,7 +122,7 @@ export function chatHandlers(
       });
     },
 
-    getStats: async () => statsReport(config, stats.recorder, await serviceUsages(stats)),
+    getStats: async () => statsReport(config, stats.recorder, await serviceUsages(stats), stats.pools),
 
     getStatus: () => statusReport(sources),
 

@@ -5,11 +5,20 @@ import type { Recorder } from "../telemetry/recorder.js";
 
 type StatsInit = MessageInitShape<typeof GetStatsResponseSchema>;
 
-/** GetStats from the recorder's counters (one entry per configured agent) and the processes' usage. */
+/** A pool's hedges: second copies sent, and those that answered first. */
+interface HedgeSource {
+  readonly hedges: { readonly sent: number; readonly won: number };
+}
+
+/**
+ * GetStats from the recorder's counters (one entry per configured agent), the pools' hedges and
+ * the processes' usage.
+ */
 export function statsReport(
   config: ChorusConfig,
   recorder: Recorder,
   services: MessageInitShape<typeof ServiceUsageSchema>[] = [],
+  pools: ReadonlyMap<string, HedgeSource> = new Map(),
 ): StatsInit {
   const { stats } = recorder;
   const latency = stats.latency();
@@ -44,6 +53,8 @@ export function statsReport(
         avgTokensPerCall: c.llmCalls === 0 ? 0 : tokens / c.llmCalls,
         utilization: recorder.utilization(agent.name),
         cacheHits: BigInt(c.cacheHits),
+        hedgedTasks: BigInt(pools.get(agent.name)?.hedges.sent ?? 0),
+        hedgeWins: BigInt(pools.get(agent.name)?.hedges.won ?? 0),
       };
     }),
     services,

@@ -1,17 +1,10 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import { defaultAgents } from "@chorus/config";
-import { AgentService } from "@chorus/proto";
-import {
-  bind,
-  createLogger,
-  MODEL_DOWN_KEY,
-  MODEL_FAILURE_KEY,
-  RpcError,
-  type RunningServer,
-  serve,
-} from "@chorus/shared";
+import { createLogger, MODEL_DOWN_KEY, MODEL_FAILURE_KEY, RpcError } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
+import { type FakeOutcome, type FakeReplica, fakeAnswer, startFakeReplica } from "../testing/fake-replica.js";
 import { runAgentTask } from "./agent-task.js";
 import { Pool } from "./pool.js";
 
@@ -34,35 +27,32 @@ const ERRORS: Record<Exclude<Behaviour, "answer">, () => RpcError> = {
   replica_failed: () => new RpcError(status.UNAVAILABLE, "agent a: something broke"),
 };
 
-/** An AgentService replica that behaves as told, counting its calls. */
-async function replica(behaviour: Behaviour): Promise<{ server: RunningServer; calls: () => number }> {
-  let calls = 0;
-  const handlers = {
-    async generate() {
-      calls += 1;
-      if (behaviour !== "answer") throw ERRORS[behaviour]();
-      return { text: "hi", promptTokens: 1, completionTokens: 1, model: "m", latencyMs: 1, replicaId: "r" };
-    },
-    async *generateStream() {},
-    async describe() {
-      return {};
-    },
-    async *taskChannel() {},
-  };
-  const server = await serve({ host: "127.0.0.1", port: 0, services: [bind(AgentService, handlers)], log });
-  return { server, calls: () => calls };
+/** The outcome a replica sends down its task channel for a task, behaving as told. */
+function outcomeOf(behaviour: Behaviour): FakeOutcome {
+  if (behaviour === "answer") return fakeAnswer("hi");
+  const err = ERRORS[behaviour]();
+  return { case: "error", value: { code: err.code, message: err.message, trailers: { ...err.trailers } } };
+}
+
+/** A replica that behaves as told on its task channel, counting the tasks it got. */
+async function replica(behaviour: Behaviour): Promise<{ server: FakeReplica; calls: () => number }> {
+  const server = await startFakeReplica(async () => outcomeOf(behaviour));
+  return { server, calls: () => server.tasks.length };
 }
 
 describe("runAgentTask and the model's failures", () => {
-  const servers: RunningServer[] = [];
+  const servers: FakeReplica[] = [];
+  const pools: Pool[] = [];
   after(async () => {
-    for (const server of servers) await server.close(0);
+    for (const p of pools) for (const block of p.blocks.values()) block.channel?.close();
+    for (const server of servers) await server.close();
   });
 
   /** A pool whose blocks are replicas behaving as listed, the first one least loaded. */
   async function pool(...behaviours: Behaviour[]) {
     const agent = { ...(defaultAgents[0] ?? assert.fail("no default agent")), workers: 4 };
-    const p = new Pool(agent, 16);
+    const p = new Pool(agent, 16, { heartbeatMs: 1000, heartbeatTimeoutMs: 5000, log });
+    pools.push(p);
     const replicas = [];
     for (const [i, behaviour] of behaviours.entries()) {
       const r = await replica(behaviour);
@@ -72,6 +62,8 @@ describe("runAgentTask and the model's failures", () => {
       const block = p.blocks.get(`b${i}`) ?? assert.fail();
       block.inFlight = i; // so the least-loaded pick takes them in order
     }
+    // Timed tests time the task, not the channels' opening.
+    while ([...p.blocks.values()].some((b) => b.channel?.state !== "open")) await delay(5);
     return { pool: p, replicas };
   }
 

@@ -1,7 +1,9 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { codeOf, detailsOf, RpcError } from "@chorus/shared";
+import { codeOf, detailsOf } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
+import { attempt } from "./attempt.js";
 import type { Block } from "./block.js";
+import { ReplicaLostError } from "./channel-task.js";
 import { modelFailureOf } from "./model-health.js";
 import type { Pool } from "./pool.js";
 
@@ -37,6 +39,10 @@ export interface AgentTaskResult {
   readonly replica: string;
   readonly promptTokens: number;
   readonly completionTokens: number;
+  /** A hedge was sent for one of its attempts (absent: no). */
+  readonly hedged?: boolean | undefined;
+  /** A hedge gave the answer (absent: no). */
+  readonly hedgeWon?: boolean | undefined;
 }
 
 /** Codes after which another replica may well succeed. */
@@ -54,24 +60,10 @@ const LOST_REPLICA_GRACE_MS = 150;
 /** Replica losses tolerated on top of maxAttempts, so a crash loop still ends. */
 const MAX_LOST_REPLICAS = 5;
 
-async function callBlock(block: Block, request: AgentTaskRequest) {
-  const client = block.client;
-  if (!client) throw new RpcError(status.UNAVAILABLE, `replica ${block.id} has no connection`);
-  const body = {
-    turnId: request.turnId,
-    message: request.message,
-    context: request.context.map((m) => ({ role: m.role, content: m.content })),
-  };
-  const options = { deadline: request.deadline, signal: request.signal, requestId: request.requestId };
-  if (!request.onDelta) return client.generate(body, options);
-  for await (const event of client.generateStream(body, options)) {
-    if (event.event.case === "delta") request.onDelta(event.event.value);
-    else if (event.event.case === "done") return event.event.value;
-  }
-  throw new RpcError(status.UNAVAILABLE, `replica ${block.id} ended its stream without an answer`);
-}
-
-/** Runs one agent task on the pool: least-loaded replica, retried elsewhere on replica failure. */
+/**
+ * Runs one agent task on the pool: sent down the task channel of the least-loaded replica with a
+ * free credit, retried on another replica when that one fails or is lost, hedged when the pool says so.
+ */
 export async function runAgentTask(pool: Pool, request: AgentTaskRequest): Promise<AgentTaskResult> {
   const tried = new Set<string>();
   let attempts = 0;
@@ -79,6 +71,7 @@ export async function runAgentTask(pool: Pool, request: AgentTaskRequest): Promi
   let lost = 0;
   let lastError: unknown;
   let replica = "";
+  let hedged = false;
   while (ownFailures < request.maxAttempts && lost <= MAX_LOST_REPLICAS) {
     if (request.signal.aborted || Date.now() >= request.deadline.getTime()) break;
     let block: Block;
@@ -90,9 +83,14 @@ export async function runAgentTask(pool: Pool, request: AgentTaskRequest): Promi
     }
     attempts += 1;
     tried.add(block.id);
-    replica = block.address;
-    try {
-      const response = await callBlock(block, request);
+    const outcome = await attempt(pool, block, request, tried);
+    if (outcome.hedged) {
+      hedged = true;
+      attempts += 1;
+    }
+    replica = outcome.block.address;
+    if (outcome.ok) {
+      const { response } = outcome;
       pool.model.succeeded();
       return {
         ok: true,
@@ -103,23 +101,28 @@ export async function runAgentTask(pool: Pool, request: AgentTaskRequest): Promi
         replica,
         promptTokens: response.promptTokens,
         completionTokens: response.completionTokens,
+        hedged,
+        hedgeWon: outcome.hedgeWon,
       };
-    } catch (err) {
-      lastError = err;
-      const model = modelFailureOf(err);
-      if (model) pool.model.failed(model, Date.now());
-      // With the model endpoint down (the agent's breaker open) every replica would fail the same way.
-      if (!RETRYABLE.has(codeOf(err)) || request.signal.aborted || model?.down) break;
-      // A dying process drops its connections a moment before its exit is reported; give the
-      // provider that moment so a lost replica is not charged to the task. A replica that reports
-      // the model's failure is alive.
-      if (codeOf(err) === status.UNAVAILABLE && !model) await delay(LOST_REPLICA_GRACE_MS);
-      // A replica that is gone (or going) is the pool's failure, not the task's.
-      if (!pool.blocks.has(block.id) || block.state !== "RUNNING") lost += 1;
-      else ownFailures += 1;
-    } finally {
-      pool.release(block);
     }
+    const err = outcome.error;
+    const failed = outcome.block;
+    lastError = err;
+    const model = modelFailureOf(err);
+    if (model) pool.model.failed(model, Date.now());
+    // With the model endpoint down (the agent's breaker open) every replica would fail the same way.
+    if (!RETRYABLE.has(codeOf(err)) || request.signal.aborted || model?.down) break;
+    // A broken channel or a replica that stopped answering is the pool's failure, not the task's.
+    if (err instanceof ReplicaLostError) {
+      lost += 1;
+      continue;
+    }
+    // A dying process may fail a task a moment before its exit is reported; give the provider that
+    // moment so a lost replica is not charged to the task. A replica that reports the model's
+    // failure is alive.
+    if (codeOf(err) === status.UNAVAILABLE && !model) await delay(LOST_REPLICA_GRACE_MS);
+    if (!pool.blocks.has(failed.id) || failed.state !== "RUNNING") lost += 1;
+    else ownFailures += 1;
   }
   const code = request.signal.aborted
     ? status.CANCELLED
@@ -127,5 +130,16 @@ export async function runAgentTask(pool: Pool, request: AgentTaskRequest): Promi
       ? status.DEADLINE_EXCEEDED
       : codeOf(lastError);
   const error = lastError === undefined ? status[code] : detailsOf(lastError);
-  return { ok: false, text: "", error, code, attempts, replica, promptTokens: 0, completionTokens: 0 };
+  return {
+    ok: false,
+    text: "",
+    error,
+    code,
+    attempts,
+    replica,
+    promptTokens: 0,
+    completionTokens: 0,
+    hedged,
+    hedgeWon: false,
+  };
 }

@@ -1,6 +1,7 @@
 import type { AgentService } from "@chorus/proto";
 import type { PromiseClient } from "@chorus/shared";
 import type { BlockState } from "../providers/block-event.js";
+import type { TaskChannel } from "./task-channel.js";
 
 /** One agent replica as the dispatcher sees it. */
 export interface Block {
@@ -14,5 +15,8 @@ export interface Block {
   served: number;
   /** When the block last became idle (ms since epoch); while busy, when it last started a task. */
   idleSince: number;
+  /** For Describe (usage, status); tasks go down `channel`. */
   client: PromiseClient<typeof AgentService> | undefined;
+  /** The replica's task channel; absent in a pool made without channels (dispatch tests). */
+  channel: TaskChannel | undefined;
 }

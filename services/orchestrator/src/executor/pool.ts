@@ -1,11 +1,20 @@
 import type { AgentConfig } from "@chorus/config";
 import { AgentService } from "@chorus/proto";
-import { type ClientTransport, createClient } from "@chorus/shared";
+import { type ClientTransport, createClient, type Logger } from "@chorus/shared";
 import { type BlockEvent, TERMINAL_STATES } from "../providers/block-event.js";
 import type { Block } from "./block.js";
 import { FairQueue } from "./fair-queue.js";
 import { ModelHealth } from "./model-health.js";
 import { OverloadedError } from "./overloaded.js";
+import { type ChannelSettings, TaskChannel } from "./task-channel.js";
+import { TaskLatency } from "./task-latency.js";
+
+/** How a pool reaches its replicas: a task channel to each, over mTLS when `transport` says so. */
+export interface PoolChannels extends ChannelSettings {
+  /** mTLS to the pool's replicas (absent: plaintext, mesh.mode off). */
+  readonly transport?: ClientTransport | undefined;
+  readonly log: Logger;
+}
 
 /** Load that other orchestrators route to a pool: their outstanding tasks and the blocks they use. */
 export interface RemoteLoad {
@@ -22,11 +31,20 @@ interface Waiter {
   readonly reject: (err: Error) => void;
 }
 
-/** One agent pool: its blocks and its bounded, fair task queue, with least-loaded dispatch. */
+/**
+ * One agent pool: its blocks and its bounded, fair task queue, with least-loaded dispatch. A task
+ * goes to a replica only into one of its credits (a free worker slot it reported on its channel),
+ * so tasks wait here, where the strategy sees them, and never in a replica.
+ */
 export class Pool {
   readonly blocks = new Map<string, Block>();
+  /** Recent task durations, whose p95 is when a task is hedged. */
+  readonly latency = new TaskLatency();
+  /** Hedges sent (a task's second copy on another replica), and those that answered first. */
+  readonly hedges = { sent: 0, won: 0 };
   private readonly waiters: FairQueue<Waiter>;
   private readonly changeListeners: Array<() => void> = [];
+  private readonly lostListeners: Array<(blockId: string, reason: string) => void> = [];
   private remoteLoad: RemoteLoad = NO_REMOTE_LOAD;
   /** What the pool's tasks learned about the model endpoint; the strategies add no blocks while it fails. */
   readonly model = new ModelHealth(() => this.changed());
@@ -34,8 +52,8 @@ export class Pool {
   constructor(
     readonly agent: AgentConfig,
     queueLimit: number,
-    /** mTLS to the pool's replicas (absent: plaintext, mesh.mode off). */
-    private readonly transport?: ClientTransport | undefined,
+    /** Task channels to the replicas; absent, blocks are dispatched by their slots alone and run nothing. */
+    private readonly channels?: PoolChannels | undefined,
   ) {
     this.waiters = new FairQueue(queueLimit);
   }
@@ -95,14 +113,20 @@ export class Pool {
     for (const listener of this.changeListeners) listener();
   }
 
+  /** Calls `listener` when a replica stops answering on its channel; the provider should replace it. */
+  onLost(listener: (blockId: string, reason: string) => void): void {
+    this.lostListeners.push(listener);
+  }
+
   /** Applies a provider's block event. */
   apply(event: BlockEvent): void {
     let block = this.blocks.get(event.blockId);
     if (TERMINAL_STATES.has(event.state)) {
       if (block) {
         block.state = event.state;
-        block.client?.close();
         this.blocks.delete(event.blockId);
+        block.channel?.close();
+        block.client?.close();
       }
       this.changed();
       return;
@@ -118,6 +142,7 @@ export class Pool {
         served: 0,
         idleSince: Date.now(),
         client: undefined,
+        channel: undefined,
       };
       this.blocks.set(block.id, block);
     }
@@ -125,12 +150,41 @@ export class Pool {
     if (block.state === "DRAINING" && event.state !== "DRAINING") return;
     block.state = event.state;
     if (event.address && event.address !== block.address) {
+      block.channel?.close();
       block.client?.close();
       block.address = event.address;
-      block.client = createClient(AgentService, event.address, {}, this.transport);
+      block.client = createClient(AgentService, event.address, {}, this.channels?.transport);
+      block.channel = this.channels ? this.openChannel(block, block.client, this.channels) : undefined;
     }
     this.changed();
     this.pump();
+  }
+
+  private openChannel(block: Block, client: NonNullable<Block["client"]>, channels: PoolChannels) {
+    const channel: TaskChannel = new TaskChannel(
+      client,
+      channels,
+      {
+        credit: () => {
+          if (channel.workers > 0) block.workers = channel.workers;
+          if (this.waiters.size > 0) this.pump();
+        },
+        lost: (reason) => {
+          channels.log.warn({ pool: this.name, block: block.id, reason }, "agent replica lost");
+          for (const listener of this.lostListeners) listener(block.id, reason);
+          this.changed();
+        },
+        wanted: () => this.blocks.get(block.id) === block && block.state !== "DRAINING",
+      },
+      channels.log,
+    );
+    return channel;
+  }
+
+  // A block takes a task while it has a worker slot (and, with a channel, a credit the replica gave).
+  private hasRoom(block: Block): boolean {
+    if (block.state !== "RUNNING" || !block.client || block.inFlight >= block.workers) return false;
+    return block.channel === undefined || block.channel.credits > 0;
   }
 
   /** Marks a block DRAINING: it finishes its tasks but receives no new ones. */
@@ -144,7 +198,7 @@ export class Pool {
     let best: Block | undefined;
     let fallback: Block | undefined;
     for (const block of this.blocks.values()) {
-      if (block.state !== "RUNNING" || !block.client || block.inFlight >= block.workers) continue;
+      if (!this.hasRoom(block)) continue;
       if (exclude.has(block.id)) {
         if (!fallback || block.inFlight < fallback.inFlight) fallback = block;
         continue;
@@ -163,7 +217,25 @@ export class Pool {
   private take(block: Block): Block {
     block.inFlight += 1;
     block.idleSince = Date.now();
+    block.channel?.claim();
     return block;
+  }
+
+  /**
+   * Claims a free slot on a block not in `exclude` now, or returns undefined: never queues, and
+   * never ahead of queued tasks (a hedge only uses capacity nobody waits for).
+   */
+  tryAcquire(exclude: ReadonlySet<string>): Block | undefined {
+    if (this.waiters.size > 0) return undefined;
+    let best: Block | undefined;
+    for (const block of this.blocks.values()) {
+      if (exclude.has(block.id) || !this.hasRoom(block)) continue;
+      if (!best || block.inFlight < best.inFlight) best = block;
+    }
+    if (!best) return undefined;
+    this.take(best);
+    this.changed();
+    return best;
   }
 
   /**
@@ -220,9 +292,7 @@ export class Pool {
   }
 
   private hasFreeSlot(): boolean {
-    for (const block of this.blocks.values()) {
-      if (block.state === "RUNNING" && block.client && block.inFlight < block.workers) return true;
-    }
+    for (const block of this.blocks.values()) if (this.hasRoom(block)) return true;
     return false;
   }
 

@@ -43,6 +43,11 @@ export interface Provider {
   launch(pool: string, count: number): string[];
   /** Stops the given blocks. */
   cancel(blockIds: readonly string[]): Promise<void>;
+  /**
+   * Ends a block that stopped answering (a hung process or pod) so that it is reported FAILED and
+   * replaced; absent: the provider cannot, and the block stays until its platform notices.
+   */
+  fail?(blockId: string, reason: string): void;
   /** Subscribes to block state changes. */
   onEvent(listener: (event: BlockEvent) => void): void;
   /** Stops every block this provider started. */

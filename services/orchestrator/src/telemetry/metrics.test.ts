@@ -7,7 +7,7 @@ import { ScalingEvents } from "../scaler/scaling-events.js";
 import { poolMetrics } from "./metrics.js";
 
 describe("poolMetrics", () => {
-  it("exports blocks per pool and state, outstanding tasks, slots and scaling events by reason", async () => {
+  it("exports blocks per pool and state, outstanding tasks, slots, hedges and scaling events by reason", async () => {
     const agent = defaultAgents[0] ?? assert.fail("no default agent");
     const pool = new Pool(agent, 10);
     pool.apply({ blockId: "b1", pool: pool.name, state: "RUNNING", address: "127.0.0.1:1" });
@@ -29,11 +29,15 @@ describe("poolMetrics", () => {
     } as const;
     events.publish(event);
     events.publish(event);
+    pool.hedges.sent = 3;
+    pool.hedges.won = 2;
     const text = await metrics.registry.metrics();
     assert.match(text, /chorus_scaling_events_total\{[^}]*pool="creative"[^}]*reason="admission"[^}]*\} 2/);
     assert.match(text, /chorus_pool_replicas\{[^}]*pool="creative"[^}]*state="PENDING"[^}]*\} 1/);
     assert.match(text, /chorus_pool_slots\{[^}]*pool="creative"[^}]*\} 4/);
     assert.match(text, /chorus_pool_outstanding_tasks\{[^}]*pool="creative"[^}]*\} 0/);
+    assert.match(text, /chorus_pool_hedged_tasks_total\{[^}]*pool="creative"[^}]*won="true"[^}]*\} 2/);
+    assert.match(text, /chorus_pool_hedged_tasks_total\{[^}]*pool="creative"[^}]*won="false"[^}]*\} 1/);
     pool.blocks.get("b1")?.client?.close();
   });
 });

@@ -7,6 +7,8 @@ export interface PoolGaugeSource {
   readonly queued: number;
   readonly outstanding: number;
   readonly readySlots: number;
+  /** Hedges sent, and those that answered first. */
+  readonly hedges: { readonly sent: number; readonly won: number };
   countByState(): Record<string, number>;
 }
 
@@ -54,6 +56,19 @@ export function poolMetrics(
     registers,
     collect() {
       for (const pool of pools.values()) this.set({ pool: pool.name }, pool.readySlots);
+    },
+  });
+  new Counter({
+    name: "chorus_pool_hedged_tasks_total",
+    help: "Tasks hedged (a second copy sent to another replica after the pool's recent p95), per pool and whether the hedge answered first.",
+    labelNames: ["pool", "won"],
+    registers,
+    collect() {
+      this.reset();
+      for (const pool of pools.values()) {
+        this.inc({ pool: pool.name, won: "true" }, pool.hedges.won);
+        this.inc({ pool: pool.name, won: "false" }, pool.hedges.sent - pool.hedges.won);
+      }
     },
   });
   new Gauge({

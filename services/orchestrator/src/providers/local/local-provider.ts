@@ -144,6 +144,15 @@ export class LocalProvider implements Provider {
     });
   }
 
+  /** Kills a hung agent process: its exit is reported FAILED, so the scaler replaces it. */
+  fail(blockId: string, reason: string): void {
+    const block = this.blocks.get(blockId);
+    if (!block || block.cancelled) return;
+    this.log.warn({ block: blockId, reason }, "agent process stopped answering; killing it");
+    // SIGKILL ends a stopped (SIGSTOP) process too; SIGTERM would wait for it to run again.
+    block.child.kill("SIGKILL");
+  }
+
   /** Process ids of the running agent processes, by block id. */
   pids(): Map<string, number | undefined> {
     return new Map([...this.blocks].map(([id, block]) => [id, block.child.pid]));
