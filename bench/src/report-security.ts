@@ -49,7 +49,9 @@ function throughputTable(section: SecuritySection): string {
         base ? "1" : n(cost?.p50Ratio, 3),
         n(point ? cpuMsPerTurn(point.pooled) : Number.NaN, 2),
         base ? "1" : n(cost?.cpuRatio, 3),
-        base ? "" : `**${pct(cost?.cost)}**`,
+        base
+          ? ""
+          : `**${pct(cost?.cost)}** (${pct(1 - (cost?.ratioInterval[1] ?? Number.NaN))} to ${pct(1 - (cost?.ratioInterval[0] ?? Number.NaN))})`,
         String(point?.pooled.failed ?? "–"),
       ];
     }),
@@ -65,7 +67,7 @@ function throughputTable(section: SecuritySection): string {
     "p50 ÷ (a)",
     "CPU ms/turn",
     "CPU ÷ (a)",
-    "cost: 1 − turns/s ÷ (a)",
+    "cost: 1 − turns/s ÷ (a) (95% interval)",
     "failed",
   ];
   return table(header, rows);
@@ -153,7 +155,7 @@ export function securityReport(section: SecuritySection | undefined): string {
     `### Security: TLS and API keys against plaintext (\`zero\`)`,
     "",
     `Three meshes on one simulator, each warmed up alike, each with one client connection for the whole section. Per level, ${section.rounds} round(s) of one window per mesh back to back (${n(section.warmupS, 1)} s unrecorded + ${n(section.windowS, 1)} s measured), in the orders ${order.join(" ")}. ` +
-      "Turns/s, percentiles and CPU pool every round; the round ratios show the spread between rounds.",
+      "Turns/s, percentiles and CPU pool every round; the round ratios show the spread between rounds, and the cost's 95% interval resamples the rounds in pairs (bootstrap).",
     "",
     throughputTable(section),
     "",

@@ -13,8 +13,10 @@ export interface SecurityCost {
   readonly roundRatios: number[];
   /** The median of roundRatios: what a burst of other work in one window cannot move. */
   readonly medianRoundRatio: number;
-  /** CPU ms per turn of every watched process ÷ plaintext's: cost in CPU, whatever else ran. */
+  /** CPU ms per turn of every watched process ÷ plaintext's. */
   readonly cpuRatio: number;
+  /** 95% interval of `ratio`: the rounds resampled in pairs (each round's two windows together). */
+  readonly ratioInterval: readonly [number, number];
 }
 
 /** The setup and concurrency's point of a section. */
@@ -44,6 +46,45 @@ export function median(values: readonly number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** Turns finished inside a run's window (turns/s × window), what pooling adds up. */
+function turnsOf(run: RunRecord, windowS: number): number {
+  return run.perSecond * windowS;
+}
+
+/**
+ * The 2.5th and 97.5th percentiles of Σ setup ÷ Σ base over `resamples` bootstrap draws of the
+ * rounds, each draw keeping a round's two runs together; a fixed seed makes it repeatable.
+ */
+export function pairedInterval(
+  setup: readonly number[],
+  base: readonly number[],
+  resamples = 2000,
+): [number, number] {
+  const n = Math.min(setup.length, base.length);
+  if (n === 0) return [Number.NaN, Number.NaN];
+  let seed = 1;
+  const next = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const ratios: number[] = [];
+  for (let draw = 0; draw < resamples; draw += 1) {
+    let top = 0;
+    let bottom = 0;
+    for (let i = 0; i < n; i += 1) {
+      const pick = Math.floor(next() * n);
+      top += setup[pick] as number;
+      bottom += base[pick] as number;
+    }
+    ratios.push(bottom > 0 ? top / bottom : Number.NaN);
+  }
+  ratios.sort((a, b) => a - b);
+  return [
+    ratios[Math.floor(0.025 * resamples)] as number,
+    ratios[Math.ceil(0.975 * resamples) - 1] as number,
+  ];
+}
+
 /** What `setup` costs against plaintext at `concurrency`; undefined when either was not measured. */
 export function costAgainstPlaintext(
   section: SecuritySection,
@@ -62,5 +103,9 @@ export function costAgainstPlaintext(
     roundRatios,
     medianRoundRatio: median(roundRatios),
     cpuRatio: cpuMsPerTurn(point.pooled) / cpuMsPerTurn(base.pooled),
+    ratioInterval: pairedInterval(
+      point.rounds.map((run) => turnsOf(run, section.windowS)),
+      base.rounds.map((run) => turnsOf(run, section.windowS)),
+    ),
   };
 }

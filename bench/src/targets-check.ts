@@ -168,12 +168,13 @@ function securityTarget(security: SecuritySection | undefined): TargetCheck {
     fixed(pointOf(security, setup, 16)?.pooled.perSecond ?? Number.NaN, 1);
   const more = (ratio: number | undefined) =>
     `${ratio !== undefined && ratio >= 1 ? "+" : ""}${percent((ratio ?? Number.NaN) - 1)}`;
+  const [low, high] = full.ratioInterval;
   return {
     target,
     measured:
-      `cost ${percent(full.cost)}: ${turns("mtls-tls-key")} against ${turns("plaintext")} turns/s pooled over ${security.rounds} round(s) ` +
-      `(median round ${percent(1 - full.medianRoundRatio)}; CPU per turn ${more(full.cpuRatio)}; p50 ${fixed(full.p50Ratio, 3)}×); ` +
-      `mesh mTLS alone ${percent(mesh?.cost ?? Number.NaN)} (median round ${percent(1 - (mesh?.medianRoundRatio ?? Number.NaN))}; CPU per turn ${more(mesh?.cpuRatio)})`,
+      `cost ${percent(full.cost)} (95% interval ${percent(1 - high)} to ${percent(1 - low)} over ${security.rounds} paired rounds): ` +
+      `${turns("mtls-tls-key")} against ${turns("plaintext")} turns/s; p50 ${fixed(full.p50Ratio, 3)}×; CPU per turn ${more(full.cpuRatio)}; ` +
+      `mesh mTLS alone ${percent(mesh?.cost ?? Number.NaN)} (CPU per turn ${more(mesh?.cpuRatio)})`,
     met: full.cost <= SECURITY_MAX_COST,
   };
 }
