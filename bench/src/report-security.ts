@@ -1,4 +1,3 @@
-import { CALLS_PER_TURN } from "./results.js";
 import { SETUPS, type SecuritySection, type SecuritySetup } from "./section-security.js";
 import { costAgainstPlaintext, cpuMsPerTurn, pointOf } from "./security-cost.js";
 import { HOP_MODES, type HopMode } from "./security-hops.js";
@@ -118,21 +117,28 @@ function hopTable(section: SecuritySection): string {
   return table(header, rows);
 }
 
-/** Measured CPU per turn against what the hops predict: 4 mesh calls pay mTLS + guard, one call TLS. */
+/**
+ * A turn's traffic inside the mesh: one unary call that passes the guard (AppendTurn) and three
+ * tasks on the agents' long-lived TaskChannel streams, whose guard ran once when they opened.
+ */
+const MESH_GUARDED_CALLS = 1;
+const MESH_TASK_MESSAGES = 3;
+
+/** Measured CPU per turn against what the hops predict (a unary mTLS call bounds a stream's task). */
 function accountingTable(section: SecuritySection): string {
-  const meshHops = CALLS_PER_TURN.agentGenerate + CALLS_PER_TURN.historyAppendTurn;
   const rows = levelsOf(section).flatMap((c) => {
     const turnUs = (setup: SecuritySetup) => {
       const point = pointOf(section, setup, c);
       return point ? 1000 * cpuMsPerTurn(point.pooled) : Number.NaN;
     };
     const hop = (mode: HopMode) => hopCpuUs(section, mode, c) - hopCpuUs(section, "plaintext", c);
+    const mesh = MESH_GUARDED_CALLS * hop("mtls-guard") + MESH_TASK_MESSAGES * hop("mtls");
     const plain = turnUs("plaintext");
     return [
       [
         `c=${c}: (b) − (a), mesh mTLS`,
         n(turnUs("mesh-mtls") - plain, 0),
-        `${meshHops} × ${n(hop("mtls-guard"), 1)} = ${n(meshHops * hop("mtls-guard"), 0)} (guard alone ${meshHops} × ${n(hop("mtls-guard") - hop("mtls"), 1)})`,
+        `${MESH_GUARDED_CALLS} × ${n(hop("mtls-guard"), 1)} + ${MESH_TASK_MESSAGES} × ${n(hop("mtls"), 1)} = ${n(mesh, 0)}`,
         n(plain, 0),
       ],
       [
@@ -144,7 +150,11 @@ function accountingTable(section: SecuritySection): string {
     ];
   });
   const header = ["CPU µs per turn", "measured", "from the echo calls", "a plaintext turn"];
-  return table(header, rows);
+  return [
+    table(header, rows),
+    "",
+    `A turn makes one public call (\`Chat\`), ${MESH_GUARDED_CALLS} guarded mesh call (\`AppendTurn\`) and sends its ${MESH_TASK_MESSAGES} tasks over the agents' long-lived \`TaskChannel\` streams (guarded once, when opened); a unary mTLS echo call bounds what a task's round trip on a stream pays.`,
+  ].join("\n");
 }
 
 /** The security section's tables: throughput and latency against plaintext, then CPU per turn. */
