@@ -19,12 +19,20 @@ export type AttemptOutcome = (
 interface Copy {
   readonly block: Block;
   readonly answer: Promise<GenerateResponse>;
-  readonly stop: AbortController;
+  /** Cancels this copy alone (a hedged task's loser); absent when the task is not hedged. */
+  readonly stop?: AbortController | undefined;
 }
 
 // Sends the task into the block's claimed slot; the slot goes back to the pool once the replica has
-// freed it, which for a cancelled copy is after its cancellation reached the replica.
-function send(pool: Pool, block: Block, request: ChannelTaskRequest): Copy {
+// freed it, which for a cancelled copy is after its cancellation reached the replica. A copy that
+// may be hedged gets a cancellation of its own, and its duration feeds the pool's p95.
+function send(pool: Pool, block: Block, request: ChannelTaskRequest, hedging: boolean): Copy {
+  const channel = block.channel;
+  if (!channel) {
+    pool.release(block);
+    return { block, answer: Promise.reject(new ReplicaLostError(`replica ${block.id} has no task channel`)) };
+  }
+  if (!hedging) return { block, answer: channel.submit(request, () => pool.release(block)) };
   const stop = new AbortController();
   const caller = request.signal;
   const onAbort = () => stop.abort(caller?.reason);
@@ -34,12 +42,6 @@ function send(pool: Pool, block: Block, request: ChannelTaskRequest): Copy {
     caller?.removeEventListener("abort", onAbort);
     pool.release(block);
   };
-  const channel = block.channel;
-  if (!channel) {
-    release();
-    const answer = Promise.reject(new ReplicaLostError(`replica ${block.id} has no task channel`));
-    return { block, answer, stop };
-  }
   const started = performance.now();
   const answer = channel.submit({ ...request, signal: stop.signal }, release);
   answer.then(
@@ -68,10 +70,11 @@ export function attempt(
   request: ChannelTaskRequest,
   tried: Set<string>,
 ): Promise<AttemptOutcome> {
-  const first = send(pool, block, request);
-  const p95 = pool.latency.p95();
   const { hedge } = pool.agent;
-  if (!hedge.enabled || request.onDelta || p95 === undefined) return settled(first, false, false);
+  const hedging = hedge.enabled && request.onDelta === undefined;
+  const first = send(pool, block, request, hedging);
+  const p95 = hedging ? pool.latency.p95() : undefined;
+  if (p95 === undefined) return settled(first, false, false);
   const delayMs = Math.max(hedge.min_delay_ms, p95);
   return new Promise((resolve) => {
     const copies = [first];
@@ -81,7 +84,7 @@ export function attempt(
       done = true;
       if (outcome.hedgeWon) pool.hedges.won += 1;
       clearTimeout(timer);
-      for (const copy of copies) if (copy.block !== outcome.block) copy.stop.abort(new Error("hedge lost"));
+      for (const copy of copies) if (copy.block !== outcome.block) copy.stop?.abort(new Error("hedge lost"));
       resolve(outcome);
     };
     const watch = (copy: Copy) => {
@@ -100,7 +103,7 @@ export function attempt(
       if (!other) return;
       tried.add(other.id);
       pool.hedges.sent += 1;
-      const copy = send(pool, other, request);
+      const copy = send(pool, other, request, true);
       copies.push(copy);
       running += 1;
       watch(copy);

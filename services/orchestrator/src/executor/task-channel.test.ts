@@ -48,6 +48,18 @@ const answerAfter =
       : fakeAnswer("answer");
   };
 
+/** Answers only when cancelled, and takes 150 ms to stop. */
+const slowToStop: FakeTaskHandler = (_task, cancelled) =>
+  new Promise((resolve) =>
+    cancelled.addEventListener("abort", () =>
+      setTimeout(
+        () =>
+          resolve({ case: "error", value: { code: status.CANCELLED, message: "cancelled", trailers: {} } }),
+        150,
+      ),
+    ),
+  );
+
 /** Answers only when cancelled: a straggler. */
 const straggle: FakeTaskHandler = (_task, cancelled) =>
   new Promise((resolve) =>
@@ -64,12 +76,12 @@ describe("tasks over task channels", () => {
     for (const replica of replicas) await replica.close();
   });
 
-  async function poolOf(agent: AgentConfig, ...handlers: Array<[FakeTaskHandler, number]>) {
+  async function poolOf(agent: AgentConfig, ...handlers: Array<[FakeTaskHandler, number, number?]>) {
     const pool = new Pool(agent, 64, { heartbeatMs: 1000, heartbeatTimeoutMs: 5000, log });
     pools.push(pool);
     const started: FakeReplica[] = [];
-    for (const [i, [handle, workers]] of handlers.entries()) {
-      const replica = await startFakeReplica(handle, workers);
+    for (const [i, [handle, workers, busyElsewhere]] of handlers.entries()) {
+      const replica = await startFakeReplica(handle, workers, busyElsewhere);
       replicas.push(replica);
       started.push(replica);
       pool.apply({ blockId: `b${i}`, pool: agent.name, state: "RUNNING", address: replica.address });
@@ -79,11 +91,12 @@ describe("tasks over task channels", () => {
   }
 
   it("never sends a replica more tasks than the free slots it reported; the rest wait in the pool", async () => {
-    // The config says 8 workers, the replica says 2: its own count is what bounds it.
+    // The config says 8 workers, the replica has 3 and one is busy with a call from elsewhere: its
+    // reported free slots, not the worker counts, bound what it is sent.
     const {
       pool,
       replicas: [replica],
-    } = await poolOf({ ...base, workers: 8 }, [answerAfter(30), 2]);
+    } = await poolOf({ ...base, workers: 8 }, [answerAfter(30), 3, 1]);
     let mostQueued = 0;
     const watch = setInterval(() => {
       mostQueued = Math.max(mostQueued, pool.queued);
@@ -92,16 +105,16 @@ describe("tasks over task channels", () => {
     clearInterval(watch);
     assert.ok(results.every((r) => r.ok && r.attempts === 1));
     assert.equal(replica?.tasks.length, 12);
-    assert.equal(replica?.running.peak, 2, "never more than the replica's 2 slots at once");
+    assert.equal(replica?.running.peak, 2, "never more than the replica's 2 free slots at once");
     assert.ok(mostQueued >= 8, `at most ${mostQueued} tasks waited in the pool`);
-    assert.equal(pool.blocks.get("b0")?.workers, 2, "the block takes the replica's own worker count");
+    assert.equal(pool.blocks.get("b0")?.workers, 3, "the block takes the replica's own worker count");
   });
 
   it("keeps a cancelled task's slot until the replica says it ended, then gives it to the next task", async () => {
     const {
       pool,
       replicas: [replica],
-    } = await poolOf({ ...base, workers: 1 }, [straggle, 1]);
+    } = await poolOf({ ...base, workers: 1 }, [slowToStop, 1]);
     const stopping = new AbortController();
     const first = runAgentTask(pool, request({ signal: stopping.signal }));
     await until("the task reaches the replica", () => (replica?.tasks.length ?? 0) > 0);
@@ -111,6 +124,8 @@ describe("tasks over task channels", () => {
     assert.equal(cancelled.code, status.CANCELLED);
     await until("the replica is told to stop the task", () => (replica?.cancels.length ?? 0) > 0);
     assert.deepEqual(replica?.cancels, [replica?.tasks[0]?.taskId]);
+    await delay(50);
+    assert.equal(block.inFlight, 1, "the slot is still taken while the replica stops the task");
     await until("the slot is given back", () => block.inFlight === 0);
     assert.equal(replica?.running.now, 0);
     // The freed slot serves the next task (which the straggler answers only when cancelled, so time it out).

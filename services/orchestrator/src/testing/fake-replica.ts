@@ -43,8 +43,16 @@ export interface FakeReplica {
 
 type Response = MessageInitShape<typeof TaskChannelResponseSchema>;
 
-/** Starts a fake replica with `workers` slots on 127.0.0.1:0 speaking the task-channel protocol. */
-export async function startFakeReplica(handle: FakeTaskHandler, workers = 4): Promise<FakeReplica> {
+/**
+ * Starts a fake replica with `workers` slots on 127.0.0.1:0 speaking the task-channel protocol;
+ * `busyElsewhere` of them are taken by callers outside the channel (as a Generate call or another
+ * orchestrator would), so it reports that many fewer free slots.
+ */
+export async function startFakeReplica(
+  handle: FakeTaskHandler,
+  workers = 4,
+  busyElsewhere = 0,
+): Promise<FakeReplica> {
   const tasks: ChannelTask[] = [];
   const cancels: number[] = [];
   const running = { now: 0, peak: 0 };
@@ -52,7 +60,7 @@ export async function startFakeReplica(handle: FakeTaskHandler, workers = 4): Pr
     const out = new AsyncQueue<Response>();
     const controllers = new Map<number, AbortController>();
     let received = 0;
-    const stamp = () => ({ freeSlots: workers - running.now, tasksReceived: received });
+    const stamp = () => ({ freeSlots: workers - busyElsewhere - running.now, tasksReceived: received });
     out.push({ ...stamp(), event: { case: "ready", value: { workers } } });
     void (async () => {
       for await (const { kind } of requests) {
