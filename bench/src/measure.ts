@@ -57,6 +57,11 @@ export function record(
   };
 }
 
+/** `run` without its CDF: for the rounds of a pooled record, which carries the CDF of them all. */
+export function withoutCdf(run: RunRecord): RunRecord {
+  return { ...run, cdf: [] };
+}
+
 /** The bench process and its load workers, for CPU accounting. */
 export function loadGenerators(): WatchedProcess[] {
   return [

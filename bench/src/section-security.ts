@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { concatResults } from "./drive.js";
-import { measure, type RunRecord, record } from "./measure.js";
+import { measure, type RunRecord, record, withoutCdf } from "./measure.js";
 import { type BenchMesh, fixedPool, type PoolSpec, startMesh, startSimulatorProcess } from "./mesh.js";
 import type { BenchOptions } from "./options.js";
 import { warmUp } from "./section-profiles.js";
@@ -188,7 +188,7 @@ function pointFrom(setup: SecuritySetup, concurrency: number, measured: readonly
   const spec = { concurrency, mode: "closed" as const };
   const all = concatResults(measured.map((m) => m.result));
   const pooled = record(`chorus:${setup}`, "zero", spec, all, poolUsage(usages));
-  return { setup, concurrency, pooled, rounds: measured.map((m) => m.run) };
+  return { setup, concurrency, pooled, rounds: measured.map((m) => withoutCdf(m.run)) };
 }
 
 /** The three meshes' points: started, checked, warmed up alike, measured, stopped. */

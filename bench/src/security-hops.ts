@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { CertificateAuthority } from "@chorus/dev-ca";
 import { type BenchChild, spawnReady } from "./child.js";
 import { concatResults } from "./drive.js";
-import { measure, type RunRecord, record } from "./measure.js";
+import { measure, type RunRecord, record, withoutCdf } from "./measure.js";
 import type { BenchOptions } from "./options.js";
 import { warmUp } from "./section-profiles.js";
 import { openTarget, type Target, type TargetSpec } from "./targets.js";
@@ -119,7 +119,7 @@ export async function measureHops(
         const all = concatResults(measured.map((m) => m.result));
         const usage = poolUsage(measured.flatMap(({ run }) => (run.usage ? [run.usage] : [])));
         const pooled = record(`echo:${id}`, "zero", { concurrency, mode: "closed" }, all, usage);
-        return { mode: id, concurrency, pooled, rounds: measured.map((m) => m.run) };
+        return { mode: id, concurrency, pooled, rounds: measured.map((m) => withoutCdf(m.run)) };
       }),
     );
   } finally {
