@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { validateConfig } from "@chorus/config";
 import { runHistory } from "@chorus/history";
 import { type RunningSimulator, startSimulator } from "@chorus/llm-sim";
 import { ChatService, HistoryService } from "@chorus/proto";
 import { createClient, createLogger, type PromiseClient } from "@chorus/shared";
-import { type RunningOrchestrator, runOrchestrator } from "./run-orchestrator.js";
+import type { RunningOrchestrator } from "./run-orchestrator.js";
+import { startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
 
 const soon = () => ({ deadline: new Date(Date.now() + 30_000) });
 
@@ -83,20 +83,11 @@ describe("one turn_id, or one question, at once on two orchestrators sharing a h
       log,
     });
     for (let i = 0; i < 2; i++) {
-      const orchestrator = await runOrchestrator({
+      const orchestrator = await startOrchestratorWithAgents({
         config,
-        host: "127.0.0.1",
-        port: 0,
-        metricsPort: -1,
+        configPath,
         historyAddress: history.address,
         llmBaseUrl: sim.url,
-        llmApiKey: "sim",
-        agentCommand: {
-          modulePath: fileURLToPath(import.meta.resolve("@chorus/agent/main")),
-          args: ["--config", configPath],
-          execArgv: ["--import", "tsx"],
-          env: { ...process.env, LOG_LEVEL: "warn" },
-        },
         log,
       });
       orchestrators.push(orchestrator);

@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { defaultAgents, validateConfig } from "@chorus/config";
 import { runHistory } from "@chorus/history";
 import { type RunningSimulator, startSimulator } from "@chorus/llm-sim";
 import { ChatService } from "@chorus/proto";
 import { createClient, createLogger, type PromiseClient } from "@chorus/shared";
-import { type RunningOrchestrator, runOrchestrator } from "./run-orchestrator.js";
+import type { RunningOrchestrator } from "./run-orchestrator.js";
+import { startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
 
 const MAX_TURNS = 16;
 const BATCHES = 12;
@@ -114,20 +114,11 @@ describe("fair admission, with real agent processes", { timeout: 90_000 }, () =>
       metricsPort: -1,
       log,
     });
-    orchestrator = await runOrchestrator({
+    orchestrator = await startOrchestratorWithAgents({
       config,
-      host: "127.0.0.1",
-      port: 0,
-      metricsPort: -1,
+      configPath,
       historyAddress: history.address,
       llmBaseUrl: sim.url,
-      llmApiKey: "sim",
-      agentCommand: {
-        modulePath: fileURLToPath(import.meta.resolve("@chorus/agent/main")),
-        args: ["--config", configPath],
-        execArgv: ["--import", "tsx"],
-        env: { ...process.env, LOG_LEVEL: "warn" },
-      },
       log,
     });
     chat = createClient(ChatService, orchestrator.address, ownConnection);

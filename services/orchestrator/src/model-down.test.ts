@@ -11,8 +11,9 @@ import { runHistory } from "@chorus/history";
 import { ChatService, type GetStatusResponse } from "@chorus/proto";
 import { createClient, createLogger, type PromiseClient } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
-import { type RunningOrchestrator, runOrchestrator } from "./run-orchestrator.js";
+import type { RunningOrchestrator } from "./run-orchestrator.js";
 import type { ScalingEvent } from "./scaler/scaling-events.js";
+import { startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
 
 const soon = () => ({ deadline: new Date(Date.now() + 30_000) });
 const module = (name: string) => fileURLToPath(import.meta.resolve(name));
@@ -86,21 +87,13 @@ describe("a mesh whose model is killed and comes back (real llm-sim and agent pr
       metricsPort: -1,
       log,
     });
-    orchestrator = await runOrchestrator({
+    orchestrator = await startOrchestratorWithAgents({
       config,
-      host: "127.0.0.1",
-      port: 0,
-      metricsPort: -1,
+      configPath,
       historyAddress: history.address,
       llmBaseUrl: sim.url,
-      llmApiKey: "sim",
-      agentCommand: {
-        modulePath: module("@chorus/agent/main"),
-        args: ["--config", configPath],
-        execArgv: ["--import", "tsx"],
-        env: { ...process.env, LOG_LEVEL: "error" },
-      },
       log,
+      agentLogLevel: "error",
     });
     orchestrator.events.subscribe((event) => events.push(event));
     chat = createClient(ChatService, orchestrator.address);

@@ -3,13 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type ChorusConfig, validateConfig } from "@chorus/config";
 import { runHistory } from "@chorus/history";
 import { type RunningSimulator, startSimulator } from "@chorus/llm-sim";
 import { Aggregation, ChatService } from "@chorus/proto";
 import { createClient, createLogger, type PromiseClient } from "@chorus/shared";
-import { type RunningOrchestrator, runOrchestrator } from "./run-orchestrator.js";
+import type { RunningOrchestrator } from "./run-orchestrator.js";
+import { startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
 
 /** A process's resident bytes as the kernel reports them. */
 function kernelRss(pid: number): number {
@@ -51,20 +51,11 @@ describe("the orchestrator with real agent processes and a recording model", () 
       metricsPort: -1,
       log,
     });
-    orchestrator = await runOrchestrator({
+    orchestrator = await startOrchestratorWithAgents({
       config,
-      host: "127.0.0.1",
-      port: 0,
-      metricsPort: -1,
+      configPath,
       historyAddress: history.address,
       llmBaseUrl: sim.url,
-      llmApiKey: "sim",
-      agentCommand: {
-        modulePath: fileURLToPath(import.meta.resolve("@chorus/agent/main")),
-        args: ["--config", configPath],
-        execArgv: ["--import", "tsx"],
-        env: { ...process.env, LOG_LEVEL: "warn" },
-      },
       log,
     });
     chat = createClient(ChatService, orchestrator.address);

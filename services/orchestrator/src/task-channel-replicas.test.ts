@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { defaultAgents, validateConfig } from "@chorus/config";
 import { runHistory } from "@chorus/history";
 import { type RunningSimulator, startSimulator } from "@chorus/llm-sim";
@@ -13,7 +12,8 @@ import { createClient, createLogger, type PromiseClient } from "@chorus/shared";
 import type { Block } from "./executor/block.js";
 import type { Pool } from "./executor/pool.js";
 import type { LocalProvider } from "./providers/local/local-provider.js";
-import { type RunningOrchestrator, runOrchestrator } from "./run-orchestrator.js";
+import type { RunningOrchestrator } from "./run-orchestrator.js";
+import { startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
 
 const TTFT_MS = 2000;
 const HEARTBEAT_TIMEOUT_MS = 800;
@@ -100,21 +100,13 @@ describe("task channels to real agent processes that die, hang or lose their cal
       metricsPort: -1,
       log,
     });
-    orchestrator = await runOrchestrator({
+    orchestrator = await startOrchestratorWithAgents({
       config,
-      host: "127.0.0.1",
-      port: 0,
-      metricsPort: -1,
+      configPath,
       historyAddress: history.address,
       llmBaseUrl: sim.url,
-      llmApiKey: "sim",
-      agentCommand: {
-        modulePath: fileURLToPath(import.meta.resolve("@chorus/agent/main")),
-        args: ["--config", configPath],
-        execArgv: ["--import", "tsx"],
-        env: { ...process.env, LOG_LEVEL: "error" },
-      },
       log,
+      agentLogLevel: "error",
     });
     chat = createClient(ChatService, orchestrator.address);
     pool = orchestrator.pools.get("solo") ?? assert.fail();
