@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { type ChorusUp, startChorusUp, testConfig } from "@chorus/cli/testing";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { CLI_BUNDLE, type ChorusUp, startChorusUp, testConfig } from "@chorus/cli/testing";
 import { stringify } from "yaml";
 import { noTerminal, Terminal } from "./testing/terminal.js";
 
@@ -111,12 +113,24 @@ describe("chorus chat on a terminal, joined to a running mesh", { timeout: 60_00
     }
   });
 
+  it("answers every line of piped input in order, then exits 0 at its end", async () => {
+    const questions = ["Kangaroos?", "Volcanoes?", "Glaciers?"];
+    const run = promisify(execFile)(process.execPath, [CLI_BUNDLE, "chat", "--address", mesh.address], {
+      timeout: 60_000,
+    });
+    run.child.stdin?.end(`${questions.join("\n")}\n`);
+    const { stdout } = await run;
+    const answered = stdout.split("\n").filter((l) => /creative> \[simulated\]/.test(l));
+    assert.equal(answered.length, questions.length, stdout);
+    questions.forEach((q, i) => assert.match(answered[i] ?? "", new RegExp(q.slice(0, -1).toLowerCase()), stdout));
+  });
+
   it("/quit leaves the chat with exit code 0 and leaves the mesh running", async () => {
     term.type("/quit");
     assert.equal(await term.exit(), 0);
     const again = new Terminal(["stats", "--address", mesh.address]);
     assert.equal(await again.exit(), 0);
-    assert.ok(again.screen().includes("requests: 8 total, 8 ok, 0 failed"), again.screen().join("\n"));
+    assert.ok(again.screen().includes("requests: 11 total, 11 ok, 0 failed"), again.screen().join("\n"));
   });
 });
 

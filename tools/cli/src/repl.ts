@@ -24,17 +24,24 @@ export async function runRepl(target: Target, out: NodeJS.WritableStream = proce
   const chat = target.open(ChatService);
   const history = target.open(HistoryService);
   const rl = createInterface({ input: process.stdin, output: out, terminal: process.stdin.isTTY });
+  // The line iterator buffers lines that arrive while a turn runs (piped stdin); question() drops them.
+  const lines = rl[Symbol.asyncIterator]();
+  rl.setPrompt("you> ");
+  // Piped input closes the interface at its end while buffered lines remain; prompt() would throw.
+  let closed = false;
+  rl.once("close", () => {
+    closed = true;
+  });
   const print = (text: string) => out.write(`${text}\n`);
   let conversationId = "";
   print(`Chorus at ${address}. Type a message to ask every agent; /help lists commands.`);
   try {
     for (;;) {
-      let line: string;
-      try {
-        line = (await rl.question("you> ")).trim();
-      } catch {
-        break;
-      }
+      if (closed) out.write("you> ");
+      else rl.prompt();
+      const next = await lines.next();
+      if (next.done) break;
+      const line = next.value.trim();
       if (line === "") continue;
       if (QUIT.has(line.toLowerCase())) break;
       try {
