@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { CLI_BUNDLE, type ChorusUp, startChorusUp, testConfig } from "@chorus/cli/testing";
+import { type ChorusUp, CLI_BUNDLE, startChorusUp, testConfig } from "@chorus/cli/testing";
 import { stringify } from "yaml";
 import { noTerminal, Terminal } from "./testing/terminal.js";
 
@@ -122,7 +122,9 @@ describe("chorus chat on a terminal, joined to a running mesh", { timeout: 60_00
     const { stdout } = await run;
     const answered = stdout.split("\n").filter((l) => /creative> \[simulated\]/.test(l));
     assert.equal(answered.length, questions.length, stdout);
-    questions.forEach((q, i) => assert.match(answered[i] ?? "", new RegExp(q.slice(0, -1).toLowerCase()), stdout));
+    questions.forEach((q, i) =>
+      assert.match(answered[i] ?? "", new RegExp(q.slice(0, -1).toLowerCase()), stdout),
+    );
   });
 
   it("/quit leaves the chat with exit code 0 and leaves the mesh running", async () => {
