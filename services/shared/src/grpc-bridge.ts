@@ -20,10 +20,13 @@ import {
   status,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { context as otel } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { type CallContext, deadlineDate, requestIdFrom } from "./call-context.js";
 import { acceptedRequest, requestDeserializer } from "./request-decoding.js";
 import { codeOf, toServiceError } from "./status.js";
+import { type ActiveSpan, startServerSpan, tracesServerCalls } from "./tracing/rpc-spans.js";
+import { endRpcSpan } from "./tracing/spans.js";
 
 type MethodShape = GenServiceMethods[string];
 type Input<M extends MethodShape> = MessageShape<M["input"]>;
@@ -138,7 +141,7 @@ async function stream(
   call: WritableCall,
   responses: (context: CallContext) => AsyncIterable<MessageInitShape<DescMessage>>,
   output: DescMessage,
-  report: (code: status, context: CallContext) => void,
+  report: (code: status, context: CallContext, err?: unknown) => void,
   fail: (err: unknown, context: CallContext) => void,
 ): Promise<void> {
   const context = contextOf(call);
@@ -152,12 +155,20 @@ async function stream(
   } catch (err) {
     // A cancelled call has no one to tell; its handler's error is an expected consequence.
     if (context.signal.aborted) return report(status.CANCELLED, context);
-    report(codeOf(err), context);
+    report(codeOf(err), context, err);
     fail(err, context);
   }
 }
 
-/** Adapts typed async handlers to a grpc-js service implementation. */
+/** Runs `fn` with the call's server span active (so its outgoing calls join the trace), or plainly. */
+function within<T>(traced: ActiveSpan | undefined, fn: () => T): T {
+  return traced ? otel.with(traced.context, fn) : fn();
+}
+
+/**
+ * Adapts typed async handlers to a grpc-js service implementation. Every unary and server-streaming
+ * call runs inside a server span continuing the caller's W3C trace context (a no-op while tracing is off).
+ */
 export function implement<S extends DescService>(
   service: S,
   handlers: ServiceHandlers<S>,
@@ -170,19 +181,29 @@ export function implement<S extends DescService>(
     const handler = table[method.localName];
     if (!handler) throw new Error(`no handler for ${method.parent.typeName}/${method.name}`);
     const name = method.name;
+    const traces = tracesServerCalls(method);
     if (method.methodKind === "unary") {
       const unary: handleUnaryCall<unknown, unknown> = (call, callback) => {
         const started = performance.now();
         const context = contextOf(call);
-        new Promise<MessageInitShape<DescMessage>>((resolve) =>
-          resolve(handler(acceptedRequest(call.request), context) as Promise<MessageInitShape<DescMessage>>),
+        const traced = traces ? startServerSpan(method, call) : undefined;
+        within(
+          traced,
+          () =>
+            new Promise<MessageInitShape<DescMessage>>((resolve) =>
+              resolve(
+                handler(acceptedRequest(call.request), context) as Promise<MessageInitShape<DescMessage>>,
+              ),
+            ),
         ).then(
           (response) => {
             observe(name, status.OK, (performance.now() - started) / 1000);
+            if (traced) endRpcSpan(traced.span, status.OK);
             callback(null, create(method.output, response));
           },
           (err: unknown) => {
             observe(name, codeOf(err), (performance.now() - started) / 1000);
+            if (traced) endRpcSpan(traced.span, codeOf(err), err);
             callback(toServiceError(err, log.child({ requestId: context.requestId }), name));
           },
         );
@@ -199,10 +220,14 @@ export function implement<S extends DescService>(
               : acceptedRequest((call as ServerWritableStream<unknown, unknown>).request),
             context,
           ) as AsyncIterable<MessageInitShape<DescMessage>>;
-        const report = (code: status) => observe(name, code, (performance.now() - started) / 1000);
+        const traced = traces ? startServerSpan(method, call) : undefined;
+        const report = (code: status, _context: CallContext, err?: unknown) => {
+          observe(name, code, (performance.now() - started) / 1000);
+          if (traced) endRpcSpan(traced.span, code, err);
+        };
         const fail = (err: unknown, context: CallContext) =>
           call.emit("error", toServiceError(err, log.child({ requestId: context.requestId }), name));
-        void stream(call, responses, method.output, report, fail);
+        void within(traced, () => stream(call, responses, method.output, report, fail));
       };
       implementation[method.localName] = streaming as
         | handleServerStreamingCall<unknown, unknown>

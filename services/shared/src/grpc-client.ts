@@ -19,7 +19,10 @@ import {
 } from "@grpc/grpc-js";
 import { REQUEST_ID_KEY } from "./call-context.js";
 import { methodPath } from "./grpc-bridge.js";
-import { RpcError } from "./status.js";
+import { codeOf, RpcError } from "./status.js";
+import { injectMetadata } from "./tracing/propagation.js";
+import { startClientSpan } from "./tracing/rpc-spans.js";
+import { endRpcSpan } from "./tracing/spans.js";
 
 /** Per-call options: every outgoing call should carry a deadline. */
 export interface RpcOptions {
@@ -33,6 +36,8 @@ export interface RpcOptions {
   metadata?: Readonly<Record<string, string>> | undefined;
   /** Wait (within the deadline) for the channel to connect instead of failing at once while it cannot. */
   waitForReady?: boolean | undefined;
+  /** Called with the server's initial metadata (e.g. x-chorus-trace-id) when it arrives. */
+  onMetadata?: ((metadata: Metadata) => void) | undefined;
 }
 
 /** Options of a bidirectional call. */
@@ -111,13 +116,10 @@ function bidiCall(
   decode: (bytes: Buffer) => unknown,
   options: BidiOptions | undefined,
 ): BidiCall<MessageInitShape<DescMessage>, unknown> {
-  const call = client.makeBidiStreamRequest(
-    path,
-    serialize,
-    decode,
-    metadataOf(options),
-    callOptionsOf(options),
-  );
+  const metadata = metadataOf(options);
+  // A channel opened inside a traced call carries its context; it gets no span of its own.
+  injectMetadata(metadata);
+  const call = client.makeBidiStreamRequest(path, serialize, decode, metadata, callOptionsOf(options));
   const maxBuffered = options?.maxBuffered ?? DEFAULT_MAX_BUFFERED;
   let ended = false;
   const stop = () => {
@@ -198,19 +200,23 @@ export function createClient<S extends DescService>(
     if (method.methodKind === "unary") {
       methods[method.localName] = (request: MessageInitShape<DescMessage>, options?: RpcOptions) =>
         new Promise((resolve, reject) => {
+          const metadata = metadataOf(options);
+          const span = startClientSpan(method, address, metadata);
           const call = client.makeUnaryRequest(
             path,
             serialize,
             decode,
             request,
-            metadataOf(options),
+            metadata,
             callOptionsOf(options),
             (err, response) => {
               options?.signal?.removeEventListener("abort", cancel);
+              if (span) endRpcSpan(span, err ? err.code : status.OK, err ?? undefined);
               if (err) reject(err);
               else resolve(response);
             },
           );
+          if (options?.onMetadata) call.on("metadata", options.onMetadata);
           const cancel = () => call.cancel();
           if (options?.signal?.aborted) call.cancel();
           else options?.signal?.addEventListener("abort", cancel, { once: true });
@@ -218,21 +224,32 @@ export function createClient<S extends DescService>(
     } else if (method.methodKind === "server_streaming") {
       methods[method.localName] = (request: MessageInitShape<DescMessage>, options?: RpcOptions) => ({
         async *[Symbol.asyncIterator]() {
+          const metadata = metadataOf(options);
+          const span = startClientSpan(method, address, metadata);
           const call = client.makeServerStreamRequest(
             path,
             serialize,
             decode,
             request,
-            metadataOf(options),
+            metadata,
             callOptionsOf(options),
           );
+          if (options?.onMetadata) call.on("metadata", options.onMetadata);
           const cancel = () => call.cancel();
           options?.signal?.addEventListener("abort", cancel, { once: true });
+          let code = status.CANCELLED;
+          let failure: unknown;
           try {
             for await (const message of call) yield message;
+            code = status.OK;
+          } catch (err) {
+            code = codeOf(err);
+            failure = err;
+            throw err;
           } finally {
             options?.signal?.removeEventListener("abort", cancel);
             call.cancel();
+            if (span) endRpcSpan(span, code, failure);
           }
         },
       });

@@ -13,4 +13,5 @@ export * from "./security/index.js";
 export * from "./server.js";
 export * from "./service-main.js";
 export * from "./status.js";
+export * from "./tracing/index.js";
 export * from "./transport-limits.js";

@@ -1,0 +1,4 @@
+export * from "./propagation.js";
+export * from "./rpc-spans.js";
+export * from "./setup.js";
+export * from "./spans.js";

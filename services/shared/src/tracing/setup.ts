@@ -1,0 +1,112 @@
+import { type DiagLogger, DiagLogLevel, diag, trace } from "@opentelemetry/api";
+import { OTLPTraceExporter as GrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
+import { OTLPTraceExporter as ProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import type { Logger } from "pino";
+
+/** A process's tracing: on when the OTEL_* environment asks for an exporter, else the no-op API. */
+export interface Tracing {
+  /** True when spans are recorded and exported. */
+  readonly enabled: boolean;
+  /** Exports what is buffered and stops; bounded by `timeoutMs`. */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+/** Who this process is, for the spans' resource; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win. */
+export interface TracingIdentity {
+  /** service.name, e.g. chorus-orchestrator. */
+  readonly service: string;
+  /** service.instance.id, e.g. an agent's replica id. */
+  readonly instance?: string | undefined;
+  /** More resource attributes (chorus.agent). */
+  readonly attributes?: Readonly<Record<string, string>> | undefined;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const OFF: Tracing = { enabled: false, shutdown: async () => {} };
+
+/**
+ * The exporter protocol OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL names:
+ * grpc or http/protobuf (the specification's default); undefined when tracing is off. Tracing is
+ * off unless OTEL_TRACES_EXPORTER is otlp or an OTLP endpoint is set, and always with
+ * OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none.
+ */
+export function tracingProtocol(env: Env = process.env): "grpc" | "http/protobuf" | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return undefined;
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? "")
+    .split(",")
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== "");
+  if (exporters.includes("none")) return undefined;
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!exporters.includes("otlp") && !endpoint) return undefined;
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || "").trim();
+  return protocol === "grpc" ? "grpc" : "http/protobuf";
+}
+
+function diagLogger(log: Logger): DiagLogger {
+  const warn = (message: string, ...args: unknown[]) => log.warn({ otel: args.map(String) }, message);
+  const quiet = () => {};
+  return { error: warn, warn, info: quiet, debug: quiet, verbose: quiet };
+}
+
+function exporterFor(protocol: "grpc" | "http/protobuf"): SpanExporter {
+  // Both read their endpoint, headers, timeout, compression and TLS files from OTEL_EXPORTER_OTLP_*.
+  return protocol === "grpc" ? new GrpcExporter() : new ProtoExporter();
+}
+
+/**
+ * Registers the OpenTelemetry SDK for this process when the OTEL_* environment asks for it: an
+ * OTLP exporter behind a batch span processor (OTEL_BSP_*), the sampler of OTEL_TRACES_SAMPLER
+ * (default parentbased_always_on), W3C trace context propagation. Otherwise registers nothing, so
+ * every span is the API's no-op. Exporter failures are logged as warnings, never thrown.
+ */
+export function startTracing(identity: TracingIdentity, log: Logger, env: Env = process.env): Tracing {
+  const protocol = tracingProtocol(env);
+  if (!protocol) return OFF;
+  const requested = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL;
+  if (requested && requested !== protocol)
+    log.warn({ protocol: requested }, "OTLP protocol not supported; exporting with http/protobuf");
+  diag.setLogger(diagLogger(log), DiagLogLevel.WARN);
+  const own = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: identity.service,
+    ...(identity.instance ? { [ATTR_SERVICE_INSTANCE_ID]: identity.instance } : {}),
+    ...identity.attributes,
+  });
+  // The environment's attributes (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) override ours.
+  const resource = own.merge(detectResources({ detectors: [envDetector] }));
+  const provider = new NodeTracerProvider({
+    resource,
+    spanProcessors: [new BatchSpanProcessor(exporterFor(protocol))],
+  });
+  provider.register();
+  log.info({ protocol }, "tracing on: exporting spans over OTLP");
+  let stopped: Promise<void> | undefined;
+  return {
+    enabled: true,
+    shutdown(timeoutMs = 5000) {
+      stopped ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        provider.shutdown().then(
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          (err: unknown) => {
+            clearTimeout(timer);
+            log.warn({ err }, "tracing shutdown failed");
+            resolve();
+          },
+        );
+      }).finally(() => {
+        trace.disable();
+        diag.disable();
+      });
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { status as grpcStatus } from "@grpc/grpc-js";
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Span,
+  type SpanOptions,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
+import { ATTR_ERROR_TYPE, ATTR_RPC_STATUS_CODE } from "@opentelemetry/semantic-conventions";
+import { codeOf, detailsOf } from "../status.js";
+
+/** Chorus's own span attributes (`chorus.*`); the rest follow the OpenTelemetry semantic conventions. */
+export const ChorusAttr = {
+  conversationId: "chorus.conversation.id",
+  turnId: "chorus.turn.id",
+  agents: "chorus.agents",
+  agent: "chorus.agent",
+  aggregation: "chorus.aggregation",
+  cached: "chorus.cached",
+  replayed: "chorus.replayed",
+  answeredBy: "chorus.answered_by",
+  pool: "chorus.pool",
+  attempt: "chorus.attempt",
+  attempts: "chorus.attempts",
+  hedged: "chorus.hedged",
+  hedgeWon: "chorus.hedge_won",
+  outcome: "chorus.outcome",
+  replica: "chorus.replica",
+  replicaId: "chorus.replica.id",
+  stream: "chorus.stream",
+  promptTokens: "chorus.tokens.prompt",
+  completionTokens: "chorus.tokens.completion",
+  cacheHit: "chorus.cache.hit",
+} as const;
+
+/** The tracer every Chorus span comes from (the API's no-op one while tracing is off). */
+export function tracer(): Tracer {
+  return trace.getTracer("chorus");
+}
+
+const MAX_STATUS_MESSAGE = 200;
+
+/** Marks `span` failed with `err`: status ERROR and a short message, the gRPC code when there is one. */
+export function failSpan(span: Span, err: unknown): void {
+  const code = codeOf(err);
+  const message = detailsOf(err);
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: message.length > MAX_STATUS_MESSAGE ? `${message.slice(0, MAX_STATUS_MESSAGE)}…` : message,
+  });
+  span.setAttribute(ATTR_ERROR_TYPE, grpcStatus[code] ?? "UNKNOWN");
+}
+
+/** Ends a span of a gRPC call with its status code (rpc.status_code); an error code marks it failed. */
+export function endRpcSpan(span: Span, code: grpcStatus, err?: unknown): void {
+  span.setAttribute(ATTR_RPC_STATUS_CODE, grpcStatus[code] ?? String(code));
+  if (code !== grpcStatus.OK) {
+    if (err === undefined) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: grpcStatus[code] ?? String(code) });
+      span.setAttribute(ATTR_ERROR_TYPE, grpcStatus[code] ?? "UNKNOWN");
+    } else failSpan(span, err);
+  }
+  span.end();
+}
+
+/**
+ * Runs `fn` inside a new span (a child of `parent`, by default the active context): the span is
+ * active for everything `fn` awaits, marked failed if `fn` throws, and ended when it settles.
+ */
+export async function inSpan<T>(
+  name: string,
+  options: SpanOptions,
+  fn: (span: Span) => Promise<T>,
+  parent: Context = context.active(),
+): Promise<T> {
+  const span = tracer().startSpan(name, options, parent);
+  try {
+    return await context.with(trace.setSpan(parent, span), () => fn(span));
+  } catch (err) {
+    failSpan(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+/** Sets only the attributes whose values are defined. */
+export function setAttributes(span: Span, attributes: Attributes): void {
+  if (!span.isRecording()) return;
+  for (const [key, value] of Object.entries(attributes))
+    if (value !== undefined) span.setAttribute(key, value);
+}
