@@ -6,7 +6,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { type ChorusUp, startChorusUp } from "@chorus/cli/testing";
 import { ChatService, HistoryService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
-import { reconcile, runLoad, servingAgain, storedTurnIds, type TurnOutcome } from "./testing/turn-load.js";
+import { reconcile, runLoad, servingAgain, storedTurnIds, type TurnOutcome } from "@chorus/shared/testing";
 
 const soon = () => ({ deadline: new Date(Date.now() + 30_000) });
 // Clients that notice a restarted peer at once (grpc-js would otherwise back off for a second or more).

@@ -1,3 +1,4 @@
 export * from "./free-port.js";
 export * from "./raw-grpc.js";
 export * from "./redis-server.js";
+export * from "./turn-load.js";

@@ -41,18 +41,22 @@ export function testConfig(dir: string, overrides: Record<string, unknown> = {})
   return merged;
 }
 
-/** Starts `chorus up` as a separate process and waits (bounded) until it prints its address. */
+/**
+ * Starts `chorus up` (from `bundle`: the benchmark runs its snapshot) as a separate process and
+ * waits (bounded) until it prints its address.
+ */
 export async function startChorusUp(
   overrides: Record<string, unknown> = {},
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 60_000,
+  bundle = CLI_BUNDLE,
 ): Promise<ChorusUp> {
-  if (!existsSync(CLI_BUNDLE)) throw new Error(`${CLI_BUNDLE} is missing: run npm run build`);
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`);
   const dir = mkdtempSync(join(tmpdir(), "chorus-test-"));
   const configPath = join(dir, "chorus.yaml");
   writeFileSync(configPath, stringify(testConfig(dir, overrides)));
   const pidsFile = join(dir, "pids.json");
-  const child = spawn(process.execPath, [CLI_BUNDLE, "up", "--config", configPath, "--pids-file", pidsFile], {
+  const child = spawn(process.execPath, [bundle, "up", "--config", configPath, "--pids-file", pidsFile], {
     env: { ...process.env, LOG_LEVEL: process.env.CHORUS_TEST_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

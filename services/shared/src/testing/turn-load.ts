@@ -6,7 +6,8 @@ import {
   HealthCheckResponse_ServingStatus,
   type HistoryService,
 } from "@chorus/proto";
-import { codeOf, createClient, type PromiseClient } from "@chorus/shared";
+import { createClient, type PromiseClient } from "../grpc-client.js";
+import { codeOf } from "../status.js";
 
 /** How one turn of a load run ended, as its client saw it. */
 export interface TurnOutcome {
@@ -22,6 +23,8 @@ export interface TurnOutcome {
   readonly attempts: number;
   /** The answer was the stored turn replayed (a retry of a turn that had been stored). */
   readonly replayed: boolean;
+  /** The aggregated answer the client got ("" when it failed). */
+  readonly answer: string;
 }
 
 /** A bounded load: `count` turns sent at `perSecond`, each in a new conversation with its own turn id. */
@@ -45,12 +48,22 @@ async function oneTurn(chat: PromiseClient<typeof ChatService>, options: LoadOpt
     try {
       const deadline = new Date(Date.now() + options.callTimeoutMs);
       const response = await chat.chat({ message: `load turn ${turnId}`, turnId }, { deadline });
-      const replayed = response.replayed;
-      return { turnId, ok: true, code: 0, error: "", sentAt, endedAt: Date.now(), attempts, replayed };
+      const { replayed, answer } = response;
+      return {
+        turnId,
+        ok: true,
+        code: 0,
+        error: "",
+        sentAt,
+        endedAt: Date.now(),
+        attempts,
+        replayed,
+        answer,
+      };
     } catch (err) {
       const failed = { turnId, ok: false, code: codeOf(err) ?? -1, error: (err as Error).message };
       if (Date.now() - sentAt >= (options.retryForMs ?? 0))
-        return { ...failed, sentAt, endedAt: Date.now(), attempts, replayed: false };
+        return { ...failed, sentAt, endedAt: Date.now(), attempts, replayed: false, answer: "" };
       await delay(100);
     }
   }
@@ -72,12 +85,12 @@ export async function runLoad(
   return Promise.all(turns);
 }
 
-/** How many times each turn id is stored, read through HistoryService (every conversation, every turn). */
-export async function storedTurnIds(
+/** The answer of every stored turn, by turn id (a turn id stored twice has two), read through HistoryService. */
+export async function storedAnswers(
   history: PromiseClient<typeof HistoryService>,
-): Promise<Map<string, number>> {
+): Promise<Map<string, string[]>> {
   const deadline = () => ({ deadline: new Date(Date.now() + 30_000) });
-  const stored = new Map<string, number>();
+  const stored = new Map<string, string[]>();
   let pageToken = "";
   do {
     const page = await history.listConversations({ pageSize: 100, pageToken }, deadline());
@@ -86,11 +99,19 @@ export async function storedTurnIds(
         { conversationId: conversation.conversationId },
         deadline(),
       );
-      for (const turn of turns) stored.set(turn.turnId, (stored.get(turn.turnId) ?? 0) + 1);
+      for (const turn of turns) stored.set(turn.turnId, [...(stored.get(turn.turnId) ?? []), turn.answer]);
     }
     pageToken = page.nextPageToken;
   } while (pageToken);
   return stored;
+}
+
+/** How many times each turn id is stored, read through HistoryService (every conversation, every turn). */
+export async function storedTurnIds(
+  history: PromiseClient<typeof HistoryService>,
+): Promise<Map<string, number>> {
+  const answers = await storedAnswers(history);
+  return new Map([...answers].map(([id, list]) => [id, list.length]));
 }
 
 /** What clients got against what history holds. */
@@ -105,14 +126,28 @@ export interface Reconciliation {
   readonly storedButFailed: readonly string[];
   /** Stored turns with ids no client of this load sent. */
   readonly unknown: readonly string[];
+  /** Answered turns whose stored answer is not the one the client got (only when given the answers). */
+  readonly mismatched: readonly string[];
 }
 
-/** Compares a load's outcomes with the turns history holds. */
+/** Compares a load's outcomes with the turns history holds (counts, or the stored answers themselves). */
 export function reconcile(
   outcomes: readonly TurnOutcome[],
-  stored: ReadonlyMap<string, number>,
+  storedTurns: ReadonlyMap<string, number> | ReadonlyMap<string, readonly string[]>,
 ): Reconciliation {
   const sent = new Set(outcomes.map((o) => o.turnId));
+  const answers = new Map<string, readonly string[]>();
+  const stored = new Map<string, number>();
+  for (const [id, value] of storedTurns) {
+    if (typeof value === "number") stored.set(id, value);
+    else {
+      answers.set(id, value);
+      stored.set(id, value.length);
+    }
+  }
+  const mismatched = outcomes.filter(
+    (o) => o.ok && answers.has(o.turnId) && !answers.get(o.turnId)?.every((a) => a === o.answer),
+  );
   return {
     ok: outcomes.filter((o) => o.ok).length,
     failed: outcomes.filter((o) => !o.ok),
@@ -120,6 +155,7 @@ export function reconcile(
     duplicated: [...stored].filter(([, count]) => count > 1).map(([id]) => id),
     storedButFailed: outcomes.filter((o) => !o.ok && stored.has(o.turnId)).map((o) => o.turnId),
     unknown: [...stored.keys()].filter((id) => !sent.has(id)),
+    mismatched: mismatched.map((o) => o.turnId),
   };
 }
 
