@@ -32,8 +32,8 @@ export function makePlan(machine, requirements = REQUIREMENTS) {
     return checked.get(req.id);
   };
   const missing = requirements.filter((req) => {
-    const dependent = req.onlyFor ? byId.get(req.onlyFor) : undefined;
-    return (!dependent || isMissing(dependent)) && isMissing(req);
+    const dependents = (req.onlyFor ?? []).map((id) => byId.get(id)).filter(Boolean);
+    return (dependents.length === 0 || dependents.some(isMissing)) && isMissing(req);
   });
 
   const gaps = [];

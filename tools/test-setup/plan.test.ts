@@ -3,11 +3,23 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
+import {
+  otelcolBinDir,
+  OTELCOL_BINARY as SHARED_OTELCOL_BINARY,
+  OTELCOL_VERSION as SHARED_OTELCOL_VERSION,
+} from "@chorus/shared/testing";
 import { BINARIES, K8S_VERSION as TESTENV_K8S_VERSION } from "@chorus/testenv";
 import { chooseCache, DEFAULT_CACHE, Machine } from "./machine.mjs";
 import { explain, makePlan } from "./plan.mjs";
 import { ProvisionError, provision, testEnv } from "./provision.mjs";
-import { GO_TOOLS, K8S_VERSION, toolsBin } from "./requirements.mjs";
+import {
+  GO_TOOLS,
+  K8S_VERSION,
+  OTELCOL_BINARY,
+  OTELCOL_VERSION,
+  otelcolBin,
+  toolsBin,
+} from "./requirements.mjs";
 
 const dirs: string[] = [];
 
@@ -19,7 +31,8 @@ function script(path: string, body: string): void {
 
 /**
  * A machine in a temp dir: `commands` on its PATH, a /usr/bin/python3 that imports only
- * `python`, the grpc-proto files, optionally `go` printing `go`, PostgreSQL versions and the Go tools.
+ * `python`, the grpc-proto files, optionally `go` printing `go`, PostgreSQL versions, the Go tools
+ * and the collector (present with the Go tools unless `otelcol` says otherwise).
  */
 function fakeMachine(options: {
   isRoot: boolean;
@@ -28,6 +41,7 @@ function fakeMachine(options: {
   go?: string;
   postgres?: string[];
   goTools?: boolean;
+  otelcol?: boolean;
 }): Machine {
   const dir = mkdtempSync(join(tmpdir(), "chorus-test-setup-test-"));
   dirs.push(dir);
@@ -45,6 +59,7 @@ function fakeMachine(options: {
       script(join(root, `usr/lib/postgresql/${version}/bin/${name}`), "");
   }
   if (options.goTools) for (const tool of GO_TOOLS) script(join(toolsBin(cache), tool), "");
+  if (options.otelcol ?? options.goTools) script(join(otelcolBin(cache), OTELCOL_BINARY), "");
   return new Machine({
     env: { PATH: bin, HOME: join(dir, "home"), CHORUS_CACHE: cache },
     isRoot: options.isRoot,
@@ -67,7 +82,16 @@ describe("test setup plan", () => {
   it("lists exactly what a non-root user lacks, with one sudo apt-get command, and nothing it can run alone", () => {
     const machine = fakeMachine(USER_LACKING);
     const plan = makePlan(machine);
-    assert.deepEqual(plan.missing, ["grpc-tools", "venv", "ip", "postgres", "go", "parsl", "go-tools"]);
+    assert.deepEqual(plan.missing, [
+      "grpc-tools",
+      "venv",
+      "ip",
+      "postgres",
+      "go",
+      "parsl",
+      "go-tools",
+      "otelcol",
+    ]);
     assert.deepEqual(
       plan.gaps.map((gap: { ids: string[]; runnable: boolean }) => [gap.ids, gap.runnable]),
       [
@@ -75,9 +99,10 @@ describe("test setup plan", () => {
         [["go"], false],
         [["parsl"], false],
         [["go-tools"], false],
+        [["otelcol"], false],
       ],
     );
-    const [apt, , parsl, goTools] = plan.gaps;
+    const [apt, , parsl, goTools, otelcol] = plan.gaps;
     assert.equal(
       apt.command,
       "sudo apt-get update && sudo apt-get install -y python3-grpc-tools python3-venv iproute2 postgresql",
@@ -86,6 +111,8 @@ describe("test setup plan", () => {
     assert.equal(parsl.why, "needs python3 venv (ensurepip) first");
     assert.equal(goTools.why, "needs Go >= 1.26 on PATH first");
     assert.equal(goTools.command, `CHORUS_CACHE=${machine.cache} bash tools/testenv/build.sh`);
+    assert.equal(otelcol.why, "needs Go >= 1.26 on PATH first");
+    assert.equal(otelcol.command, `CHORUS_CACHE=${machine.cache} bash tools/testenv/build-otelcol.sh`);
   });
 
   it("words one message holding every missing piece's install command", () => {
@@ -115,6 +142,7 @@ describe("test setup plan", () => {
       "postgres",
       "parsl",
       "go-tools",
+      "otelcol",
     ]);
     assert.ok(plan.gaps.every((gap: { runnable: boolean }) => gap.runnable));
     assert.equal(
@@ -127,13 +155,21 @@ describe("test setup plan", () => {
     const base = { isRoot: false, commands: [], python: [] };
     assert.ok(!makePlan(fakeMachine({ ...base, goTools: true })).missing.includes("go"));
     assert.ok(makePlan(fakeMachine({ ...base, goTools: false })).missing.includes("go"));
+    const onlyCollector = makePlan(fakeMachine({ ...base, goTools: true, otelcol: false }));
+    assert.deepEqual(
+      onlyCollector.missing.filter((id: string) => id === "go" || id.startsWith("go-") || id === "otelcol"),
+      ["go", "otelcol"],
+    );
   });
 
-  it("gives tests the Go tools and the newest PostgreSQL first on PATH, and the cache", () => {
+  it("gives tests the Go tools, the collector and the newest PostgreSQL first on PATH, and the cache", () => {
     const machine = fakeMachine({ ...USER_LACKING, postgres: ["9", "16", "15"], goTools: true });
     const env = testEnv(machine);
     const pg = join(machine.system("/usr/lib/postgresql"), "16", "bin");
-    assert.equal(env.PATH, [toolsBin(machine.cache), pg, machine.env.PATH].join(":"));
+    assert.equal(
+      env.PATH,
+      [toolsBin(machine.cache), otelcolBin(machine.cache), pg, machine.env.PATH].join(":"),
+    );
     assert.equal(env.CHORUS_CACHE, machine.cache);
   });
 
@@ -159,5 +195,11 @@ describe("test setup plan", () => {
   it("knows the same Go tools and Kubernetes version as testenv", () => {
     assert.deepEqual(GO_TOOLS, [...BINARIES]);
     assert.equal(K8S_VERSION, TESTENV_K8S_VERSION);
+  });
+
+  it("knows the same collector version, binary and bin dir as the shared test support", () => {
+    assert.equal(OTELCOL_VERSION, SHARED_OTELCOL_VERSION);
+    assert.equal(OTELCOL_BINARY, SHARED_OTELCOL_BINARY);
+    assert.equal(otelcolBinDir({ CHORUS_CACHE: "/c" }), otelcolBin("/c"));
   });
 });

@@ -11,7 +11,7 @@ import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { Machine } from "./machine.mjs";
 import { explain, makePlan } from "./plan.mjs";
-import { REPO_ROOT, toolsBin } from "./requirements.mjs";
+import { otelcolBin, REPO_ROOT, toolsBin } from "./requirements.mjs";
 
 /** Thrown when something the tests need is missing and cannot be installed here; the message says what and how. */
 export class ProvisionError extends Error {}
@@ -19,7 +19,7 @@ export class ProvisionError extends Error {}
 /** A slow step says it is still running this often. */
 const HEARTBEAT_MS = 60_000;
 /** The scripts' own progress lines, echoed while the rest of their output goes to the step's log. */
-const SCRIPT_PROGRESS = /^(\[testenv\/build\]|ensure-venv:) /;
+const SCRIPT_PROGRESS = /^(\[testenv\/build(-otelcol)?\]|ensure-venv:) /;
 
 /** The default progress sink: one `test-setup: …` line on stderr. */
 function stderrLog(message) {
@@ -88,12 +88,14 @@ async function fill(gap, cache, logDir, log) {
   }
 }
 
-/** The dirs test processes get in front of PATH: the Go tools' and PostgreSQL's bin dirs. */
+/** The dirs test processes get in front of PATH: the Go tools', the collector's and PostgreSQL's bin dirs. */
 function binDirs(machine) {
-  return [toolsBin(machine.cache), machine.postgresBin()].filter((dir) => dir !== undefined);
+  return [toolsBin(machine.cache), otelcolBin(machine.cache), machine.postgresBin()].filter(
+    (dir) => dir !== undefined,
+  );
 }
 
-/** What test processes need in their environment: the cache, and PATH with the Go tools and PostgreSQL first. */
+/** What test processes need in their environment: the cache, and PATH with the Go tools, the collector and PostgreSQL first. */
 export function testEnv(machine) {
   const path = [...binDirs(machine), machine.env.PATH].filter(Boolean).join(delimiter);
   return { CHORUS_CACHE: machine.cache, PATH: path };

@@ -8,6 +8,7 @@ export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 /** The scripts that build the Go tools and the Parsl virtualenv; they also hold the pinned versions. */
 export const BUILD_SCRIPT = "tools/testenv/build.sh";
 export const VENV_SCRIPT = "tools/parsl-oracle/ensure-venv.sh";
+export const OTELCOL_SCRIPT = "tools/testenv/build-otelcol.sh";
 
 /** Reads `NAME="value"` from a script, so each version is pinned in one place. */
 function pinned(script, name) {
@@ -19,8 +20,9 @@ function pinned(script, name) {
 
 export const K8S_VERSION = pinned(BUILD_SCRIPT, "K8S_VERSION");
 export const PARSL_VERSION = pinned(VENV_SCRIPT, "PARSL_VERSION");
+export const OTELCOL_VERSION = pinned(OTELCOL_SCRIPT, "OTELCOL_VERSION");
 
-/** The oldest Go that builds k8s.io/kubernetes at K8S_VERSION (build.sh forbids toolchain downloads). */
+/** The oldest Go that builds k8s.io/kubernetes at K8S_VERSION (build.sh forbids toolchain downloads); the collector needs less. */
 export const GO_MIN = [1, 26];
 
 /** What build.sh puts in the cache bin dir (the same list as testenv's BINARIES; a test checks). */
@@ -31,6 +33,14 @@ export function toolsBin(cache) {
   return join(cache, `k8s-${K8S_VERSION}`, "bin");
 }
 
+/** What build-otelcol.sh builds: the OpenTelemetry Collector the tracing tests send spans to. */
+export const OTELCOL_BINARY = "otelcol-chorus";
+
+/** The cache's bin dir for the collector: <cache>/otelcol-<version>/bin. */
+export function otelcolBin(cache) {
+  return join(cache, `otelcol-${OTELCOL_VERSION}`, "bin");
+}
+
 /**
  * @typedef {{ apt: string } | { manual: string } | { script: string, needs: string[], takes?: string }} Install
  * @typedef {{
@@ -38,9 +48,9 @@ export function toolsBin(cache) {
  *   name: string,
  *   present: (machine: import("./machine.mjs").Machine) => boolean,
  *   install: Install,
- *   onlyFor?: string,
+ *   onlyFor?: string[],
  * }} Requirement
- * `onlyFor`: checked only while that other requirement is missing (Go is needed only to build).
+ * `onlyFor`: checked only while one of those other requirements is missing (Go is needed only to build).
  */
 
 /** @type {Requirement[]} In install order: Debian packages, then what the scripts build from them. */
@@ -90,7 +100,7 @@ export const REQUIREMENTS = [
     install: {
       manual: `install Go ${GO_MIN.join(".")} or newer from https://go.dev/dl/ and put its bin on PATH`,
     },
-    onlyFor: "go-tools",
+    onlyFor: ["go-tools", "otelcol"],
   },
   {
     id: "parsl",
@@ -103,5 +113,11 @@ export const REQUIREMENTS = [
     name: `${GO_TOOLS.join(", ")} for Kubernetes ${K8S_VERSION}`,
     present: (m) => GO_TOOLS.every((tool) => m.executable(join(toolsBin(m.cache), tool))),
     install: { script: BUILD_SCRIPT, needs: ["go"], takes: "about 10 minutes cold on 2 cores" },
+  },
+  {
+    id: "otelcol",
+    name: `OpenTelemetry Collector ${OTELCOL_VERSION} (${OTELCOL_BINARY})`,
+    present: (m) => m.executable(join(otelcolBin(m.cache), OTELCOL_BINARY)),
+    install: { script: OTELCOL_SCRIPT, needs: ["go"], takes: "about 3 minutes cold on 2 cores" },
   },
 ];
