@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { CallScope } from "./call-scope.js";
 import type { ChatMessage, Llm, LlmEvent, LlmRequest, LlmResult } from "./llm.js";
+import { endModelSpan, startModelSpan } from "./model-span.js";
 import { nodeHttpFetch } from "./node-http-fetch.js";
 
 /** Where and how to reach an OpenAI-compatible server. */
@@ -55,37 +56,47 @@ export class OpenAiLlm implements Llm {
     };
   }
 
-  private callOptions(scope: CallScope, request: LlmRequest) {
-    return { signal: scope.signal, timeout: Math.max(1, Math.ceil(request.timeoutMs)) };
+  // The trace context rides on each request's headers, so the model server can join the trace.
+  private callOptions(scope: CallScope, request: LlmRequest, headers: Record<string, string>) {
+    return { signal: scope.signal, timeout: Math.max(1, Math.ceil(request.timeoutMs)), headers };
   }
 
   async complete(request: LlmRequest): Promise<LlmResult> {
     const scope = new CallScope(request);
+    const { span, headers } = startModelSpan(request, this.options.baseUrl, false);
+    let result: LlmResult | undefined;
+    let failure: unknown;
     try {
       const completion = await this.client.chat.completions.create(
         { ...this.body(request), stream: false },
-        this.callOptions(scope, request),
+        this.callOptions(scope, request, headers),
       );
-      return resultOf(
+      result = resultOf(
         request,
         completion.choices[0]?.message.content ?? "",
         completion.model,
         completion.usage,
       );
+      return result;
     } catch (err) {
-      throw scope.classify(err, this.options.baseUrl);
+      failure = scope.classify(err, this.options.baseUrl);
+      throw failure;
     } finally {
       scope.dispose(false);
+      endModelSpan(span, result, failure);
     }
   }
 
   async *stream(request: LlmRequest): AsyncIterable<LlmEvent> {
     const scope = new CallScope(request);
+    const { span, headers } = startModelSpan(request, this.options.baseUrl, true);
     let finished = false;
+    let result: LlmResult | undefined;
+    let failure: unknown;
     try {
       const stream = await this.client.chat.completions.create(
         { ...this.body(request), stream: true, stream_options: { include_usage: true } },
-        this.callOptions(scope, request),
+        this.callOptions(scope, request, headers),
       );
       let text = "";
       let model: string | undefined;
@@ -102,11 +113,14 @@ export class OpenAiLlm implements Llm {
       // The SDK ends an aborted stream silently, without an error.
       if (scope.signal.aborted) throw scope.abortError();
       finished = true;
-      yield { type: "done", result: resultOf(request, text, model, usage) };
+      result = resultOf(request, text, model, usage);
+      yield { type: "done", result };
     } catch (err) {
-      throw scope.classify(err, this.options.baseUrl);
+      failure = scope.classify(err, this.options.baseUrl);
+      throw failure;
     } finally {
       scope.dispose(!finished);
+      endModelSpan(span, result, failure ?? (finished ? undefined : scope.abortError()));
     }
   }
 }

@@ -5,7 +5,18 @@ import type {
   GenerateResponseSchema,
   TaskChannelRequest,
 } from "@chorus/proto";
-import { type CallContext, RpcError, toServiceError } from "@chorus/shared";
+import {
+  type CallContext,
+  ChorusAttr,
+  extractHeaders,
+  failSpan,
+  inSpan,
+  RpcError,
+  type Span,
+  SpanKind,
+  setAttributes,
+  toServiceError,
+} from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { AgentDeps } from "./agent-deps.js";
 import { ChannelOutbox, type ChannelStamp } from "./channel-outbox.js";
@@ -119,7 +130,20 @@ export class ReplicaChannel {
     });
   }
 
-  private async run(task: ChannelTask, controller: AbortController): Promise<void> {
+  // One span per task, `chorus.agent.task`, the child of the orchestrator's attempt span whose
+  // trace context the task carries; the model call's span is its child.
+  private run(task: ChannelTask, controller: AbortController): Promise<void> {
+    const attributes = {
+      [ChorusAttr.agent]: this.deps.agent.name,
+      [ChorusAttr.replicaId]: this.deps.replicaId,
+      [ChorusAttr.stream]: task.stream,
+    };
+    const parent = extractHeaders(task.traceContext);
+    const options = { kind: SpanKind.SERVER, attributes };
+    return inSpan("chorus.agent.task", options, (span) => this.runTask(task, controller, span), parent);
+  }
+
+  private async runTask(task: ChannelTask, controller: AbortController, span: Span): Promise<void> {
     const { deps } = this;
     const timeoutMs = task.timeoutMs > 0 ? task.timeoutMs : deps.llmTimeoutMs;
     const context: CallContext = {
@@ -130,6 +154,7 @@ export class ReplicaChannel {
       peer: this.context.peer,
     };
     const request = task.request ?? EMPTY_REQUEST;
+    setAttributes(span, { [ChorusAttr.turnId]: request.turnId || undefined });
     try {
       validate(request, deps);
       const generation = new Generation(deps, request, context);
@@ -143,8 +168,13 @@ export class ReplicaChannel {
       } finally {
         generation.close();
       }
+      setAttributes(span, {
+        [ChorusAttr.promptTokens]: answer.promptTokens,
+        [ChorusAttr.completionTokens]: answer.completionTokens,
+      });
       this.outbox.result(task.taskId, { case: "response", value: answer });
     } catch (err) {
+      failSpan(span, err);
       this.outbox.result(task.taskId, { case: "error", value: channelError(err, deps) });
     }
   }

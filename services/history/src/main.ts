@@ -5,6 +5,7 @@ import {
   intFlag,
   runIfMain,
   type ServiceFlags,
+  startTracing,
   stopOnSignals,
 } from "@chorus/shared";
 import { runHistory } from "./run-history.js";
@@ -12,6 +13,7 @@ import { runHistory } from "./run-history.js";
 /** Runs the history service from config and flags until SIGINT, SIGTERM or the parent's exit. */
 export async function main(config: ChorusConfig, flags: ServiceFlags): Promise<void> {
   const log = createLogger("history");
+  const tracing = await startTracing({ service: "chorus-history" }, log);
   const running = await runHistory({
     config,
     host: flags.host ?? config.history.host,
@@ -21,7 +23,10 @@ export async function main(config: ChorusConfig, flags: ServiceFlags): Promise<v
     log,
   });
   announceReady("history", running.address, { metricsPort: running.metricsPort });
-  stopOnSignals(log, () => running.close());
+  stopOnSignals(log, async () => {
+    await running.close();
+    await tracing.shutdown();
+  });
 }
 
 runIfMain(import.meta.url, (flags) =>

@@ -6,6 +6,7 @@ import {
   intFlag,
   runIfMain,
   type ServiceFlags,
+  startTracing,
   stopOnSignals,
   supervisorReports,
   withHeapCeiling,
@@ -34,6 +35,7 @@ export async function main(
   agentCommand: AgentCommand = agentMainCommand(config, flags),
 ): Promise<void> {
   const log = createLogger("orchestrator");
+  const tracing = await startTracing({ service: "chorus-orchestrator" }, log);
   const historyAddresses = historyTargets(flags["history-address"], config.history);
   const running = await runOrchestrator({
     config,
@@ -49,7 +51,10 @@ export async function main(
     supervisor: supervisorReports(),
   });
   announceReady("orchestrator", running.address, { metricsPort: running.metricsPort });
-  stopOnSignals(log, () => running.close());
+  stopOnSignals(log, async () => {
+    await running.close();
+    await tracing.shutdown();
+  });
 }
 
 runIfMain(import.meta.url, (flags) =>

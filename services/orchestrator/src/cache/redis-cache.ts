@@ -1,3 +1,4 @@
+import { ChorusAttr, inSpan, SemconvAttr, SpanKind } from "@chorus/shared";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Cache, CachedAnswer } from "./cache.js";
@@ -9,6 +10,12 @@ export interface RedisCacheOptions {
   readonly ttlSeconds: number;
   readonly commandTimeoutMs: number;
   readonly outageLogIntervalMs: number;
+}
+
+/** The span of one cache command: `redis GET` or `redis SET`, a client span in the turn's trace. */
+function cacheSpan(operation: "GET" | "SET") {
+  const attributes = { [SemconvAttr.dbSystemName]: "redis", [SemconvAttr.dbOperationName]: operation };
+  return { name: `redis ${operation}`, options: { kind: SpanKind.CLIENT, attributes } };
 }
 
 /** A Redis-backed cache that bypasses itself during an outage and reconnects by itself. */
@@ -49,24 +56,34 @@ export class RedisCache implements Cache {
     }
   }
 
-  async get(key: string): Promise<CachedAnswer | undefined> {
-    try {
-      const value = await this.redis.get(key);
-      if (value === null) return undefined;
-      const parsed = JSON.parse(value) as CachedAnswer;
-      return typeof parsed.text === "string" ? parsed : undefined;
-    } catch (err) {
-      this.outage(err);
-      return undefined;
-    }
+  get(key: string): Promise<CachedAnswer | undefined> {
+    const { name, options } = cacheSpan("GET");
+    return inSpan(name, options, async (span) => {
+      try {
+        const value = await this.redis.get(key);
+        const parsed = value === null ? undefined : (JSON.parse(value) as CachedAnswer);
+        const hit = typeof parsed?.text === "string" ? parsed : undefined;
+        span.setAttribute(ChorusAttr.cacheHit, hit !== undefined);
+        return hit;
+      } catch (err) {
+        this.outage(err);
+        span.setAttribute(ChorusAttr.cacheHit, false);
+        span.setAttribute(SemconvAttr.errorType, "redis unavailable");
+        return undefined;
+      }
+    });
   }
 
-  async set(key: string, answer: CachedAnswer): Promise<void> {
-    try {
-      await this.redis.set(key, JSON.stringify(answer), "EX", this.options.ttlSeconds);
-    } catch (err) {
-      this.outage(err);
-    }
+  set(key: string, answer: CachedAnswer): Promise<void> {
+    const { name, options } = cacheSpan("SET");
+    return inSpan(name, options, async (span) => {
+      try {
+        await this.redis.set(key, JSON.stringify(answer), "EX", this.options.ttlSeconds);
+      } catch (err) {
+        this.outage(err);
+        span.setAttribute(SemconvAttr.errorType, "redis unavailable");
+      }
+    });
   }
 
   status() {

@@ -2,6 +2,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { codeOf, detailsOf } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import { attempt } from "./attempt.js";
+import { inAttemptSpan } from "./attempt-span.js";
 import type { Block } from "./block.js";
 import { ReplicaLostError } from "./channel-task.js";
 import { modelFailureOf } from "./model-health.js";
@@ -83,7 +84,9 @@ export async function runAgentTask(pool: Pool, request: AgentTaskRequest): Promi
     }
     attempts += 1;
     tried.add(block.id);
-    const outcome = await attempt(pool, block, request, tried);
+    const outcome = await inAttemptSpan(block, attempts, request, (traced) =>
+      attempt(pool, block, traced, tried),
+    );
     if (outcome.hedged) {
       hedged = true;
       attempts += 1;

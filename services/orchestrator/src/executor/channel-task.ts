@@ -13,6 +13,8 @@ export interface ChannelTaskRequest {
   readonly signal?: AbortSignal | undefined;
   /** Called with text as the model produces it; when set the replica streams, else it asks for a whole answer. */
   readonly onDelta?: ((text: string) => void) | undefined;
+  /** W3C trace context (traceparent, tracestate) of the attempt's span, sent with the task; absent when tracing is off. */
+  readonly traceContext?: Readonly<Record<string, string>> | undefined;
 }
 
 /**

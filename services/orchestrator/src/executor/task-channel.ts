@@ -118,6 +118,7 @@ export class TaskChannel {
             stream: request.onDelta !== undefined,
             timeoutMs,
             requestId: request.requestId,
+            traceContext: request.traceContext,
           },
         },
       });

@@ -4,6 +4,7 @@ import { status } from "@grpc/grpc-js";
 import type { ContextMessage } from "../executor/agent-task.js";
 import { answerFromAgent, failedAnswer } from "./agent-answer.js";
 import * as aggregate from "./aggregation.js";
+import { inTaskSpan } from "./turn-span.js";
 import type { TurnDeps, TurnInput } from "./turn-types.js";
 
 /** Runs every selected agent, returning their answers in agent order once aggregation is settled. */
@@ -41,13 +42,12 @@ export async function collectAnswers(
           if (aggregate.isSettled(input.aggregation, outcomes, input.agents.length, quorum_size)) resolve();
           else if (quorumWaitOver && answer.ok) resolve();
         };
-        answerFromAgent(deps, pool, input, turnId, context, controller.signal).then(
-          settle,
-          (err: unknown) => {
-            deps.log.error({ err, agent: name, turnId }, "agent task failed unexpectedly");
-            settle(failedAnswer(name, "internal error"));
-          },
-        );
+        inTaskSpan(pool, input, controller.signal, () =>
+          answerFromAgent(deps, pool, input, turnId, context, controller.signal),
+        ).then(settle, (err: unknown) => {
+          deps.log.error({ err, agent: name, turnId }, "agent task failed unexpectedly");
+          settle(failedAnswer(name, "internal error"));
+        });
       });
     });
   } finally {

@@ -11,6 +11,7 @@ import { collectAnswers } from "./fan-out.js";
 import { callHistory, type HistoryCallOptions, historyFailure } from "./history-call.js";
 import { claimTurn } from "./turn-claim.js";
 import type { HistoryCalls } from "./turn-history.js";
+import { inTurnSpan } from "./turn-span.js";
 import type { TurnDeps, TurnInput } from "./turn-types.js";
 
 export type { TurnDeps, TurnInput } from "./turn-types.js";
@@ -75,8 +76,10 @@ function failure(input: TurnInput, answers: readonly AgentAnswer[]): RpcError {
  * gets the stored turn, replayed).
  */
 export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatResponseInit> {
-  if (!input.turnId) return answerTurn(deps, input, randomUUID());
-  return deps.turns.run(input, () => claimedTurn(deps, input));
+  return inTurnSpan(input, () => {
+    if (!input.turnId) return answerTurn(deps, input, randomUUID());
+    return deps.turns.run(input, () => claimedTurn(deps, input));
+  });
 }
 
 /** Answers a turn under the history claim on its turn_id, ending the claim (released if it failed). */

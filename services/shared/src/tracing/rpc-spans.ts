@@ -1,14 +1,11 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Metadata } from "@grpc/grpc-js";
 import { type Context, context, type Span, SpanKind, trace } from "@opentelemetry/api";
-import {
-  ATTR_RPC_METHOD,
-  ATTR_RPC_SYSTEM_NAME,
-  ATTR_SERVER_ADDRESS,
-  ATTR_SERVER_PORT,
-} from "@opentelemetry/semantic-conventions";
 import { extractMetadata, injectMetadata, sampledTraceId, TRACE_ID_KEY } from "./propagation.js";
-import { tracer } from "./spans.js";
+import { SemconvAttr, tracer } from "./spans.js";
+
+const { rpcMethod: ATTR_RPC_METHOD, rpcSystemName: ATTR_RPC_SYSTEM_NAME } = SemconvAttr;
+const { serverAddress: ATTR_SERVER_ADDRESS, serverPort: ATTR_SERVER_PORT } = SemconvAttr;
 
 /** A span and the context in which it is the active one. */
 export interface ActiveSpan {

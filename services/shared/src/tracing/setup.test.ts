@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { type BridgeRig, startBridgeRig, within } from "../bridge-test-rig.js";
 import { TRACE_ID_KEY, traceHeaders } from "./propagation.js";
 import { startTracing, tracingProtocol } from "./setup.js";
-import { tracer } from "./spans.js";
+import { SemconvAttr, tracer } from "./spans.js";
 
 const quiet = pino({ level: "silent" });
 
@@ -63,7 +63,7 @@ describe("with no OTEL_* set, nothing is registered and calls carry no trace", (
   after(() => rig.close());
 
   it("startTracing registers no SDK: the API's global tracer makes non-recording spans", async () => {
-    const tracing = startTracing({ service: "test" }, quiet, {});
+    const tracing = await startTracing({ service: "test" }, quiet, {});
     assert.equal(tracing.enabled, false);
     const span = tracer().startSpan("probe");
     assert.equal(span.isRecording(), false);
@@ -84,5 +84,17 @@ describe("with no OTEL_* set, nothing is registered and calls carry no trace", (
     );
     assert.ok(!received.includes("traceparent"), `server received ${received}`);
     assert.ok(!headers.includes(TRACE_ID_KEY), `client received ${headers}`);
+  });
+});
+
+describe("the attribute names spelled out in spans.ts are the semantic conventions' own", () => {
+  it("every stable name matches @opentelemetry/semantic-conventions", async () => {
+    const semconv = await import("@opentelemetry/semantic-conventions");
+    assert.equal(SemconvAttr.rpcSystemName, semconv.ATTR_RPC_SYSTEM_NAME);
+    assert.equal(SemconvAttr.rpcMethod, semconv.ATTR_RPC_METHOD);
+    assert.equal(SemconvAttr.rpcStatusCode, semconv.ATTR_RPC_STATUS_CODE);
+    assert.equal(SemconvAttr.serverAddress, semconv.ATTR_SERVER_ADDRESS);
+    assert.equal(SemconvAttr.serverPort, semconv.ATTR_SERVER_PORT);
+    assert.equal(SemconvAttr.errorType, semconv.ATTR_ERROR_TYPE);
   });
 });

@@ -1,10 +1,5 @@
 import { type DiagLogger, DiagLogLevel, diag, trace } from "@opentelemetry/api";
-import { OTLPTraceExporter as GrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
-import { OTLPTraceExporter as ProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
-import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
-import { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { Logger } from "pino";
 
 /** A process's tracing: on when the OTEL_* environment asks for an exporter, else the no-op API. */
@@ -54,24 +49,42 @@ function diagLogger(log: Logger): DiagLogger {
   return { error: warn, warn, info: quiet, debug: quiet, verbose: quiet };
 }
 
-function exporterFor(protocol: "grpc" | "http/protobuf"): SpanExporter {
+async function exporterFor(protocol: "grpc" | "http/protobuf"): Promise<SpanExporter> {
   // Both read their endpoint, headers, timeout, compression and TLS files from OTEL_EXPORTER_OTLP_*.
-  return protocol === "grpc" ? new GrpcExporter() : new ProtoExporter();
+  if (protocol === "grpc")
+    return new (await import("@opentelemetry/exporter-trace-otlp-grpc")).OTLPTraceExporter();
+  return new (await import("@opentelemetry/exporter-trace-otlp-proto")).OTLPTraceExporter();
 }
 
 /**
  * Registers the OpenTelemetry SDK for this process when the OTEL_* environment asks for it: an
  * OTLP exporter behind a batch span processor (OTEL_BSP_*), the sampler of OTEL_TRACES_SAMPLER
  * (default parentbased_always_on), W3C trace context propagation. Otherwise registers nothing, so
- * every span is the API's no-op. Exporter failures are logged as warnings, never thrown.
+ * every span is the API's no-op. The SDK is loaded only then, so a process without tracing never
+ * holds it in memory. Exporter failures are logged as warnings, never thrown.
  */
-export function startTracing(identity: TracingIdentity, log: Logger, env: Env = process.env): Tracing {
+export async function startTracing(
+  identity: TracingIdentity,
+  log: Logger,
+  env: Env = process.env,
+): Promise<Tracing> {
   const protocol = tracingProtocol(env);
   if (!protocol) return OFF;
   const requested = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL;
   if (requested && requested !== protocol)
     log.warn({ protocol: requested }, "OTLP protocol not supported; exporting with http/protobuf");
   diag.setLogger(diagLogger(log), DiagLogLevel.WARN);
+  const [
+    { detectResources, envDetector, resourceFromAttributes },
+    { BatchSpanProcessor },
+    { NodeTracerProvider },
+    { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME },
+  ] = await Promise.all([
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/sdk-trace-base"),
+    import("@opentelemetry/sdk-trace-node"),
+    import("@opentelemetry/semantic-conventions"),
+  ]);
   const own = resourceFromAttributes({
     [ATTR_SERVICE_NAME]: identity.service,
     ...(identity.instance ? { [ATTR_SERVICE_INSTANCE_ID]: identity.instance } : {}),
@@ -81,7 +94,7 @@ export function startTracing(identity: TracingIdentity, log: Logger, env: Env = 
   const resource = own.merge(detectResources({ detectors: [envDetector] }));
   const provider = new NodeTracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(exporterFor(protocol))],
+    spanProcessors: [new BatchSpanProcessor(await exporterFor(protocol))],
   });
   provider.register();
   log.info({ protocol }, "tracing on: exporting spans over OTLP");

@@ -9,8 +9,34 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
-import { ATTR_ERROR_TYPE, ATTR_RPC_STATUS_CODE } from "@opentelemetry/semantic-conventions";
 import { codeOf, detailsOf } from "../status.js";
+
+/**
+ * Semantic-convention attribute names (OpenTelemetry semantic conventions 1.45, stable where
+ * marked), spelled out so a process without tracing need not load the conventions package.
+ */
+export const SemconvAttr = {
+  /** Stable. */
+  rpcSystemName: "rpc.system.name",
+  /** Stable: the full method, chorus.v1.ChatService/Chat. */
+  rpcMethod: "rpc.method",
+  /** Stable: the gRPC status code's name, OK, UNAVAILABLE, ... */
+  rpcStatusCode: "rpc.status_code",
+  serverAddress: "server.address",
+  serverPort: "server.port",
+  errorType: "error.type",
+  genAiOperationName: "gen_ai.operation.name",
+  genAiProviderName: "gen_ai.provider.name",
+  genAiRequestModel: "gen_ai.request.model",
+  genAiRequestTemperature: "gen_ai.request.temperature",
+  genAiRequestMaxTokens: "gen_ai.request.max_tokens",
+  genAiRequestStream: "gen_ai.request.stream",
+  genAiResponseModel: "gen_ai.response.model",
+  genAiInputTokens: "gen_ai.usage.input_tokens",
+  genAiOutputTokens: "gen_ai.usage.output_tokens",
+  dbSystemName: "db.system.name",
+  dbOperationName: "db.operation.name",
+} as const;
 
 /** Chorus's own span attributes (`chorus.*`); the rest follow the OpenTelemetry semantic conventions. */
 export const ChorusAttr = {
@@ -51,16 +77,16 @@ export function failSpan(span: Span, err: unknown): void {
     code: SpanStatusCode.ERROR,
     message: message.length > MAX_STATUS_MESSAGE ? `${message.slice(0, MAX_STATUS_MESSAGE)}…` : message,
   });
-  span.setAttribute(ATTR_ERROR_TYPE, grpcStatus[code] ?? "UNKNOWN");
+  span.setAttribute(SemconvAttr.errorType, grpcStatus[code] ?? "UNKNOWN");
 }
 
 /** Ends a span of a gRPC call with its status code (rpc.status_code); an error code marks it failed. */
 export function endRpcSpan(span: Span, code: grpcStatus, err?: unknown): void {
-  span.setAttribute(ATTR_RPC_STATUS_CODE, grpcStatus[code] ?? String(code));
+  span.setAttribute(SemconvAttr.rpcStatusCode, grpcStatus[code] ?? String(code));
   if (code !== grpcStatus.OK) {
     if (err === undefined) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: grpcStatus[code] ?? String(code) });
-      span.setAttribute(ATTR_ERROR_TYPE, grpcStatus[code] ?? "UNKNOWN");
+      span.setAttribute(SemconvAttr.errorType, grpcStatus[code] ?? "UNKNOWN");
     } else failSpan(span, err);
   }
   span.end();
@@ -85,6 +111,16 @@ export async function inSpan<T>(
   } finally {
     span.end();
   }
+}
+
+/**
+ * Starts a span under the active context without making it active, for work that is not one
+ * awaited function (a stream); returns it and the context in which it is the parent. End it yourself.
+ */
+export function startSpan(name: string, options: SpanOptions): { span: Span; context: Context } {
+  const parent = context.active();
+  const span = tracer().startSpan(name, options, parent);
+  return { span, context: trace.setSpan(parent, span) };
 }
 
 /** Sets only the attributes whose values are defined. */
