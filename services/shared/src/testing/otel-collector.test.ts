@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { OTLPTraceExporter as GrpcTraceExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
 import { OTLPTraceExporter as ProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
@@ -195,6 +200,42 @@ describe("OpenTelemetry Collector lifecycle", () => {
     assert.ok(!existsSync(collector.dir));
     await assert.rejects(fetch(`${collector.httpEndpoint}/v1/traces`, { method: "POST", body: "{}" }));
     await collector.stop();
+  });
+
+  it("kills a collector nobody stopped when its test process exits", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chorus-otelcol-exit-"));
+    try {
+      const script = join(dir, "leave-running.mts");
+      const module = fileURLToPath(new URL("./otel-collector.ts", import.meta.url));
+      writeFileSync(
+        script,
+        `import { startOtelCollector } from ${JSON.stringify(module)};\n` +
+          `const collector = await startOtelCollector({ dir: ${JSON.stringify(join(dir, "collector"))} });\n` +
+          "console.log(collector.pid);\nprocess.exit(0);\n",
+      );
+      const stdout = await new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          ["--import", "tsx", script],
+          { cwd: fileURLToPath(new URL("../../../..", import.meta.url)), timeout: 60_000 },
+          (err, out) => (err ? reject(err) : resolve(out)),
+        ),
+      );
+      const pid = Number(stdout.trim());
+      assert.ok(pid > 0, stdout);
+      const alive = () => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 100 && alive(); i += 1) await delay(100);
+      assert.ok(!alive(), `collector ${pid} outlived its test process`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("names the build command when the binary is missing", () => {

@@ -61,6 +61,8 @@ export interface OtelCollector {
   readonly httpEndpoint: string;
   /** The dir holding the config, the collector's own log (collector.log) and its output (out/). */
   readonly dir: string;
+  /** The collector process's PID. */
+  readonly pid: number | undefined;
   /** Every span received so far, flattened, in the order the collector wrote them. */
   spans(): Promise<CollectedSpan[]>;
   /** Polls spans() until `predicate` holds or timeoutMs passes (then throws with what was seen). */
@@ -318,12 +320,17 @@ export async function startOtelCollector(options: { dir?: string } = {}): Promis
     }
   }
   const { child } = launched;
+  // A test that never calls stop() (or a runner that exits with --test-force-exit) leaves no
+  // collector behind: it is killed, by its PID, when this process exits.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
   const spans = async () => (await readLines(outDir)).flatMap((line) => flattenTraces(JSON.parse(line)));
   let stopped: Promise<void> | undefined;
   return {
     grpcEndpoint: `http://127.0.0.1:${launched.grpc}`,
     httpEndpoint: `http://127.0.0.1:${launched.http}`,
     dir,
+    pid: child.pid,
     spans,
     async waitForSpans(predicate, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
@@ -338,6 +345,7 @@ export async function startOtelCollector(options: { dir?: string } = {}): Promis
     },
     stop() {
       stopped ??= (async () => {
+        process.removeListener("exit", killOnExit);
         if (child.exitCode === null && child.signalCode === null) {
           const exited = new Promise((resolve) => child.once("exit", resolve));
           child.kill("SIGTERM");
