@@ -83,10 +83,13 @@ telemetry:
 YAML
 
 log "building $NAME v$OTELCOL_VERSION with ocb"
-rm -rf "$SRC/dist"
+rm -rf "$SRC/dist" "$SRC/tmp"
+mkdir -p "$SRC/tmp"
 # ocb writes the sources, runs `go mod tidy`, checks that every module resolved to the release
-# named above (strict versioning), and compiles with -trimpath -ldflags "-s -w".
-"${NICE[@]}" "$ROOT/tools/builder" --config "$SRC/builder.yaml" --skip-strict-versioning=false
+# named above (strict versioning), and compiles with -trimpath -ldflags "-s -w". Its own temp dir
+# (and go's) goes under src/, so nothing is left in /tmp.
+TMPDIR="$SRC/tmp" "${NICE[@]}" "$ROOT/tools/builder" --config "$SRC/builder.yaml" --skip-strict-versioning=false
+rm -rf "$SRC/tmp"
 mv "$SRC/dist/$NAME" "$BIN/$NAME.tmp"
 mv "$BIN/$NAME.tmp" "$BIN/$NAME"
 "$BIN/$NAME" components >/dev/null
