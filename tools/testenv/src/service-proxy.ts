@@ -30,14 +30,25 @@ interface ProxiedService {
 
 type Watched<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
+/** A headless Service (clusterIP None): its name resolves to its ready endpoints, no proxy. */
+interface HeadlessService {
+  readonly namespace: string;
+  readonly name: string;
+  /** The hosts lines last written for it, to rewrite pods' hosts files only when they change. */
+  addresses: string;
+}
+
 /**
  * A userspace stand-in for kube-proxy and cluster DNS: each Service's ClusterIP (from the
  * subnet's .128/25) goes on the bridge, the host listens on ClusterIP:port and forwards each TCP
  * connection to a ready endpoint from the Service's EndpointSlices (round-robin); `hosts()`
- * gives the /etc/hosts lines that name the Services inside pods.
+ * gives the /etc/hosts lines that name the Services inside pods. A headless Service's names
+ * resolve, as cluster DNS does, to every ready endpoint of its EndpointSlices (one hosts line each,
+ * and glibc returns them all).
  */
 export class ServiceProxy {
   private readonly services = new Map<string, ProxiedService>();
+  private readonly headless = new Map<string, HeadlessService>();
   private serviceInformer: Watched<V1Service> | undefined;
   private sliceInformer: Watched<V1EndpointSlice> | undefined;
   private stopped = false;
@@ -69,6 +80,9 @@ export class ServiceProxy {
     this.serviceInformer.on("add", (svc) => serially(() => this.sync(svc)));
     this.serviceInformer.on("update", (svc) => serially(() => this.sync(svc)));
     this.serviceInformer.on("delete", (svc) => serially(() => this.remove(key(svc))));
+    // The informer's cache holds the change before its handlers run.
+    for (const event of ["add", "update", "delete"] as const)
+      this.sliceInformer.on(event, (slice) => this.endpointsChanged(slice));
     this.restartOnError(this.sliceInformer);
     this.restartOnError(this.serviceInformer);
     await this.sliceInformer.start();
@@ -98,19 +112,57 @@ export class ServiceProxy {
   hosts(namespace: string, podName: string, podIp: string): string {
     const lines = ["127.0.0.1 localhost", `${podIp} ${podName}`];
     for (const svc of this.services.values()) {
-      const fqdn = `${svc.name}.${svc.namespace}.svc.cluster.local`;
-      const names = [fqdn, `${svc.name}.${svc.namespace}.svc`, `${svc.name}.${svc.namespace}`];
-      if (svc.namespace === namespace) names.push(svc.name);
-      lines.push(`${svc.clusterIp} ${names.join(" ")}`);
+      lines.push(`${svc.clusterIp} ${serviceNames(svc, namespace).join(" ")}`);
+    }
+    for (const svc of this.headless.values()) {
+      const names = serviceNames(svc, namespace);
+      for (const address of this.readyAddresses(svc)) lines.push(`${address} ${names.join(" ")}`);
     }
     return `${lines.join("\n")}\n`;
+  }
+
+  /** Every ready endpoint address of a Service's EndpointSlices (any port). */
+  private readyAddresses(svc: { namespace: string; name: string }): string[] {
+    const addresses = new Set<string>();
+    for (const slice of this.sliceInformer?.list(svc.namespace) ?? []) {
+      if (slice.metadata?.labels?.["kubernetes.io/service-name"] !== svc.name) continue;
+      for (const endpoint of slice.endpoints ?? []) {
+        if (endpoint.conditions?.ready === false) continue;
+        for (const address of endpoint.addresses) addresses.add(address);
+      }
+    }
+    return [...addresses].sort();
+  }
+
+  /** Rewrites pods' hosts files when a headless Service's ready endpoints changed. */
+  private endpointsChanged(slice: V1EndpointSlice): void {
+    const name = slice.metadata?.labels?.["kubernetes.io/service-name"];
+    const svc = this.headless.get(`${slice.metadata?.namespace}/${name}`);
+    if (!svc || this.stopped) return;
+    const addresses = this.readyAddresses(svc).join(" ");
+    if (addresses === svc.addresses) return;
+    svc.addresses = addresses;
+    this.changed();
   }
 
   private async sync(svc: V1Service): Promise<void> {
     if (this.stopped) return;
     const clusterIp = svc.spec?.clusterIP ?? "";
+    if (clusterIp === "None") {
+      const id = key(svc);
+      if (this.headless.has(id)) return;
+      const headless: HeadlessService = {
+        namespace: svc.metadata?.namespace ?? "default",
+        name: svc.metadata?.name ?? "",
+        addresses: "",
+      };
+      headless.addresses = this.readyAddresses(headless).join(" ");
+      this.headless.set(id, headless);
+      this.changed();
+      return;
+    }
     const prefix = this.subnet.serviceCidr.replace(/\d+\/25$/, "");
-    if (!clusterIp.startsWith(prefix)) return; // headless or not ours
+    if (!clusterIp.startsWith(prefix)) return; // not ours
     const id = key(svc);
     let proxied = this.services.get(id);
     if (!proxied) {
@@ -185,6 +237,7 @@ export class ServiceProxy {
   }
 
   private async remove(id: string): Promise<void> {
+    if (this.headless.delete(id)) this.changed();
     const svc = this.services.get(id);
     if (!svc) return;
     this.services.delete(id);
@@ -199,6 +252,14 @@ function closeListener(listener: Listener): void {
   listener.server.close();
   for (const socket of listener.sockets) socket.destroy();
   listener.sockets.clear();
+}
+
+/** A Service's names in a pod's hosts file: FQDN, svc.ns.svc, svc.ns, and the short name in its own namespace. */
+function serviceNames(svc: { namespace: string; name: string }, podNamespace: string): string[] {
+  const names = [`${svc.name}.${svc.namespace}.svc.cluster.local`, `${svc.name}.${svc.namespace}.svc`];
+  names.push(`${svc.name}.${svc.namespace}`);
+  if (svc.namespace === podNamespace) names.push(svc.name);
+  return names;
 }
 
 function key(svc: V1Service): string {

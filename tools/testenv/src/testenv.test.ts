@@ -131,6 +131,19 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
       250,
     );
 
+  /** The addresses a pod's resolver gives for `name` (getent inside the pod's network namespace). */
+  const resolvedIn = (netns: string, name: string) => {
+    try {
+      const out = execFileSync("ip", ["netns", "exec", netns, "getent", "ahostsv4", name], {
+        encoding: "utf8",
+        timeout: 5000,
+      });
+      return [...new Set(out.split("\n").map((line) => line.split(/\s+/)[0] ?? ""))].filter(Boolean).sort();
+    } catch {
+      return []; // getent exits 2 for a name it does not know
+    }
+  };
+
   const sliceIps = async () => {
     const slices = await discovery.listNamespacedEndpointSlice({
       namespace: NS,
@@ -224,6 +237,32 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
     assert.deepEqual(got, want);
   });
 
+  it("resolves a headless Service's name inside pods to every ready pod, as cluster DNS does", {
+    timeout: 60_000,
+  }, async () => {
+    assert.ok(env, "control plane not started");
+    await core.createNamespacedService({
+      namespace: NS,
+      body: {
+        metadata: { name: `${NAME}-peers` },
+        spec: { clusterIP: "None", selector: { app: NAME }, ports: [{ name: "grpc", port: 8000 }] },
+      },
+    });
+    const pods = env.kubelet.pods();
+    const want = pods.map((p) => p.ip ?? "").sort();
+    for (const name of [`${NAME}-peers`, `${NAME}-peers.${NS}.svc.cluster.local`]) {
+      const got = await waitFor(
+        `${name} to resolve to both pods`,
+        async () => {
+          const ips = resolvedIn(pods[0]?.netns ?? "", name);
+          return ips.join() === want.join() ? ips : undefined;
+        },
+        30_000,
+      );
+      assert.deepEqual(got, want);
+    }
+  });
+
   it("lets the host dial each pod IP (grpc.health.v1 Check)", { timeout: 30_000 }, async () => {
     assert.ok(env, "control plane not started");
     for (const pod of env.kubelet.pods()) {
@@ -260,6 +299,11 @@ describe("test control plane (etcd, kube-apiserver, kube-controller-manager, tes
     await waitFor(
       "EndpointSlice with one pod IP",
       async () => ((await sliceIps()).join() === kept?.ip ? true : undefined),
+      30_000,
+    );
+    await waitFor(
+      "the headless Service's name to resolve to the kept pod only",
+      async () => (resolvedIn(kept?.netns ?? "", `${NAME}-peers`).join() === kept?.ip ? true : undefined),
       30_000,
     );
   });
