@@ -129,6 +129,39 @@ const historySchema = z
       .prefault({})
       .meta(about("The PostgreSQL database, for backend postgres.")),
     timeout_ms: positiveInt.default(5000).meta(about("Deadline (ms) of orchestrator → history calls.")),
+    group_commit: z
+      .object({
+        max_batch: positiveInt
+          .max(10_000)
+          .default(128)
+          .meta(
+            about(
+              "Most appends one transaction commits: appends that arrive while a transaction commits share the next one (group commit); each is answered only after its transaction committed.",
+            ),
+          ),
+        max_wait_ms: z
+          .number()
+          .int()
+          .min(0)
+          .max(1000)
+          .default(0)
+          .meta(
+            about(
+              "How long (ms) a transaction waits for more appends before it starts; 0 commits at once whatever queued while the previous commit ran.",
+            ),
+          ),
+      })
+      .strict()
+      .prefault({})
+      .meta(about("Group commit: concurrent appends share one transaction.")),
+    stream_max_in_flight: positiveInt
+      .max(100_000)
+      .default(512)
+      .meta(
+        about(
+          "Most appends in flight on one orchestrator → history AppendTurns stream; more wait for a slot within their turn's deadline.",
+        ),
+      ),
   })
   .strict();
 

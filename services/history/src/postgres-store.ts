@@ -7,12 +7,16 @@ import { answerRowsOf, foldAscii, type PostgresTurnRow, SQL, scopeValues } from 
 import { migrate } from "./postgres-schema.js";
 import { answerRowOf, type ConversationRow, conversationOf, turnOf, turnRowOf } from "./rows.js";
 import {
+  type AppendItem,
+  type AppendOutcome,
   type AppendResult,
   type ClaimResult,
   type ConversationPage,
   type ConversationWithTurns,
+  type PrepareResult,
   type Scope,
   type Store,
+  type TurnClaim,
   TurnIdTakenError,
 } from "./store.js";
 import { titleOf } from "./title.js";
@@ -103,30 +107,114 @@ export class PostgresStore implements Store {
   }
 
   /**
+   * One transaction on one connection; each item under a savepoint, so a failed one is undone
+   * alone (one that lost a race is tried again in the same transaction). Items are taken in
+   * conversation order, so two replicas' batches lock conversations in the same order.
+   */
+  async appendTurns(items: readonly AppendItem[]): Promise<AppendOutcome[]> {
+    const order = items
+      .map((item, index) => ({ item, index }))
+      .sort((a, b) =>
+        a.item.turn.conversationId < b.item.turn.conversationId
+          ? -1
+          : a.item.turn.conversationId > b.item.turn.conversationId
+            ? 1
+            : a.index - b.index,
+      );
+    const outcomes: AppendOutcome[] = new Array(items.length);
+    await this.transaction(async (db) => {
+      for (const { item, index } of order) outcomes[index] = await this.appendUnderSavepoint(db, item);
+    });
+    return outcomes;
+  }
+
+  /**
    * Takes the claim row first, then looks for the stored turn in a later snapshot, so a turn
    * stored (and its claim ended) while this claim was being taken is still found.
    */
   async claimTurn(scope: Scope, turnId: string, claimId: string, leaseMs: number): Promise<ClaimResult> {
     const now = this.now();
-    const result = await this.transaction(async (db): Promise<ClaimResult> => {
-      const values = [scope.owner, turnId, claimId, now + leaseMs, now];
-      const [mine] = await query(db, SQL.claimTurn, values);
-      const [stored] = await query<PostgresTurnRow & { owner: string }>(db, SQL.turnWithOwner, [turnId]);
-      if (stored && !inScope(scope, stored.owner)) throw new TurnIdTakenError(turnId);
-      if (stored) {
-        if (mine) await db.query(SQL.releaseClaim, [scope.owner, turnId, claimId]);
-        return { state: "stored", turn: turnOfRow(stored) };
-      }
-      if (mine) return { state: "claimed" };
-      // Gone since the upsert looked (its turn stored or released): the caller asks again at once.
-      const [held] = await query<{ expires_at_ms: number }>(db, SQL.claimExpiry, [scope.owner, turnId]);
-      return { state: "held", retryAfterMs: Math.max(0, (held?.expires_at_ms ?? now) - now) };
-    });
-    if (now - this.claimsPurgedAtMs >= PURGE_CLAIMS_EVERY_MS) {
-      this.claimsPurgedAtMs = now;
-      await this.rows(SQL.purgeExpiredClaims, [now]);
-    }
+    const result = await this.transaction((db) => this.claimIn(db, scope, { turnId, claimId, leaseMs }, now));
+    await this.purgeClaims(now);
     return result;
+  }
+
+  /**
+   * Claims as claimTurn does, then reads the context in the same transaction; a conversation
+   * outside the scope gives back the claim just taken, so nothing stays claimed.
+   */
+  async prepareTurn(
+    scope: Scope,
+    claim: TurnClaim | undefined,
+    conversationId: string | undefined,
+    lastTurns: number,
+  ): Promise<PrepareResult | undefined> {
+    if (!claim) {
+      if (conversationId === undefined) return { claim: undefined, context: undefined };
+      const context = await this.getConversation(scope, conversationId, lastTurns);
+      return context ? { claim: undefined, context } : undefined;
+    }
+    const now = this.now();
+    const result = await this.transaction(async (db): Promise<PrepareResult | undefined> => {
+      const claimed = await this.claimIn(db, scope, claim, now);
+      if (claimed.state === "stored" || conversationId === undefined)
+        return { claim: claimed, context: undefined };
+      const params = [...scopeValues(scope), conversationId];
+      const [found] = await query<ConversationRow>(db, SQL.scopedConversation, params);
+      if (!found) {
+        if (claimed.state === "claimed")
+          await db.query(SQL.releaseClaim, [scope.owner, claim.turnId, claim.claimId]);
+        return undefined;
+      }
+      if (claimed.state === "held") return { claim: claimed, context: undefined };
+      const rows = await query<PostgresTurnRow>(db, SQL.scopedLastTurns, [
+        ...params,
+        lastTurns > 0 ? lastTurns : null,
+      ]);
+      return { claim: claimed, context: { conversation: conversationOf(found), turns: rows.map(turnOfRow) } };
+    });
+    await this.purgeClaims(now);
+    return result;
+  }
+
+  /** claimTurn's decision inside the caller's transaction. */
+  private async claimIn(db: PoolClient, scope: Scope, claim: TurnClaim, now: number): Promise<ClaimResult> {
+    const { turnId, claimId } = claim;
+    const values = [scope.owner, turnId, claimId, now + claim.leaseMs, now];
+    const [mine] = await query(db, SQL.claimTurn, values);
+    const [stored] = await query<PostgresTurnRow & { owner: string }>(db, SQL.turnWithOwner, [turnId]);
+    if (stored && !inScope(scope, stored.owner)) throw new TurnIdTakenError(turnId);
+    if (stored) {
+      if (mine) await db.query(SQL.releaseClaim, [scope.owner, turnId, claimId]);
+      return { state: "stored", turn: turnOfRow(stored) };
+    }
+    if (mine) return { state: "claimed" };
+    // Gone since the upsert looked (its turn stored or released): the caller asks again at once.
+    const [held] = await query<{ expires_at_ms: number }>(db, SQL.claimExpiry, [scope.owner, turnId]);
+    return { state: "held", retryAfterMs: Math.max(0, (held?.expires_at_ms ?? now) - now) };
+  }
+
+  /** Removes claims whose leases ran out, once per PURGE_CLAIMS_EVERY_MS. */
+  private async purgeClaims(now: number): Promise<void> {
+    if (now - this.claimsPurgedAtMs < PURGE_CLAIMS_EVERY_MS) return;
+    this.claimsPurgedAtMs = now;
+    await this.rows(SQL.purgeExpiredClaims, [now]);
+  }
+
+  /** One item of appendTurns under a savepoint; its failure is returned, the transaction goes on. */
+  private async appendUnderSavepoint(db: PoolClient, item: AppendItem): Promise<AppendOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      await db.query("SAVEPOINT append_item");
+      try {
+        const result = await this.appendOnce(db, item.scope, item.turn, item.createConversation);
+        await db.query("RELEASE SAVEPOINT append_item");
+        return { ok: true, result };
+      } catch (error) {
+        // A connection that cannot roll back to the savepoint fails the whole transaction.
+        await db.query("ROLLBACK TO SAVEPOINT append_item; RELEASE SAVEPOINT append_item");
+        if (attempt >= APPEND_ATTEMPTS || !lostRace(error)) return { ok: false, error: this.mapped(error) };
+      }
+    }
   }
 
   async releaseTurn(scope: Scope, turnId: string, claimId: string): Promise<boolean> {

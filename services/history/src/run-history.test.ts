@@ -108,8 +108,10 @@ describe("runHistory", () => {
       assert.match(text, /^chorus_history_turns_stored_total\{service="history"\} 1$/m);
       assert.match(
         text,
-        /^chorus_history_store_duration_seconds_count\{[^}]*operation="append_turn"[^}]*\} 2$/m,
+        /^chorus_history_store_duration_seconds_count\{[^}]*operation="append_turns"[^}]*\} 2$/m,
+        "each append group-committed (one at a time here: one transaction each)",
       );
+      assert.match(text, /^chorus_history_commit_batch_size_sum\{service="history"\} 2$/m);
       assert.match(text, /^chorus_rpc_total\{[^}]*method="GetConversation"[^}]*\} 1$/m);
     } finally {
       health.close();

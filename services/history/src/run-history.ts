@@ -43,9 +43,17 @@ export async function runHistory(options: HistoryOptions): Promise<RunningHistor
   const { store, location } = await openStore(options.config.history, options.path, log);
   const metrics = new Metrics("history");
   const { limits } = options.config;
-  const handlers = historyHandlers(instrumentStore(store, metrics), {
-    maxMessageBytes: limits.max_message_bytes,
-  });
+  const closing = new AbortController();
+  const handlers = historyHandlers(
+    instrumentStore(store, metrics),
+    { maxMessageBytes: limits.max_message_bytes },
+    {
+      groupCommit: options.config.history.group_commit,
+      streamMaxInFlight: options.config.history.stream_max_in_flight,
+      closing: closing.signal,
+      log,
+    },
+  );
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   let metricsServer: Awaited<ReturnType<Metrics["listen"]>> | undefined;
   try {
@@ -54,7 +62,12 @@ export async function runHistory(options: HistoryOptions): Promise<RunningHistor
       port: options.port,
       // A turn is the one large request: its message, answers and metadata as the orchestrator sends it.
       services: [
-        bind(HistoryService, handlers, { appendTurn: limits.max_turn_bytes }),
+        bind(HistoryService, handlers, {
+          appendTurn: limits.max_turn_bytes,
+          // An item is an AppendTurn plus its id and principal: one within 300 bytes of the bound
+          // breaks the stream, and the orchestrator sends it (and the others in flight) unary.
+          appendTurns: limits.max_turn_bytes,
+        }),
         bind(UsageService, usageHandlers()),
       ],
       limits,
@@ -84,6 +97,8 @@ export async function runHistory(options: HistoryOptions): Promise<RunningHistor
     port: running.port,
     ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
     async close(graceMs) {
+      // AppendTurns streams end once their appends are answered, instead of holding the drain.
+      closing.abort();
       await running.close(graceMs);
       await metricsServer?.close();
       // Only after the server is closed: no handler can touch the database any more.

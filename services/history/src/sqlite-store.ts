@@ -5,12 +5,16 @@ import { answerRowOf, conversationOf, type TurnRow, turnOf, turnRowOf } from "./
 import { migrate } from "./sqlite-schema.js";
 import { likeLiteral, prepareStatements, type Statements, scopeParams } from "./sqlite-statements.js";
 import {
+  type AppendItem,
+  type AppendOutcome,
   type AppendResult,
   type ClaimResult,
   type ConversationPage,
   type ConversationWithTurns,
+  type PrepareResult,
   type Scope,
   type Store,
+  type TurnClaim,
   TurnIdTakenError,
 } from "./store.js";
 import { titleOf } from "./title.js";
@@ -38,6 +42,8 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   private readonly statements: Statements;
   private readonly now: () => number;
+  /** One append under a savepoint: nested in appendTurns' transaction, better-sqlite3 makes it one. */
+  private readonly appendItem: (item: AppendItem) => AppendResult | undefined;
 
   constructor(
     private readonly db: Database,
@@ -45,6 +51,9 @@ export class SqliteStore implements Store {
   ) {
     this.now = options.now ?? Date.now;
     this.statements = prepareStatements(db);
+    this.appendItem = db.transaction((item: AppendItem) =>
+      this.appendRows(item.scope, item.turn, item.createConversation),
+    );
   }
 
   /**
@@ -52,53 +61,52 @@ export class SqliteStore implements Store {
    * conversation outside the scope answers undefined whether or not it may be created.
    */
   async appendTurn(scope: Scope, turn: Turn, createConversation: boolean): Promise<AppendResult | undefined> {
+    return this.db.transaction(() => this.appendRows(scope, turn, createConversation)).immediate();
+  }
+
+  /** One IMMEDIATE transaction; each item under a savepoint of its own, so a failed one is undone alone. */
+  async appendTurns(items: readonly AppendItem[]): Promise<AppendOutcome[]> {
     return this.db
-      .transaction((): AppendResult | undefined => {
-        const s = this.statements;
-        const stored = s.selectTurnWithOwner.get(turn.turnId);
-        if (stored && inScope(scope, stored.owner)) return { turn: this.withAnswers(stored), created: false };
-        const conversation = s.selectConversation.get(turn.conversationId);
-        if (conversation ? !inScope(scope, conversation.owner) : !createConversation) return undefined;
-        if (stored) throw new TurnIdTakenError(turn.turnId);
-        const now = this.now();
-        if (!conversation) {
-          s.insertConversation.run(turn.conversationId, scope.owner, titleOf(turn.message), now, now);
-        }
-        const seq = s.nextSeq.get(turn.conversationId) ?? 1;
-        const row = turnRowOf(turn, seq);
-        s.insertTurn.run(row);
-        const answers = turn.agentAnswers.map((answer, position) =>
-          answerRowOf(turn.turnId, position, answer),
-        );
-        for (const answer of answers) s.insertAnswer.run(answer);
-        s.touchConversation.run(now, turn.conversationId);
-        s.endClaims.run(scope.owner, turn.turnId);
-        // The rows just written are what a read would return; building the turn from them spares
-        // two queries per write.
-        return { turn: turnOf(row, answers), created: true };
-      })
+      .transaction(() =>
+        items.map((item): AppendOutcome => {
+          try {
+            return { ok: true, result: this.appendItem(item) };
+          } catch (error) {
+            return { ok: false, error };
+          }
+        }),
+      )
       .immediate();
   }
 
   /** Decides in one IMMEDIATE transaction, so two claimers never both get the same turn_id. */
   async claimTurn(scope: Scope, turnId: string, claimId: string, leaseMs: number): Promise<ClaimResult> {
     return this.db
-      .transaction((): ClaimResult => {
-        const s = this.statements;
-        const stored = s.selectTurnWithOwner.get(turnId);
-        if (stored && inScope(scope, stored.owner))
-          return { state: "stored", turn: this.withAnswers(stored) };
-        if (stored) throw new TurnIdTakenError(turnId);
-        const now = this.now();
-        s.purgeExpiredClaims.run(now);
-        const held = s.selectClaim.get(scope.owner, turnId);
-        if (held && held.claim_id !== claimId && held.expires_at_ms > now) {
-          return { state: "held", retryAfterMs: held.expires_at_ms - now };
-        }
-        s.upsertClaim.run(scope.owner, turnId, claimId, now + leaseMs);
-        return { state: "claimed" };
-      })
+      .transaction(
+        (): ClaimResult =>
+          this.storedClaim(scope, turnId) ?? this.takeClaim(scope, { turnId, claimId, leaseMs }),
+      )
       .immediate();
+  }
+
+  /** IMMEDIATE when it claims (as claimTurn), a plain read transaction when it only reads context. */
+  async prepareTurn(
+    scope: Scope,
+    claim: TurnClaim | undefined,
+    conversationId: string | undefined,
+    lastTurns: number,
+  ): Promise<PrepareResult | undefined> {
+    const prepare = this.db.transaction((): PrepareResult | undefined => {
+      const stored = claim ? this.storedClaim(scope, claim.turnId) : undefined;
+      if (stored) return { claim: stored, context: undefined };
+      const context =
+        conversationId === undefined ? undefined : this.readConversation(scope, conversationId, lastTurns);
+      if (conversationId !== undefined && !context) return undefined;
+      if (!claim) return { claim: undefined, context };
+      const result = this.takeClaim(scope, claim);
+      return { claim: result, context: result.state === "claimed" ? context : undefined };
+    });
+    return claim ? prepare.immediate() : prepare();
   }
 
   async releaseTurn(scope: Scope, turnId: string, claimId: string): Promise<boolean> {
@@ -117,16 +125,7 @@ export class SqliteStore implements Store {
     conversationId: string,
     lastTurns: number,
   ): Promise<ConversationWithTurns | undefined> {
-    return this.db.transaction(() => {
-      const params = { ...scopeParams(scope), id: conversationId };
-      const row = this.statements.selectScopedConversation.get(params);
-      if (!row) return undefined;
-      const rows = this.statements.selectScopedLastTurns.all({
-        ...params,
-        limit: lastTurns > 0 ? lastTurns : -1,
-      });
-      return { conversation: conversationOf(row), turns: rows.map((turn) => this.withAnswers(turn)) };
-    })();
+    return this.db.transaction(() => this.readConversation(scope, conversationId, lastTurns))();
   }
 
   async listConversations(
@@ -208,6 +207,67 @@ export class SqliteStore implements Store {
     if (!this.db.open) return;
     this.db.pragma("optimize");
     this.db.close();
+  }
+
+  /** Writes one turn (inside the caller's transaction); answers as appendTurn does. */
+  private appendRows(scope: Scope, turn: Turn, createConversation: boolean): AppendResult | undefined {
+    const s = this.statements;
+    const stored = s.selectTurnWithOwner.get(turn.turnId);
+    if (stored && inScope(scope, stored.owner)) return { turn: this.withAnswers(stored), created: false };
+    const conversation = s.selectConversation.get(turn.conversationId);
+    if (conversation ? !inScope(scope, conversation.owner) : !createConversation) return undefined;
+    if (stored) throw new TurnIdTakenError(turn.turnId);
+    const now = this.now();
+    if (!conversation) {
+      s.insertConversation.run(turn.conversationId, scope.owner, titleOf(turn.message), now, now);
+    }
+    const seq = s.nextSeq.get(turn.conversationId) ?? 1;
+    const row = turnRowOf(turn, seq);
+    s.insertTurn.run(row);
+    const answers = turn.agentAnswers.map((answer, position) => answerRowOf(turn.turnId, position, answer));
+    for (const answer of answers) s.insertAnswer.run(answer);
+    s.touchConversation.run(now, turn.conversationId);
+    s.endClaims.run(scope.owner, turn.turnId);
+    // The rows just written are what a read would return; building the turn from them spares
+    // two queries per write.
+    return { turn: turnOf(row, answers), created: true };
+  }
+
+  /** The stored turn as a claim's outcome (undefined when not stored); TurnIdTakenError outside the scope. */
+  private storedClaim(scope: Scope, turnId: string): ClaimResult | undefined {
+    const stored = this.statements.selectTurnWithOwner.get(turnId);
+    if (!stored) return undefined;
+    if (!inScope(scope, stored.owner)) throw new TurnIdTakenError(turnId);
+    return { state: "stored", turn: this.withAnswers(stored) };
+  }
+
+  /** Takes, renews or finds held a claim on a turn_id that is not stored (inside the caller's transaction). */
+  private takeClaim(scope: Scope, claim: TurnClaim): ClaimResult {
+    const s = this.statements;
+    const now = this.now();
+    s.purgeExpiredClaims.run(now);
+    const held = s.selectClaim.get(scope.owner, claim.turnId);
+    if (held && held.claim_id !== claim.claimId && held.expires_at_ms > now) {
+      return { state: "held", retryAfterMs: held.expires_at_ms - now };
+    }
+    s.upsertClaim.run(scope.owner, claim.turnId, claim.claimId, now + claim.leaseMs);
+    return { state: "claimed" };
+  }
+
+  /** A conversation in the scope with its latest `lastTurns` turns (inside the caller's transaction). */
+  private readConversation(
+    scope: Scope,
+    conversationId: string,
+    lastTurns: number,
+  ): ConversationWithTurns | undefined {
+    const params = { ...scopeParams(scope), id: conversationId };
+    const row = this.statements.selectScopedConversation.get(params);
+    if (!row) return undefined;
+    const rows = this.statements.selectScopedLastTurns.all({
+      ...params,
+      limit: lastTurns > 0 ? lastTurns : -1,
+    });
+    return { conversation: conversationOf(row), turns: rows.map((turn) => this.withAnswers(turn)) };
   }
 
   private withAnswers(row: TurnRow): Turn {

@@ -16,6 +16,12 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
     buckets: LATENCY_BUCKETS,
     registers: [metrics.registry],
   });
+  const batchSize = new Histogram({
+    name: "chorus_history_commit_batch_size",
+    help: "Appends committed per transaction (group commit); its count is the number of append transactions.",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [metrics.registry],
+  });
   const timed = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
     const end = seconds.startTimer({ operation });
     try {
@@ -30,6 +36,14 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
       if (result?.created) stored.inc();
       return result;
     },
+    appendTurns: async (items) => {
+      const outcomes = await timed("append_turns", () => store.appendTurns(items));
+      batchSize.observe(items.length);
+      stored.inc(outcomes.filter((o) => o.ok && o.result?.created).length);
+      return outcomes;
+    },
+    prepareTurn: (scope, claim, conversationId, lastTurns) =>
+      timed("prepare_turn", () => store.prepareTurn(scope, claim, conversationId, lastTurns)),
     claimTurn: (scope, turnId, claimId, leaseMs) =>
       timed("claim_turn", () => store.claimTurn(scope, turnId, claimId, leaseMs)),
     releaseTurn: (scope, turnId, claimId) =>

@@ -40,6 +40,32 @@ export class TurnIdTakenError extends Error {
   }
 }
 
+/** A claim a turn asks for: its turn_id, for claim_id, for leaseMs. */
+export interface TurnClaim {
+  readonly turnId: string;
+  readonly claimId: string;
+  readonly leaseMs: number;
+}
+
+/** What prepareTurn found: the claim's outcome (when one was asked for) and the context. */
+export interface PrepareResult {
+  readonly claim: ClaimResult | undefined;
+  /** The conversation and its latest turns: asked for, and the claim (if any) is this call's. */
+  readonly context: ConversationWithTurns | undefined;
+}
+
+/** One append of a group commit, in its own scope. */
+export interface AppendItem {
+  readonly scope: Scope;
+  readonly turn: Turn;
+  readonly createConversation: boolean;
+}
+
+/** What became of one append of a group commit: its result (as appendTurn's), or its own error. */
+export type AppendOutcome =
+  | { readonly ok: true; readonly result: AppendResult | undefined }
+  | { readonly ok: false; readonly error: unknown };
+
 /** A conversation and its turns, oldest first. */
 export interface ConversationWithTurns {
   readonly conversation: Conversation;
@@ -73,6 +99,24 @@ export interface Store {
    * appendTurn) ends the owner's claim on it.
    */
   claimTurn(scope: Scope, turnId: string, claimId: string, leaseMs: number): Promise<ClaimResult>;
+  /**
+   * In one transaction: the stored turn when `claim`'s turn_id is stored in the scope (throws
+   * TurnIdTakenError outside it); else undefined when `conversationId` is given and not in the
+   * scope (nothing claimed); else the claim's outcome (as claimTurn), and the conversation's latest
+   * `lastTurns` turns (0: all) when one was asked for and the claim, if any, is now this call's.
+   */
+  prepareTurn(
+    scope: Scope,
+    claim: TurnClaim | undefined,
+    conversationId: string | undefined,
+    lastTurns: number,
+  ): Promise<PrepareResult | undefined>;
+  /**
+   * Appends every item (each as appendTurn would, in its own scope) in ONE transaction; an item
+   * that fails is rolled back alone and its error returned in its place. Rejects (nothing stored)
+   * only when the transaction itself fails. Outcomes are in the items' order.
+   */
+  appendTurns(items: readonly AppendItem[]): Promise<AppendOutcome[]>;
   /** Ends the scope owner's claim `claimId` on `turnId`; false when it was not held. */
   releaseTurn(scope: Scope, turnId: string, claimId: string): Promise<boolean>;
   /** One turn by id. */

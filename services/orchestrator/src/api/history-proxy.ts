@@ -72,6 +72,11 @@ export function historyProxyHandlers(
     appendTurn: internal("AppendTurn"),
     claimTurn: internal("ClaimTurn"),
     releaseTurn: internal("ReleaseTurn"),
+    prepareTurn: internal("PrepareTurn"),
+    appendTurns: async function* () {
+      yield* [];
+      await internal("AppendTurns")();
+    },
     getTurn: (request, context) =>
       forward(context, "GetTurn", `turn/${request.turnId}`, false, (o) => history.getTurn(request, o)),
     getConversation: (request, context) =>

@@ -25,6 +25,11 @@ async function replica(name: string, host = "127.0.0.1", port = 0) {
     appendTurn: unused,
     claimTurn: unused,
     releaseTurn: unused,
+    prepareTurn: unused,
+    async *appendTurns() {
+      yield* [];
+      await unused();
+    },
     listConversations: unused,
     searchTurns: unused,
     deleteConversation: unused,

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chorus/v1/history.proto.
  */
 export const file_chorus_v1_history: GenFile = /*@__PURE__*/
-  fileDesc("ChdjaG9ydXMvdjEvaGlzdG9yeS5wcm90bxIJY2hvcnVzLnYxIngKDENvbnZlcnNhdGlvbhIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDQoFdGl0bGUYAiABKAkSEgoKdHVybl9jb3VudBgDIAEoDRIVCg1jcmVhdGVkX2F0X21zGAQgASgDEhUKDXVwZGF0ZWRfYXRfbXMYBSABKAMiTwoRQXBwZW5kVHVyblJlcXVlc3QSHQoEdHVybhgBIAEoCzIPLmNob3J1cy52MS5UdXJuEhsKE2NyZWF0ZV9jb252ZXJzYXRpb24YAiABKAgiRAoSQXBwZW5kVHVyblJlc3BvbnNlEh0KBHR1cm4YASABKAsyDy5jaG9ydXMudjEuVHVybhIPCgdjcmVhdGVkGAIgASgIIiEKDkdldFR1cm5SZXF1ZXN0Eg8KB3R1cm5faWQYASABKAkiMAoPR2V0VHVyblJlc3BvbnNlEh0KBHR1cm4YASABKAsyDy5jaG9ydXMudjEuVHVybiJFChZHZXRDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRISCgpsYXN0X3R1cm5zGAIgASgNImgKF0dldENvbnZlcnNhdGlvblJlc3BvbnNlEi0KDGNvbnZlcnNhdGlvbhgBIAEoCzIXLmNob3J1cy52MS5Db252ZXJzYXRpb24SHgoFdHVybnMYAiADKAsyDy5jaG9ydXMudjEuVHVybiJBChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiZAoZTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRIuCg1jb252ZXJzYXRpb25zGAEgAygLMhcuY2hvcnVzLnYxLkNvbnZlcnNhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiSwoSU2VhcmNoVHVybnNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRINCgVsaW1pdBgDIAEoDSI1ChNTZWFyY2hUdXJuc1Jlc3BvbnNlEh4KBXR1cm5zGAEgAygLMg8uY2hvcnVzLnYxLlR1cm4iNAoZRGVsZXRlQ29udmVyc2F0aW9uUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiMwoaRGVsZXRlQ29udmVyc2F0aW9uUmVzcG9uc2USFQoNZGVsZXRlZF90dXJucxgBIAEoDSI0ChlFeHBvcnRDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSI7ChpFeHBvcnRDb252ZXJzYXRpb25SZXNwb25zZRIdCgR0dXJuGAEgASgLMg8uY2hvcnVzLnYxLlR1cm4iRwoQQ2xhaW1UdXJuUmVxdWVzdBIPCgd0dXJuX2lkGAEgASgJEhAKCGNsYWltX2lkGAIgASgJEhAKCGxlYXNlX21zGAMgASgNInQKEUNsYWltVHVyblJlc3BvbnNlEigKBXN0YXRlGAEgASgOMhkuY2hvcnVzLnYxLkNsYWltVHVyblN0YXRlEh0KBHR1cm4YAiABKAsyDy5jaG9ydXMudjEuVHVybhIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDSI3ChJSZWxlYXNlVHVyblJlcXVlc3QSDwoHdHVybl9pZBgBIAEoCRIQCghjbGFpbV9pZBgCIAEoCSInChNSZWxlYXNlVHVyblJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIKogBCg5DbGFpbVR1cm5TdGF0ZRIgChxDTEFJTV9UVVJOX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYQ0xBSU1fVFVSTl9TVEFURV9DTEFJTUVEEAESGQoVQ0xBSU1fVFVSTl9TVEFURV9IRUxEEAISGwoXQ0xBSU1fVFVSTl9TVEFURV9TVE9SRUQQAzKDBgoOSGlzdG9yeVNlcnZpY2USSQoKQXBwZW5kVHVybhIcLmNob3J1cy52MS5BcHBlbmRUdXJuUmVxdWVzdBodLmNob3J1cy52MS5BcHBlbmRUdXJuUmVzcG9uc2USQAoHR2V0VHVybhIZLmNob3J1cy52MS5HZXRUdXJuUmVxdWVzdBoaLmNob3J1cy52MS5HZXRUdXJuUmVzcG9uc2USWAoPR2V0Q29udmVyc2F0aW9uEiEuY2hvcnVzLnYxLkdldENvbnZlcnNhdGlvblJlcXVlc3QaIi5jaG9ydXMudjEuR2V0Q29udmVyc2F0aW9uUmVzcG9uc2USXgoRTGlzdENvbnZlcnNhdGlvbnMSIy5jaG9ydXMudjEuTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0GiQuY2hvcnVzLnYxLkxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USTAoLU2VhcmNoVHVybnMSHS5jaG9ydXMudjEuU2VhcmNoVHVybnNSZXF1ZXN0Gh4uY2hvcnVzLnYxLlNlYXJjaFR1cm5zUmVzcG9uc2USYQoSRGVsZXRlQ29udmVyc2F0aW9uEiQuY2hvcnVzLnYxLkRlbGV0ZUNvbnZlcnNhdGlvblJlcXVlc3QaJS5jaG9ydXMudjEuRGVsZXRlQ29udmVyc2F0aW9uUmVzcG9uc2USYwoSRXhwb3J0Q29udmVyc2F0aW9uEiQuY2hvcnVzLnYxLkV4cG9ydENvbnZlcnNhdGlvblJlcXVlc3QaJS5jaG9ydXMudjEuRXhwb3J0Q29udmVyc2F0aW9uUmVzcG9uc2UwARJGCglDbGFpbVR1cm4SGy5jaG9ydXMudjEuQ2xhaW1UdXJuUmVxdWVzdBocLmNob3J1cy52MS5DbGFpbVR1cm5SZXNwb25zZRJMCgtSZWxlYXNlVHVybhIdLmNob3J1cy52MS5SZWxlYXNlVHVyblJlcXVlc3QaHi5jaG9ydXMudjEuUmVsZWFzZVR1cm5SZXNwb25zZWIGcHJvdG8z", [file_chorus_v1_types]);
+  fileDesc("ChdjaG9ydXMvdjEvaGlzdG9yeS5wcm90bxIJY2hvcnVzLnYxIngKDENvbnZlcnNhdGlvbhIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDQoFdGl0bGUYAiABKAkSEgoKdHVybl9jb3VudBgDIAEoDRIVCg1jcmVhdGVkX2F0X21zGAQgASgDEhUKDXVwZGF0ZWRfYXRfbXMYBSABKAMiTwoRQXBwZW5kVHVyblJlcXVlc3QSHQoEdHVybhgBIAEoCzIPLmNob3J1cy52MS5UdXJuEhsKE2NyZWF0ZV9jb252ZXJzYXRpb24YAiABKAgiRAoSQXBwZW5kVHVyblJlc3BvbnNlEh0KBHR1cm4YASABKAsyDy5jaG9ydXMudjEuVHVybhIPCgdjcmVhdGVkGAIgASgIIiEKDkdldFR1cm5SZXF1ZXN0Eg8KB3R1cm5faWQYASABKAkiMAoPR2V0VHVyblJlc3BvbnNlEh0KBHR1cm4YASABKAsyDy5jaG9ydXMudjEuVHVybiJFChZHZXRDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRISCgpsYXN0X3R1cm5zGAIgASgNImgKF0dldENvbnZlcnNhdGlvblJlc3BvbnNlEi0KDGNvbnZlcnNhdGlvbhgBIAEoCzIXLmNob3J1cy52MS5Db252ZXJzYXRpb24SHgoFdHVybnMYAiADKAsyDy5jaG9ydXMudjEuVHVybiJBChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiZAoZTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRIuCg1jb252ZXJzYXRpb25zGAEgAygLMhcuY2hvcnVzLnYxLkNvbnZlcnNhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiSwoSU2VhcmNoVHVybnNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRINCgVsaW1pdBgDIAEoDSI1ChNTZWFyY2hUdXJuc1Jlc3BvbnNlEh4KBXR1cm5zGAEgAygLMg8uY2hvcnVzLnYxLlR1cm4iNAoZRGVsZXRlQ29udmVyc2F0aW9uUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiMwoaRGVsZXRlQ29udmVyc2F0aW9uUmVzcG9uc2USFQoNZGVsZXRlZF90dXJucxgBIAEoDSI0ChlFeHBvcnRDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSI7ChpFeHBvcnRDb252ZXJzYXRpb25SZXNwb25zZRIdCgR0dXJuGAEgASgLMg8uY2hvcnVzLnYxLlR1cm4iRwoQQ2xhaW1UdXJuUmVxdWVzdBIPCgd0dXJuX2lkGAEgASgJEhAKCGNsYWltX2lkGAIgASgJEhAKCGxlYXNlX21zGAMgASgNInQKEUNsYWltVHVyblJlc3BvbnNlEigKBXN0YXRlGAEgASgOMhkuY2hvcnVzLnYxLkNsYWltVHVyblN0YXRlEh0KBHR1cm4YAiABKAsyDy5jaG9ydXMudjEuVHVybhIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDSI3ChJSZWxlYXNlVHVyblJlcXVlc3QSDwoHdHVybl9pZBgBIAEoCRIQCghjbGFpbV9pZBgCIAEoCSInChNSZWxlYXNlVHVyblJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIInYKElByZXBhcmVUdXJuUmVxdWVzdBIPCgd0dXJuX2lkGAEgASgJEhAKCGNsYWltX2lkGAIgASgJEhAKCGxlYXNlX21zGAMgASgNEhcKD2NvbnZlcnNhdGlvbl9pZBgEIAEoCRISCgpsYXN0X3R1cm5zGAUgASgNIsUBChNQcmVwYXJlVHVyblJlc3BvbnNlEigKBXN0YXRlGAEgASgOMhkuY2hvcnVzLnYxLkNsYWltVHVyblN0YXRlEh0KBHR1cm4YAiABKAsyDy5jaG9ydXMudjEuVHVybhIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRItCgxjb252ZXJzYXRpb24YBCABKAsyFy5jaG9ydXMudjEuQ29udmVyc2F0aW9uEh4KBXR1cm5zGAUgAygLMg8uY2hvcnVzLnYxLlR1cm4ifAoSQXBwZW5kVHVybnNSZXF1ZXN0EgoKAmlkGAEgASgEEiwKBmFwcGVuZBgCIAEoCzIcLmNob3J1cy52MS5BcHBlbmRUdXJuUmVxdWVzdBISCgphY3RpbmdfZm9yGAMgASgJEhgKEGFjdGluZ19mb3JfYWRtaW4YBCABKAgiMQoQQXBwZW5kVHVybnNFcnJvchIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkijQEKE0FwcGVuZFR1cm5zUmVzcG9uc2USCgoCaWQYASABKAQSMQoIYXBwZW5kZWQYAiABKAsyHS5jaG9ydXMudjEuQXBwZW5kVHVyblJlc3BvbnNlSAASLAoFZXJyb3IYAyABKAsyGy5jaG9ydXMudjEuQXBwZW5kVHVybnNFcnJvckgAQgkKB291dGNvbWUqiAEKDkNsYWltVHVyblN0YXRlEiAKHENMQUlNX1RVUk5fU1RBVEVfVU5TUEVDSUZJRUQQABIcChhDTEFJTV9UVVJOX1NUQVRFX0NMQUlNRUQQARIZChVDTEFJTV9UVVJOX1NUQVRFX0hFTEQQAhIbChdDTEFJTV9UVVJOX1NUQVRFX1NUT1JFRBADMqMHCg5IaXN0b3J5U2VydmljZRJJCgpBcHBlbmRUdXJuEhwuY2hvcnVzLnYxLkFwcGVuZFR1cm5SZXF1ZXN0Gh0uY2hvcnVzLnYxLkFwcGVuZFR1cm5SZXNwb25zZRJACgdHZXRUdXJuEhkuY2hvcnVzLnYxLkdldFR1cm5SZXF1ZXN0GhouY2hvcnVzLnYxLkdldFR1cm5SZXNwb25zZRJYCg9HZXRDb252ZXJzYXRpb24SIS5jaG9ydXMudjEuR2V0Q29udmVyc2F0aW9uUmVxdWVzdBoiLmNob3J1cy52MS5HZXRDb252ZXJzYXRpb25SZXNwb25zZRJeChFMaXN0Q29udmVyc2F0aW9ucxIjLmNob3J1cy52MS5MaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QaJC5jaG9ydXMudjEuTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRJMCgtTZWFyY2hUdXJucxIdLmNob3J1cy52MS5TZWFyY2hUdXJuc1JlcXVlc3QaHi5jaG9ydXMudjEuU2VhcmNoVHVybnNSZXNwb25zZRJhChJEZWxldGVDb252ZXJzYXRpb24SJC5jaG9ydXMudjEuRGVsZXRlQ29udmVyc2F0aW9uUmVxdWVzdBolLmNob3J1cy52MS5EZWxldGVDb252ZXJzYXRpb25SZXNwb25zZRJjChJFeHBvcnRDb252ZXJzYXRpb24SJC5jaG9ydXMudjEuRXhwb3J0Q29udmVyc2F0aW9uUmVxdWVzdBolLmNob3J1cy52MS5FeHBvcnRDb252ZXJzYXRpb25SZXNwb25zZTABEkYKCUNsYWltVHVybhIbLmNob3J1cy52MS5DbGFpbVR1cm5SZXF1ZXN0GhwuY2hvcnVzLnYxLkNsYWltVHVyblJlc3BvbnNlEkwKC1JlbGVhc2VUdXJuEh0uY2hvcnVzLnYxLlJlbGVhc2VUdXJuUmVxdWVzdBoeLmNob3J1cy52MS5SZWxlYXNlVHVyblJlc3BvbnNlEkwKC1ByZXBhcmVUdXJuEh0uY2hvcnVzLnYxLlByZXBhcmVUdXJuUmVxdWVzdBoeLmNob3J1cy52MS5QcmVwYXJlVHVyblJlc3BvbnNlElAKC0FwcGVuZFR1cm5zEh0uY2hvcnVzLnYxLkFwcGVuZFR1cm5zUmVxdWVzdBoeLmNob3J1cy52MS5BcHBlbmRUdXJuc1Jlc3BvbnNlKAEwAWIGcHJvdG8z", [file_chorus_v1_types]);
 
 /**
  * A conversation without its turns.
@@ -535,6 +535,220 @@ export const ReleaseTurnResponseSchema: GenMessage<ReleaseTurnResponse> = /*@__P
   messageDesc(file_chorus_v1_history, 18);
 
 /**
+ * Asks for what a turn needs before its agents run.
+ *
+ * @generated from message chorus.v1.PrepareTurnRequest
+ */
+export type PrepareTurnRequest = Message<"chorus.v1.PrepareTurnRequest"> & {
+  /**
+   * Turn id to claim; empty claims nothing (state is then UNSPECIFIED).
+   *
+   * @generated from field: string turn_id = 1;
+   */
+  turnId: string;
+
+  /**
+   * Who claims (as in ClaimTurnRequest); required with turn_id.
+   *
+   * @generated from field: string claim_id = 2;
+   */
+  claimId: string;
+
+  /**
+   * The claim's lease (as in ClaimTurnRequest), 1 to 600000 ms; required with turn_id.
+   *
+   * @generated from field: uint32 lease_ms = 3;
+   */
+  leaseMs: number;
+
+  /**
+   * Conversation whose latest turns are the context; empty reads none.
+   *
+   * @generated from field: string conversation_id = 4;
+   */
+  conversationId: string;
+
+  /**
+   * Only the latest N turns (still oldest first); 0 means all.
+   *
+   * @generated from field: uint32 last_turns = 5;
+   */
+  lastTurns: number;
+};
+
+/**
+ * Describes the message chorus.v1.PrepareTurnRequest.
+ * Use `create(PrepareTurnRequestSchema)` to create a new message.
+ */
+export const PrepareTurnRequestSchema: GenMessage<PrepareTurnRequest> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_history, 19);
+
+/**
+ * What a turn needs before its agents run.
+ *
+ * @generated from message chorus.v1.PrepareTurnResponse
+ */
+export type PrepareTurnResponse = Message<"chorus.v1.PrepareTurnResponse"> & {
+  /**
+   * Where turn_id stands, as ClaimTurn answers; UNSPECIFIED when no turn_id was sent.
+   *
+   * @generated from field: chorus.v1.ClaimTurnState state = 1;
+   */
+  state: ClaimTurnState;
+
+  /**
+   * The stored turn (STORED only).
+   *
+   * @generated from field: chorus.v1.Turn turn = 2;
+   */
+  turn?: Turn | undefined;
+
+  /**
+   * HELD: milliseconds until the holder's lease runs out unless it is renewed.
+   *
+   * @generated from field: uint32 retry_after_ms = 3;
+   */
+  retryAfterMs: number;
+
+  /**
+   * The conversation (when conversation_id was sent and the state is CLAIMED or UNSPECIFIED).
+   *
+   * @generated from field: chorus.v1.Conversation conversation = 4;
+   */
+  conversation?: Conversation | undefined;
+
+  /**
+   * Its latest turns, oldest first (as conversation).
+   *
+   * @generated from field: repeated chorus.v1.Turn turns = 5;
+   */
+  turns: Turn[];
+};
+
+/**
+ * Describes the message chorus.v1.PrepareTurnResponse.
+ * Use `create(PrepareTurnResponseSchema)` to create a new message.
+ */
+export const PrepareTurnResponseSchema: GenMessage<PrepareTurnResponse> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_history, 20);
+
+/**
+ * One append on an AppendTurns stream.
+ *
+ * @generated from message chorus.v1.AppendTurnsRequest
+ */
+export type AppendTurnsRequest = Message<"chorus.v1.AppendTurnsRequest"> & {
+  /**
+   * Chosen by the caller, unique among its appends in flight on the stream; the response carries it.
+   *
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * The turn to store, exactly as AppendTurn takes it.
+   *
+   * @generated from field: chorus.v1.AppendTurnRequest append = 2;
+   */
+  append?: AppendTurnRequest | undefined;
+
+  /**
+   * Whose data this touches: the principal the orchestrator acts for (1 to 255 visible ASCII
+   * characters; empty: the keyless local principal). Ownership is checked per item, exactly as
+   * AppendTurn checks the x-chorus-principal metadata; the stream's own metadata is not used.
+   *
+   * @generated from field: string acting_for = 3;
+   */
+  actingFor: string;
+
+  /**
+   * True when that principal is an admin (may append to every principal's conversations).
+   *
+   * @generated from field: bool acting_for_admin = 4;
+   */
+  actingForAdmin: boolean;
+};
+
+/**
+ * Describes the message chorus.v1.AppendTurnsRequest.
+ * Use `create(AppendTurnsRequestSchema)` to create a new message.
+ */
+export const AppendTurnsRequestSchema: GenMessage<AppendTurnsRequest> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_history, 21);
+
+/**
+ * Why one append failed, as a gRPC status.
+ *
+ * @generated from message chorus.v1.AppendTurnsError
+ */
+export type AppendTurnsError = Message<"chorus.v1.AppendTurnsError"> & {
+  /**
+   * The gRPC status code (as AppendTurn would have failed with).
+   *
+   * @generated from field: uint32 code = 1;
+   */
+  code: number;
+
+  /**
+   * The status message.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message chorus.v1.AppendTurnsError.
+ * Use `create(AppendTurnsErrorSchema)` to create a new message.
+ */
+export const AppendTurnsErrorSchema: GenMessage<AppendTurnsError> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_history, 22);
+
+/**
+ * The outcome of one append on an AppendTurns stream, sent once its transaction committed.
+ *
+ * @generated from message chorus.v1.AppendTurnsResponse
+ */
+export type AppendTurnsResponse = Message<"chorus.v1.AppendTurnsResponse"> & {
+  /**
+   * The request's id.
+   *
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * What happened to this append.
+   *
+   * @generated from oneof chorus.v1.AppendTurnsResponse.outcome
+   */
+  outcome: {
+    /**
+     * Stored (or already stored), as AppendTurn answers.
+     *
+     * @generated from field: chorus.v1.AppendTurnResponse appended = 2;
+     */
+    value: AppendTurnResponse;
+    case: "appended";
+  } | {
+    /**
+     * This append failed; the others on the stream are not affected.
+     *
+     * @generated from field: chorus.v1.AppendTurnsError error = 3;
+     */
+    value: AppendTurnsError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message chorus.v1.AppendTurnsResponse.
+ * Use `create(AppendTurnsResponseSchema)` to create a new message.
+ */
+export const AppendTurnsResponseSchema: GenMessage<AppendTurnsResponse> = /*@__PURE__*/
+  messageDesc(file_chorus_v1_history, 23);
+
+/**
  * Where a turn_id stands.
  *
  * @generated from enum chorus.v1.ClaimTurnState
@@ -681,6 +895,31 @@ export const HistoryService: GenService<{
     methodKind: "unary";
     input: typeof ReleaseTurnRequestSchema;
     output: typeof ReleaseTurnResponseSchema;
+  },
+  /**
+   * Everything a turn needs from history before its agents run, in one round trip: claims
+   * turn_id when given (exactly as ClaimTurn) and, unless the turn is already stored or another
+   * claim holds it, returns the conversation's latest turns (checked exactly as GetConversation:
+   * another principal's conversation is NOT_FOUND like a missing one, and nothing is claimed).
+   *
+   * @generated from rpc chorus.v1.HistoryService.PrepareTurn
+   */
+  prepareTurn: {
+    methodKind: "unary";
+    input: typeof PrepareTurnRequestSchema;
+    output: typeof PrepareTurnResponseSchema;
+  },
+  /**
+   * Stores turns over one long-lived stream: each request is one AppendTurn, answered by its id
+   * once its transaction has committed (appends that arrive while one commits share the next
+   * transaction). Each item acts for the principal it names and fails alone.
+   *
+   * @generated from rpc chorus.v1.HistoryService.AppendTurns
+   */
+  appendTurns: {
+    methodKind: "bidi_streaming";
+    input: typeof AppendTurnsRequestSchema;
+    output: typeof AppendTurnsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_chorus_v1_history, 0);

@@ -34,6 +34,8 @@ describe("method policy", () => {
     ["/chorus.v1.HistoryService/AppendTurn", "admin"],
     ["/chorus.v1.HistoryService/ClaimTurn", "admin"],
     ["/chorus.v1.HistoryService/ReleaseTurn", "admin"],
+    ["/chorus.v1.HistoryService/PrepareTurn", "admin"],
+    ["/chorus.v1.HistoryService/AppendTurns", "admin"],
     ["/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "authenticated"],
     ["/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "authenticated"],
     ["/chorus.v1.AgentService/Generate", "admin"],
@@ -49,7 +51,7 @@ describe("method policy", () => {
     const reflection = [...METHOD_POLICY.keys()].filter((method) => method.startsWith("/grpc.reflection."));
     for (const method of METHOD_POLICY.keys())
       assert.ok(served.includes(method) || reflection.includes(method), `${method} is served by no one`);
-    const internal = /\/(AppendTurn|ClaimTurn|ReleaseTurn)$/;
+    const internal = /\/(AppendTurn|AppendTurns|ClaimTurn|ReleaseTurn|PrepareTurn)$/;
     for (const method of served.filter((m) => !internal.test(m)))
       assert.ok(METHOD_POLICY.has(method), `${method} falls through to admin`);
   });
