@@ -206,6 +206,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
   const history = historyReplicas(options.historyAddresses ?? [historyAddress], {
     channelOptions: HISTORY_CHANNEL_OPTIONS,
     transport: mesh.history,
+    streamMaxInFlight: config.history.stream_max_in_flight,
     log,
   });
   const historyUsage = createClient(UsageService, historyAddress, HISTORY_CHANNEL_OPTIONS, mesh.history);

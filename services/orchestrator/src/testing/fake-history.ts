@@ -6,6 +6,7 @@ import {
   ConversationSchema,
   GetConversationResponseSchema,
   GetTurnResponseSchema,
+  PrepareTurnResponseSchema,
   ReleaseTurnResponseSchema,
   type Turn,
   TurnSchema,
@@ -34,6 +35,12 @@ export class FakeHistory implements TurnHistory {
   claimCalls = 0;
   /** ReleaseTurn calls received. */
   releases = 0;
+  /** PrepareTurn calls received (polls included). */
+  prepareCalls = 0;
+  /** GetConversation calls received. */
+  conversationReads = 0;
+  /** When false, PrepareTurn answers UNIMPLEMENTED, as a history built before it. */
+  knowsPrepare = true;
   /** When false, ClaimTurn and ReleaseTurn answer UNIMPLEMENTED, as a history built before them. */
   knowsClaims = true;
 
@@ -101,6 +108,32 @@ export class FakeHistory implements TurnHistory {
     return create(ClaimTurnResponseSchema, { state: ClaimTurnState.CLAIMED });
   };
 
+  readonly prepareTurn: TurnHistory["prepareTurn"] = async (request, options) => {
+    this.prepareCalls += 1;
+    if (!this.knowsPrepare) throw new RpcError(status.UNIMPLEMENTED, "unknown method PrepareTurn");
+    const { turnId = "", conversationId = "", lastTurns = 0 } = request;
+    const stored = this.turns.get(turnId);
+    if (turnId && stored)
+      return create(PrepareTurnResponseSchema, { state: ClaimTurnState.STORED, turn: stored });
+    const turns = this.conversations.get(conversationId);
+    if (conversationId && !turns)
+      throw new RpcError(status.NOT_FOUND, `conversation "${conversationId}" not found`);
+    const { claimId = "", leaseMs = 0 } = request;
+    const claim = turnId ? await this.claimTurn({ turnId, claimId, leaseMs }, options) : undefined;
+    if (claim) this.claimCalls -= 1;
+    if (claim && claim.state !== ClaimTurnState.CLAIMED)
+      return create(PrepareTurnResponseSchema, { state: claim.state, retryAfterMs: claim.retryAfterMs });
+    return create(PrepareTurnResponseSchema, {
+      state: claim?.state ?? ClaimTurnState.UNSPECIFIED,
+      ...(turns
+        ? {
+            conversation: create(ConversationSchema, { conversationId, turnCount: turns.length }),
+            turns: turns.slice(-(lastTurns || turns.length)),
+          }
+        : {}),
+    });
+  };
+
   readonly releaseTurn: TurnHistory["releaseTurn"] = async ({ turnId = "", claimId = "" }, options) => {
     this.releases += 1;
     if (!this.knowsClaims) throw new RpcError(status.UNIMPLEMENTED, "unknown method ReleaseTurn");
@@ -117,6 +150,7 @@ export class FakeHistory implements TurnHistory {
   };
 
   readonly getConversation: TurnHistory["getConversation"] = async ({ conversationId, lastTurns }) => {
+    this.conversationReads += 1;
     const turns = this.conversations.get(conversationId ?? "");
     if (!turns) throw new RpcError(status.NOT_FOUND, `conversation "${conversationId}" not found`);
     return create(GetConversationResponseSchema, {
@@ -127,7 +161,7 @@ export class FakeHistory implements TurnHistory {
 
   reconnect(): HistoryConnection {
     this.reconnects += 1;
-    const { appendTurn, getTurn, getConversation, claimTurn, releaseTurn } = this;
-    return { appendTurn, getTurn, getConversation, claimTurn, releaseTurn, close: () => {} };
+    const { appendTurn, getTurn, getConversation, claimTurn, releaseTurn, prepareTurn } = this;
+    return { appendTurn, getTurn, getConversation, claimTurn, releaseTurn, prepareTurn, close: () => {} };
   }
 }

@@ -35,7 +35,11 @@ describe("a turn_id sent more than once at the same time", () => {
       responses.map((r) => r.replayed),
       [false, true, true, true, true],
     );
-    assert.equal(rig.history.claimCalls, 1, "the duplicates waited here, without asking history");
+    assert.deepEqual(
+      [rig.history.prepareCalls, rig.history.claimCalls],
+      [1, 0],
+      "one PrepareTurn; the duplicates waited here, without asking history",
+    );
   });
 
   it("runs the agents once for duplicates sent to two orchestrators sharing one history, its claim renewed past its lease", async () => {

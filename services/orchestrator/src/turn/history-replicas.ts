@@ -11,6 +11,7 @@ import {
   type RpcOptions,
 } from "@chorus/shared";
 import { type ClientOptions, status } from "@grpc/grpc-js";
+import { AppendStream } from "./append-stream.js";
 import type { HistoryConnection, TurnHistory } from "./turn-history.js";
 
 type HistoryClient = PromiseClient<typeof HistoryService>;
@@ -25,6 +26,8 @@ export interface HistoryReplicaOptions {
   readonly refreshMs?: number;
   /** How long a replica that failed is tried only after the others. */
   readonly downMs?: number;
+  /** Most appends in flight on one replica's AppendTurns stream (history.stream_max_in_flight). */
+  readonly streamMaxInFlight?: number;
   readonly log?: Logger | undefined;
 }
 
@@ -62,6 +65,8 @@ const joined = (host: string, port: string) => (isIP(host) === 6 ? `[${host}]:${
 interface Replica {
   readonly address: string;
   readonly client: HistoryClient;
+  /** The turn writes to this replica, over one long-lived stream. */
+  readonly appends: AppendStream;
   downUntil: number;
   /** When its failure was last logged: once per WARN_EVERY_MS, not on every call. */
   warnedAt: number;
@@ -109,18 +114,21 @@ export function historyReplicas(
     if (closed) return;
     const kept = new Map<string, Replica>();
     for (const address of addresses) {
-      kept.set(
-        address,
-        replicas.get(address) ?? {
-          address,
-          client: createClient(HistoryService, address, options.channelOptions ?? {}, options.transport),
-          downUntil: 0,
-          warnedAt: 0,
-        },
-      );
+      const known = replicas.get(address);
+      if (known) {
+        kept.set(address, known);
+        continue;
+      }
+      const client = createClient(HistoryService, address, options.channelOptions ?? {}, options.transport);
+      const appends = new AppendStream(client, options.streamMaxInFlight ?? 512, options.log);
+      kept.set(address, { address, client, appends, downUntil: 0, warnedAt: 0 });
     }
     // Calls still running on a replica that went away finish: a closed channel only refuses new ones.
-    for (const [address, replica] of replicas) if (!kept.has(address)) replica.client.close();
+    for (const [address, replica] of replicas)
+      if (!kept.has(address)) {
+        replica.appends.close();
+        replica.client.close();
+      }
     replicas = kept;
     options.log?.debug({ replicas: [...kept.keys()] }, "history replicas");
   };
@@ -155,15 +163,15 @@ export function historyReplicas(
   const attemptOptions = (rpc: RpcOptions | undefined, last: boolean): RpcOptions | undefined =>
     last ? rpc : { ...rpc, waitForReady: false };
 
-  const unary =
-    <K extends keyof HistoryClient>(method: K) =>
+  /** Tries `call` on each replica in order until one is reached. */
+  const spread =
+    (call: (replica: Replica, request: never, rpc: RpcOptions | undefined) => Promise<unknown>) =>
     async (request: never, rpc?: RpcOptions) => {
       const candidates = await order();
       let lastError: unknown = new Error("no history replica");
       for (const [index, replica] of candidates.entries()) {
-        const call = replica.client[method] as (request: never, options?: RpcOptions) => Promise<unknown>;
         try {
-          return await call(request, attemptOptions(rpc, index === candidates.length - 1));
+          return await call(replica, request, attemptOptions(rpc, index === candidates.length - 1));
         } catch (err) {
           if (codeOf(err) !== status.UNAVAILABLE || rpc?.signal?.aborted) throw err;
           failed(replica, err);
@@ -172,6 +180,13 @@ export function historyReplicas(
       }
       throw lastError;
     };
+  const unary = <K extends keyof HistoryClient>(method: K) =>
+    spread((replica, request, rpc) =>
+      (replica.client[method] as (request: never, options?: RpcOptions) => Promise<unknown>)(request, rpc),
+    );
+  // The turn's writes: over each replica's AppendTurns stream, moving on to the next replica
+  // when one cannot be reached, as a unary call does.
+  const streamedAppend = spread((replica, request, rpc) => replica.appends.append(request, rpc));
 
   const client = {
     address: targets.join(","),
@@ -179,6 +194,7 @@ export function historyReplicas(
     appendTurn: unary("appendTurn"),
     claimTurn: unary("claimTurn"),
     releaseTurn: unary("releaseTurn"),
+    prepareTurn: unary("prepareTurn"),
     getTurn: unary("getTurn"),
     getConversation: unary("getConversation"),
     listConversations: unary("listConversations"),
@@ -215,9 +231,10 @@ export function historyReplicas(
       return {
         getTurn: self.getTurn,
         getConversation: self.getConversation,
-        appendTurn: self.appendTurn,
+        appendTurn: streamedAppend as TurnHistory["appendTurn"],
         claimTurn: self.claimTurn,
         releaseTurn: self.releaseTurn,
+        prepareTurn: self.prepareTurn,
         // New connections to every replica: grpc-js shares them between clients of one target
         // through a global pool unless told otherwise.
         reconnect: (): HistoryConnection =>
@@ -232,7 +249,10 @@ export function historyReplicas(
     close() {
       closed = true;
       if (timer) clearInterval(timer);
-      for (const replica of replicas.values()) replica.client.close();
+      for (const replica of replicas.values()) {
+        replica.appends.close();
+        replica.client.close();
+      }
     },
   };
   return client as unknown as HistoryReplicas;

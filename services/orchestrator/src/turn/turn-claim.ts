@@ -12,8 +12,22 @@ export interface HeldClaim {
   end(release: boolean): void;
 }
 
-/** What a claim found: the turn already stored, or the claim this request now holds. */
-export type ClaimOutcome = { readonly stored: Turn } | { readonly claim: HeldClaim };
+/**
+ * What a claim found: the turn already stored, or the claim this request now holds — with the
+ * conversation's latest turns when they were asked for and came in the same call (PrepareTurn).
+ */
+export type ClaimOutcome =
+  | { readonly stored: Turn }
+  | { readonly claim: HeldClaim; readonly context?: readonly Turn[] | undefined };
+
+/** The conversation whose latest turns a claim also reads (the turn's context). */
+export interface ContextRequest {
+  readonly conversationId: string;
+  readonly lastTurns: number;
+}
+
+/** Histories that answered PrepareTurn UNIMPLEMENTED (an older build): they get ClaimTurn from then on. */
+const withoutPrepare = new WeakSet<TurnHistory>();
 
 /** Pauses between looks at a claim another request holds: short at first, as its turn may be nearly done. */
 const FIRST_POLL_MS = 20;
@@ -81,8 +95,11 @@ async function storedOnly(
  * Claims `turnId` in history (as the call's principal) before its turn runs, so requests with the
  * same turn_id on any orchestrator sharing that history answer it once: resolves to the stored turn
  * if there is one, else waits while another request's claim holds it — polling until that turn is
- * stored, or its claim is released or lapses and this request takes it — within the deadline. A
- * history without ClaimTurn (an older build) gets the replay lookup alone.
+ * stored, or its claim is released or lapses and this request takes it — within the deadline.
+ * With `context`, the same call (PrepareTurn) also reads the conversation's latest turns, owner-
+ * checked (NOT_FOUND when not the caller's, and nothing is claimed). A history without PrepareTurn
+ * gets ClaimTurn (the context is then the caller's to read), and one without ClaimTurn (an older
+ * build still) the replay lookup alone.
  */
 export async function claimTurn(
   history: TurnHistory,
@@ -90,8 +107,14 @@ export async function claimTurn(
   leaseMs: number,
   call: HistoryCallOptions,
   signal: AbortSignal,
+  context?: ContextRequest,
 ): Promise<ClaimOutcome> {
   const request: ClaimRequest = { turnId, claimId: randomUUID(), leaseMs };
+  const prepareRequest = {
+    ...request,
+    conversationId: context?.conversationId ?? "",
+    lastTurns: context?.lastTurns ?? 0,
+  };
   let pause = FIRST_POLL_MS;
   for (let first = true; ; first = false) {
     if (!first && Date.now() >= call.deadline.getTime()) {
@@ -100,15 +123,25 @@ export async function claimTurn(
         `turn_id ${quoted(turnId)} is being answered by another request, which did not finish before the deadline`,
       );
     }
-    let response: Awaited<ReturnType<TurnHistory["claimTurn"]>>;
+    const prepare = !withoutPrepare.has(history);
+    let response: { state: ClaimTurnState; turn?: Turn | undefined; retryAfterMs: number; turns?: Turn[] };
     try {
-      response = await callHistory(history, (h, options) => h.claimTurn(request, options), call);
+      response = prepare
+        ? await callHistory(history, (h, options) => h.prepareTurn(prepareRequest, options), call)
+        : await callHistory(history, (h, options) => h.claimTurn(request, options), call);
     } catch (err) {
-      if (codeOf(err) === status.UNIMPLEMENTED) return storedOnly(history, turnId, call);
-      throw historyFailure(err);
+      if (codeOf(err) !== status.UNIMPLEMENTED) throw historyFailure(err);
+      if (!prepare) return storedOnly(history, turnId, call);
+      withoutPrepare.add(history);
+      call.log.info("history does not know PrepareTurn; claiming with ClaimTurn");
+      continue;
     }
     if (response.state === ClaimTurnState.STORED && response.turn) return { stored: response.turn };
-    if (response.state === ClaimTurnState.CLAIMED) return { claim: renewed(history, request, call) };
+    if (response.state === ClaimTurnState.CLAIMED)
+      return {
+        claim: renewed(history, request, call),
+        context: prepare && context ? response.turns : undefined,
+      };
     const left = Math.max(1, call.deadline.getTime() - Date.now());
     try {
       await delay(Math.min(pause, left, Math.max(1, response.retryAfterMs)), undefined, { signal });

@@ -4,10 +4,13 @@ import type { ClientOptions } from "@grpc/grpc-js";
 
 type HistoryClient = PromiseClient<typeof HistoryService>;
 
-/** The history calls a turn makes: its turn_id's claim (or replay lookup), context, and the turn's write. */
+/**
+ * The history calls a turn makes: its turn_id's claim and context in one (PrepareTurn; ClaimTurn or
+ * GetTurn, and GetConversation, from a history without it), and the turn's write.
+ */
 export type HistoryCalls = Pick<
   HistoryClient,
-  "getTurn" | "getConversation" | "appendTurn" | "claimTurn" | "releaseTurn"
+  "getTurn" | "getConversation" | "appendTurn" | "claimTurn" | "releaseTurn" | "prepareTurn"
 >;
 
 /** The history calls on a connection of their own; the caller closes it. */
@@ -38,6 +41,7 @@ export function grpcTurnHistory(client: HistoryClient): TurnHistory {
     appendTurn: client.appendTurn,
     claimTurn: client.claimTurn,
     releaseTurn: client.releaseTurn,
+    prepareTurn: client.prepareTurn,
     // grpc-js shares connections between clients of the same target through a global pool; a
     // local pool is what makes this a new TCP connection rather than the stuck one again.
     reconnect: () =>

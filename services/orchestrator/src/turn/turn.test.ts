@@ -55,6 +55,52 @@ describe("runTurn", () => {
     assert.equal(rig.history.stored(first.conversationId ?? "").length, 2);
   });
 
+  it("makes one history call before the fan-out for a turn_id in an existing conversation: the claim and the context together", async () => {
+    const rig = turnRig();
+    const first = await runTurn(rig.deps, turnInput("My name is Ada."));
+    const before = [rig.history.prepareCalls, rig.history.claimCalls, rig.history.conversationReads];
+    const conversationId = first.conversationId ?? "";
+    await runTurn(rig.deps, turnInput("What is my name?", { conversationId, turnId: "ctx-1" }));
+    const after = [rig.history.prepareCalls, rig.history.claimCalls, rig.history.conversationReads];
+    assert.deepEqual(
+      after.map((n, i) => n - (before[i] ?? 0)),
+      [1, 0, 0],
+      "one PrepareTurn, no ClaimTurn, no GetConversation",
+    );
+    assert.deepEqual(rig.agent("analytical").requests[1]?.context, [
+      { role: "user", content: "My name is Ada." },
+      { role: "assistant", content: first.answer },
+    ]);
+  });
+
+  it("claims and reads the context in two calls from a history without PrepareTurn (an older build), with the same context", async () => {
+    const rig = turnRig();
+    rig.history.knowsPrepare = false;
+    const first = await runTurn(rig.deps, turnInput("My name is Ada."));
+    const conversationId = first.conversationId ?? "";
+    await runTurn(rig.deps, turnInput("What is my name?", { conversationId, turnId: "old-1" }));
+    await runTurn(rig.deps, turnInput("And again?", { conversationId, turnId: "old-2" }));
+    assert.deepEqual(
+      [rig.history.prepareCalls, rig.history.claimCalls, rig.history.conversationReads],
+      [1, 2, 2],
+      "PrepareTurn asked once, then ClaimTurn and GetConversation for each turn",
+    );
+    assert.deepEqual(rig.agent("analytical").requests[1]?.context, [
+      { role: "user", content: "My name is Ada." },
+      { role: "assistant", content: first.answer },
+    ]);
+  });
+
+  it("refuses a turn_id in another principal's conversation as NOT_FOUND, claiming nothing", async () => {
+    const rig = turnRig();
+    await assert.rejects(
+      runTurn(rig.deps, turnInput("Whose?", { conversationId: "missing-1", turnId: "nf-1" })),
+      rejectsWith(status.NOT_FOUND),
+    );
+    assert.equal(rig.history.liveClaims(), 0);
+    for (const agent of rig.agents.values()) assert.equal(agent.requests.length, 0, agent.name);
+  });
+
   it("answers with the agents that succeeded when one fails, saying which failed", async () => {
     const rig = turnRig({ agents: { creative: { error: "model down" } } });
     const response = await runTurn(rig.deps, turnInput("Still there?"));

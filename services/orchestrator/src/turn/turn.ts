@@ -9,7 +9,7 @@ import { combine } from "./combine.js";
 import { buildContext } from "./context.js";
 import { collectAnswers } from "./fan-out.js";
 import { callHistory, type HistoryCallOptions, historyFailure } from "./history-call.js";
-import { claimTurn } from "./turn-claim.js";
+import { type ContextRequest, claimTurn } from "./turn-claim.js";
 import type { HistoryCalls } from "./turn-history.js";
 import { inTurnSpan } from "./turn-span.js";
 import type { TurnDeps, TurnInput } from "./turn-types.js";
@@ -41,22 +41,40 @@ function historyCall(deps: TurnDeps, input: TurnInput): HistoryCallOptions {
   return { timeoutMs: deps.config.history.timeout_ms, deadline, requestId, metadata, log: deps.log };
 }
 
-async function conversationContext(deps: TurnDeps, input: TurnInput): Promise<ContextMessage[]> {
-  if (input.conversationId === "" || input.createConversation) return [];
+/** The conversation whose latest turns are the turn's context (and whose owner is checked); none for a new one. */
+function contextRequest(deps: TurnDeps, input: TurnInput): ContextRequest | undefined {
+  if (input.conversationId === "" || input.createConversation) return undefined;
+  return {
+    conversationId: input.conversationId,
+    lastTurns: Math.max(deps.config.orchestrator.context_turns, 1),
+  };
+}
+
+/** The turn's context: from `prepared` (read with the claim), else read now with GetConversation. */
+async function conversationContext(
+  deps: TurnDeps,
+  input: TurnInput,
+  prepared: readonly Turn[] | undefined,
+): Promise<ContextMessage[]> {
+  const request = contextRequest(deps, input);
+  if (!request) return [];
   const { context_turns, context_tokens } = deps.config.orchestrator;
-  try {
-    const request = { conversationId: input.conversationId, lastTurns: Math.max(context_turns, 1) };
-    const call = historyCall(deps, input);
-    const response = await callHistory(
-      deps.history,
-      (h, options) => h.getConversation(request, options),
-      call,
-    );
-    const { limits } = deps.config;
-    return input.useContext ? buildContext(response.turns, context_turns, context_tokens, limits) : [];
-  } catch (err) {
-    throw historyFailure(err);
+  let turns = prepared;
+  if (!turns) {
+    try {
+      const call = historyCall(deps, input);
+      const response = await callHistory(
+        deps.history,
+        (h, options) => h.getConversation(request, options),
+        call,
+      );
+      turns = response.turns;
+    } catch (err) {
+      throw historyFailure(err);
+    }
   }
+  const { limits } = deps.config;
+  return input.useContext ? buildContext(turns, context_turns, context_tokens, limits) : [];
 }
 
 function failure(input: TurnInput, answers: readonly AgentAnswer[]): RpcError {
@@ -73,7 +91,7 @@ function failure(input: TurnInput, answers: readonly AgentAnswer[]): RpcError {
  * Runs one turn: context, fan-out, aggregation, history write, then the answer. A turn with a
  * turn_id runs once however many requests carry it: a duplicate in this orchestrator waits for the
  * one running, and the turn_id is claimed in history so one on another orchestrator waits too (or
- * gets the stored turn, replayed).
+ * gets the stored turn, replayed); the claim and the context are one history call (PrepareTurn).
  */
 export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<ChatResponseInit> {
   return inTurnSpan(input, () => {
@@ -91,11 +109,12 @@ async function claimedTurn(deps: TurnDeps, input: TurnInput): Promise<ChatRespon
     leaseMs,
     historyCall(deps, input),
     input.signal,
+    contextRequest(deps, input),
   );
   if ("stored" in outcome) return responseFromTurn(outcome.stored, true);
   let answered = false;
   try {
-    const response = await answerTurn(deps, input, input.turnId);
+    const response = await answerTurn(deps, input, input.turnId, outcome.context);
     answered = true;
     return response;
   } finally {
@@ -103,10 +122,15 @@ async function claimedTurn(deps: TurnDeps, input: TurnInput): Promise<ChatRespon
   }
 }
 
-async function answerTurn(deps: TurnDeps, input: TurnInput, turnId: string): Promise<ChatResponseInit> {
+async function answerTurn(
+  deps: TurnDeps,
+  input: TurnInput,
+  turnId: string,
+  prepared?: readonly Turn[],
+): Promise<ChatResponseInit> {
   const startedAtMs = Date.now();
   const started = performance.now();
-  const context = await conversationContext(deps, input);
+  const context = await conversationContext(deps, input, prepared);
   const newConversation = input.conversationId === "";
   const conversationId = newConversation ? randomUUID() : input.conversationId;
   input.onEvent?.({
