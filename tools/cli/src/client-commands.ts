@@ -1,5 +1,5 @@
 import { Aggregation, ChatService } from "@chorus/proto";
-import { detailsOf } from "@chorus/shared";
+import { detailsOf, TRACE_ID_KEY } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { Target } from "./connection.js";
 import { chatJson, formatAnswer, formatStats, formatStatus, statsJson, statusJson } from "./format.js";
@@ -36,6 +36,7 @@ export async function ask(target: Target, message: string, options: AskOptions):
       process.stderr.write(`chorus: --aggregation must be one of priority, fastest, all, quorum, judge\n`);
       return 2;
     }
+    let traceId: string | undefined;
     const response = await client.chat(
       {
         message,
@@ -44,9 +45,13 @@ export async function ask(target: Target, message: string, options: AskOptions):
         aggregation: mode,
         agents: options.agents ? options.agents.split(",").map((a) => a.trim()) : [],
       },
-      { deadline: deadline(120_000) },
+      {
+        deadline: deadline(120_000),
+        // Present when the orchestrator traced the turn (tracing on and sampled).
+        onMetadata: (metadata) => (traceId = metadata.get(TRACE_ID_KEY)[0]?.toString()),
+      },
     );
-    process.stdout.write(`${options.json ? chatJson(response) : formatAnswer(response)}\n`);
+    process.stdout.write(`${options.json ? chatJson(response, traceId) : formatAnswer(response)}\n`);
     return 0;
   } catch (err) {
     return reportError(err, target.address);

@@ -19,9 +19,10 @@ export function asJson(value: JsonValue): string {
   return JSON.stringify(value, null, 2);
 }
 
-/** A ChatResponse as JSON. */
-export function chatJson(response: ChatResponse): string {
-  return asJson(toJson(ChatResponseSchema, response));
+/** A ChatResponse as JSON, with the turn's trace id (x-chorus-trace-id) when the orchestrator traced it. */
+export function chatJson(response: ChatResponse, traceId?: string): string {
+  const json = toJson(ChatResponseSchema, response) as { [key: string]: JsonValue };
+  return asJson(traceId ? { ...json, traceId } : json);
 }
 
 /** GetStats as JSON. */
