@@ -205,6 +205,38 @@ describe("mTLS inside the mesh", () => {
     assert.equal((await health(server.address, history, "chorus-agent")).status, 1);
   });
 
+  it("judges each connection by its own certificate, however many calls one carries (the verdict is per connection)", async () => {
+    const server = await start(
+      save("agent4", await ca.issue({ name: "chorus-agent" }), ca.cert),
+      "require",
+      true,
+    );
+    const orchestrator = save("orch4", await ca.issue({ name: "chorus-orchestrator" }), ca.cert);
+    const history = save("hist4", await ca.issue({ name: "chorus-history" }), ca.cert);
+    const admitted = createClient(
+      AgentService,
+      server.address,
+      {},
+      watchedChannelCredentials(orchestrator, "chorus-agent", 100),
+    );
+    const refused = createClient(
+      AgentService,
+      server.address,
+      {},
+      watchedChannelCredentials(history, "chorus-agent", 100),
+    );
+    const soon = () => ({ deadline: new Date(Date.now() + 3000) });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await admitted.describe({}, soon())).agent, "probe");
+      for (let i = 0; i < 2; i++)
+        await assert.rejects(refused.describe({}, soon()), { code: status.UNAUTHENTICATED });
+      assert.equal((await admitted.describe({}, soon())).agent, "probe");
+    } finally {
+      admitted.close();
+      refused.close();
+    }
+  });
+
   it("refuses a certificate from another CA, and a client without one, at the handshake", async () => {
     const server = await start(
       save("agent3", await ca.issue({ name: "chorus-agent" }), ca.cert),
