@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { resolveRun } from "./latest.js";
-import { type BenchOptions, FULL, SMOKE } from "./options.js";
+import { type BenchOptions, FULL, SMOKE, STALL_VARIANTS } from "./options.js";
 import type { BenchResults } from "./results.js";
 import { runBench, writeReport } from "./suite.js";
 import { checkTargets } from "./targets-check.js";
@@ -16,6 +16,8 @@ const { values } = parseArgs({
     "no-parsl": { type: "boolean", default: false },
     "load-processes": { type: "string" },
     "soak-seconds": { type: "string" },
+    "chaos-seconds": { type: "string" },
+    "chaos-variants": { type: "string" },
     sections: { type: "string" },
     replot: { type: "string" },
     help: { type: "boolean", default: false },
@@ -25,7 +27,8 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(
     "usage: bench [--smoke] [--out DIR] [--no-parsl] [--load-processes N] [--soak-seconds S]\n" +
-      "             [--sections zero,fast,slow,cache,security,scaling,soak,autoscale]\n" +
+      "             [--chaos-seconds S] [--chaos-variants default,hedged,heartbeat-1500]\n" +
+      "             [--sections zero,fast,slow,cache,security,scaling,soak,autoscale,chaos]\n" +
       "       bench --replot RUN   (targets, latest.md and plots again, beside the run; RUN is a\n" +
       "                            bench-<time>.json, or a results directory or its latest pointer)\n" +
       "  full run: writes bench/results/bench-<time>.json, latest (naming that file), latest.md and SVG plots\n" +
@@ -51,11 +54,22 @@ if (values.replot) {
 
 const base = values.smoke ? SMOKE : FULL;
 const soakSeconds = values["soak-seconds"] ? Number(values["soak-seconds"]) : undefined;
+const chaosSeconds = values["chaos-seconds"] ? Number(values["chaos-seconds"]) : undefined;
+const chaosVariants = values["chaos-variants"]?.split(",").map((name) => {
+  const variant = STALL_VARIANTS.find((v) => v.name === name.trim());
+  if (!variant) throw new Error(`--chaos-variants: no variant ${name}`);
+  return variant;
+});
 const options: BenchOptions = {
   ...base,
   parsl: base.parsl && !values["no-parsl"],
   autoscale: base.autoscale && { ...base.autoscale, parsl: base.autoscale.parsl && !values["no-parsl"] },
   soak: base.soak && soakSeconds !== undefined ? { ...base.soak, durationMs: soakSeconds * 1000 } : base.soak,
+  chaos: base.chaos && {
+    ...base.chaos,
+    durationMs: chaosSeconds !== undefined ? chaosSeconds * 1000 : base.chaos.durationMs,
+    stall: { ...base.chaos.stall, variants: chaosVariants ?? base.chaos.stall.variants },
+  },
   loadProcesses: values["load-processes"] ? Number(values["load-processes"]) : base.loadProcesses,
   sections: values.sections?.split(",").map((name) => name.trim()),
 };

@@ -42,13 +42,84 @@ export interface BenchOptions {
   } & Timing;
   /** warmupMs: the same arrival rate, unrecorded, before the measured soak (V8 reaches its steady heap). */
   readonly soak?: { durationMs: number; warmupMs: number; rate: number; sampleMs: number; idleMs: number };
+  /** The chaos soak (issue 11): a supervised mesh at a fixed rate, a random fault every faultEveryMs. */
+  readonly chaos?: ChaosSettings;
   /** Load-generating processes for the Chorus and echo runs. */
   readonly loadProcesses: number;
   /** Upper bound of calls in one load run. */
   readonly maxCalls: number;
-  /** Sections to run (all when undefined): profile names, cache, scaling, security, soak, autoscale. */
+  /** Sections to run (all when undefined): profile names, cache, scaling, security, soak, autoscale, chaos. */
   readonly sections?: readonly string[] | undefined;
 }
+
+/** A mesh change the chaos section's SIGSTOP stall is measured with (the first also runs the soak). */
+export interface StallVariant {
+  readonly name: string;
+  readonly change: string;
+  readonly orchestrator?: Record<string, unknown>;
+  readonly hedge?: Record<string, unknown>;
+}
+
+/** The chaos section's bounds: every wait ends, the load is `rate × durationMs` turns. */
+export interface ChaosSettings {
+  readonly profile: ProfileName;
+  readonly rate: number;
+  readonly durationMs: number;
+  readonly faultEveryMs: number;
+  /** A failed turn counts as inside a window when sent up to this long after the service was back. */
+  readonly graceMs: number;
+  readonly callTimeoutMs: number;
+  /** Clients retry a failed turn with the same turn id until this long after first sending it. */
+  readonly retryForMs: number;
+  readonly recoverTimeoutMs: number;
+  readonly agentStopMs: number;
+  readonly redisDownMs: number;
+  readonly workers: number;
+  readonly replicas: number;
+  readonly seed: number;
+  /** One agent SIGSTOPped for stopMs after healthyMs at the same rate, per variant. */
+  readonly stall: {
+    readonly warmupMs: number;
+    readonly healthyMs: number;
+    readonly stopMs: number;
+    readonly tailMs: number;
+    readonly variants: readonly StallVariant[];
+  };
+}
+
+/** The SIGSTOP stall's variants: the defaults, and the two ways to shorten a stopped replica's stall. */
+export const STALL_VARIANTS: readonly StallVariant[] = [
+  { name: "default", change: "none (heartbeat_ms 1000, heartbeat_timeout_ms 4000, hedging off)" },
+  { name: "hedged", change: "agents[].hedge.enabled: true", hedge: { enabled: true } },
+  {
+    name: "heartbeat-1500",
+    change: "orchestrator.heartbeat_ms 300, heartbeat_timeout_ms 1500",
+    orchestrator: { heartbeat_ms: 300, heartbeat_timeout_ms: 1500 },
+  },
+];
+
+const CHAOS: ChaosSettings = {
+  profile: "fast",
+  rate: 20,
+  durationMs: 600_000,
+  faultEveryMs: 30_000,
+  graceMs: 2000,
+  callTimeoutMs: 15_000,
+  retryForMs: 20_000,
+  recoverTimeoutMs: 30_000,
+  agentStopMs: 10_000,
+  redisDownMs: 5000,
+  workers: 16,
+  replicas: 2,
+  seed: 11,
+  stall: {
+    warmupMs: 3000,
+    healthyMs: 10_000,
+    stopMs: 20_000,
+    tailMs: 1000,
+    variants: STALL_VARIANTS.slice(0, 1),
+  },
+};
 
 /** Whether `options` runs the section `name`. */
 export function runs(options: BenchOptions, name: string): boolean {
@@ -89,6 +160,7 @@ export const FULL: BenchOptions = {
   // two of one setup instead of a whole run; 24 rounds put each setup first, second and third 8 times.
   security: { levels: [1, 16], rounds: 24, hopRounds: 8, warmupMs: 200, durationMs: 800 },
   soak: { durationMs: 300_000, warmupMs: 120_000, rate: 100, sampleMs: 5000, idleMs: 10_000 },
+  chaos: CHAOS,
   loadProcesses: 1,
   maxCalls: 200_000,
 };
@@ -123,6 +195,16 @@ export const SMOKE: BenchOptions = {
   },
   security: { levels: [1, 16], rounds: 1, hopRounds: 1, warmupMs: 200, durationMs: 800 },
   soak: { durationMs: 2000, warmupMs: 500, rate: 50, sampleMs: 500, idleMs: 500 },
+  chaos: {
+    ...CHAOS,
+    profile: "zero",
+    rate: 10,
+    durationMs: 20_000,
+    faultEveryMs: 6000,
+    agentStopMs: 2000,
+    redisDownMs: 500,
+    stall: { ...CHAOS.stall, warmupMs: 500, healthyMs: 1000, stopMs: 2000, tailMs: 500 },
+  },
   loadProcesses: 1,
   maxCalls: 20_000,
 };

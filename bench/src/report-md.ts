@@ -1,5 +1,6 @@
 import type { RunRecord } from "./measure.js";
 import type { PlotFile } from "./plots.js";
+import { chaosReport } from "./report-chaos.js";
 import { securityReport } from "./report-security.js";
 import type { BenchResults } from "./results.js";
 import type { ProfileSection } from "./section-profiles.js";
@@ -248,6 +249,7 @@ export function markdownReport(results: BenchResults, runFile: string, plots: re
     scalingTable(results),
     autoscaleTable(results),
     soakTable(results),
+    chaosReport(results.chaos),
     ...(usage.some(Boolean) ? ["### CPU and memory per service", "", ...usage.filter(Boolean)] : []),
     results.errors.length ? `## Errors\n\n${results.errors.map((e) => `- ${e}`).join("\n")}\n` : "",
     ...(plots.length ? ["## Plots", "", ...plotLines(plots), ""] : []),

@@ -1,5 +1,6 @@
 import type { StepReaction } from "./section-autoscale.js";
 import type { CacheSection } from "./section-cache.js";
+import type { ChaosSection } from "./section-chaos.js";
 import type { ProfileSection } from "./section-profiles.js";
 import type { ScalingSection } from "./section-scaling.js";
 import type { SecuritySection } from "./section-security.js";
@@ -51,6 +52,8 @@ export interface BenchResults {
   /** Plaintext against mesh mTLS against mesh mTLS + public TLS + API keys (`zero`). */
   readonly security?: SecuritySection | undefined;
   readonly soak?: SoakSection | undefined;
+  /** The chaos soak and the SIGSTOP stalls (issue 11). */
+  readonly chaos?: ChaosSection | undefined;
   readonly autoscale: StepReaction[];
   readonly targets: TargetCheck[];
   /** Sections that failed, with their error. */

@@ -12,6 +12,7 @@ import { markdownReport } from "./report-md.js";
 import { type BenchResults, CALLS_PER_TURN } from "./results.js";
 import { autoscaleSection, type StepReaction } from "./section-autoscale.js";
 import { type CacheSection, cacheSection } from "./section-cache.js";
+import { type ChaosSection, chaosSection } from "./section-chaos.js";
 import { type ProfileSection, profileSection } from "./section-profiles.js";
 import { type ScalingSection, scalingSection } from "./section-scaling.js";
 import { type SecuritySection, securitySection } from "./section-security.js";
@@ -93,6 +94,7 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
   let scaling: ScalingSection | undefined;
   let security: SecuritySection | undefined;
   let soak: SoakSection | undefined;
+  let chaos: ChaosSection | undefined;
   let autoscale: StepReaction[] = [];
   try {
     for (const profile of options.profiles.filter((name) => runs(options, name))) {
@@ -108,6 +110,7 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
     if (runs(options, "scaling"))
       scaling = await attempt("scaling", () => scalingSection(options, bundle.path));
     if (runs(options, "soak")) soak = await attempt("soak", () => soakSection(options, bundle.path));
+    if (runs(options, "chaos")) chaos = await attempt("chaos", () => chaosSection(options, bundle.path));
     // Last, as the issue asks: the load step from idle, per strategy.
     if (runs(options, "autoscale")) {
       autoscale = (await attempt("autoscale", () => autoscaleSection(options, bundle.path))) ?? [];
@@ -144,6 +147,7 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
     scaling,
     security,
     soak,
+    chaos,
     autoscale,
     targets: checkTargets({ profiles, scaling, autoscale, soak, security }, cpu.length),
     errors,

@@ -94,11 +94,11 @@ export async function storedAnswers(
   let pageToken = "";
   do {
     const page = await history.listConversations({ pageSize: 100, pageToken }, deadline());
-    for (const conversation of page.conversations) {
-      const { turns } = await history.getConversation(
-        { conversationId: conversation.conversationId },
-        deadline(),
-      );
+    // A page's conversations are read at once (at most pageSize calls in flight).
+    const pages = await Promise.all(
+      page.conversations.map(({ conversationId }) => history.getConversation({ conversationId }, deadline())),
+    );
+    for (const { turns } of pages) {
       for (const turn of turns) stored.set(turn.turnId, [...(stored.get(turn.turnId) ?? []), turn.answer]);
     }
     pageToken = page.nextPageToken;
