@@ -126,3 +126,37 @@ Volumes for chorus.volumeMounts; call with (dict "root" $ "configMap" NAME "iden
       optional: true
       {{- end }}
 {{- end }}
+
+{{/*
+OTEL_* variables of a Chorus container when tracing.otlpEndpoint is set, else nothing. The
+collector's auth headers come only from tracing.headersSecret, never from a ConfigMap.
+*/}}
+{{- define "chorus.tracingEnv" -}}
+{{- with .Values.tracing }}
+{{- if .otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .otlpEndpoint | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ .protocol | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ .sampler | quote }}
+{{- with .samplerArg }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ . | quote }}
+{{- end }}
+{{- $attributes := list (printf "k8s.namespace.name=%s" $.Release.Namespace) }}
+{{- range $key, $value := .resourceAttributes }}
+{{- $attributes = append $attributes (printf "%s=%s" $key $value) }}
+{{- end }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ join "," $attributes | quote }}
+{{- with .headersSecret }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.tracing.headersSecretKey }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
