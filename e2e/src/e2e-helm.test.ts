@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { X509Certificate } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { randomBytes, X509Certificate } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
+import { type PostgresServer, startPostgresServer } from "@chorus/history/testing";
 import { ChatService } from "@chorus/proto";
 import {
   type ClientTransport,
@@ -26,6 +27,11 @@ const RELEASE = "chorus";
 const SA = `system:serviceaccount:${NS}:${RELEASE}-orchestrator`;
 const POOL = `${RELEASE}-agent-creative`;
 const KEYS_SECRET = "e2e-api-keys";
+/** The Secret holding history's PostgreSQL URL, made before the release as an operator would. */
+const DB_SECRET = "e2e-history-db";
+/** The database and role history uses (a password login from the pod network only). */
+const DB_NAME = "chorus";
+const DB_ROLE = "chorus_history";
 /** The name clients require of the orchestrator's certificate: its Service's, as the chart issues it. */
 const SERVER_NAME = `${RELEASE}-orchestrator.${NS}.svc`;
 /** The Secrets the chart generates (tls.source generate), which an upgrade must keep. */
@@ -39,10 +45,14 @@ const values = {
   // API keys from a Secret made below with `chorus keys create`.
   auth: { existingSecret: KEYS_SECRET },
   orchestrator: { replicas: 2 },
+  // History on a real PostgreSQL server the test starts, two replicas (a Deployment) behind the
+  // headless Service the orchestrators resolve to every ready pod. (SQLite's StatefulSet and PVC
+  // are rendered and checked by the chart tests, charts/chorus/tests/chart-history.test.ts.)
+  history: { replicas: 2, postgres: { existingSecret: DB_SECRET } },
   config: {
     orchestrator: { turn_timeout_ms: 60_000 },
     // The test kubelet shares two cores with everything else; give history writes room.
-    history: { timeout_ms: 20_000 },
+    history: { backend: "postgres", timeout_ms: 20_000 },
     provider: {
       kubernetes: { lease_duration_seconds: 6, renew_deadline_seconds: 4, retry_period_seconds: 1 },
     },
@@ -115,8 +125,38 @@ async function makeKey(principal: string, roles: string): Promise<{ key: string;
   return { key, keysFile: `keys:\n${entry.join("\n")}\n` };
 }
 
+/** Runs `sql` with psql against `url` (the statements on stdin, not in the process's arguments). */
+function psql(url: string, sql: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      "psql",
+      ["-X", "-q", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=1", "-d", url],
+      { timeout: 30_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`psql: ${stderr || err.message}`)) : resolve(stdout)),
+    );
+    child.stdin?.end(sql);
+  });
+}
+
+/**
+ * What a history pod did, from its /metrics: store operations it ran for calls it served (whatever
+ * their form: unary calls or items of an append stream, which counts as an RPC only once it ends),
+ * and the turns it stored.
+ */
+async function historyCounts(podIp: string): Promise<{ calls: number; stored: number }> {
+  const text = await (
+    await fetch(`http://${podIp}:9464/metrics`, { signal: AbortSignal.timeout(5000) })
+  ).text();
+  let calls = 0;
+  for (const [, count] of text.matchAll(/^chorus_history_store_duration_seconds_count\{[^}]*\} (\d+)$/gm))
+    calls += Number(count);
+  const stored = Number(/^chorus_history_turns_stored_total\{[^}]*\} (\d+)$/m.exec(text)?.[1] ?? "NaN");
+  return { calls, stored };
+}
+
 describe("helm install into a real control plane", { timeout: 600_000 }, () => {
   let env: TestEnv;
+  let postgres: PostgresServer | undefined;
   let apps: AppsV1Api;
   let core: CoreV1Api;
   let chat: PromiseClient<typeof ChatService>;
@@ -182,12 +222,54 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
   };
   const replicas = async () =>
     (await apps.readNamespacedDeployment({ name: POOL, namespace: NS })).spec?.replicas ?? -1;
+  /** The running history pods (not being deleted) with their IPs. */
+  const historyPods = async () =>
+    (
+      await core.listNamespacedPod({ namespace: NS, labelSelector: "app.kubernetes.io/component=history" })
+    ).items.flatMap((p) =>
+      p.metadata?.name && p.status?.podIP && !p.metadata.deletionTimestamp
+        ? [{ name: p.metadata.name, ip: p.status.podIP }]
+        : [],
+    );
+  /** How many log lines of the orchestrators tell of a history call that failed and went again. */
+  const historyRetries = () => {
+    const logs = join(env.dir, "logs");
+    return readdirSync(logs)
+      .filter((file) => file.startsWith(`${NS}_${RELEASE}-orchestrator-`))
+      .flatMap((file) => readFileSync(join(logs, file), "utf8").split("\n"))
+      .filter((line) => /history replica unreachable|history call (failed|hung)/.test(line)).length;
+  };
+  /** Which of `turnIds` are rows of PostgreSQL's turns table (asked as its superuser, on loopback). */
+  const storedTurns = async (turnIds: string[]) => {
+    const list = turnIds.map((id) => `'${id.replace(/'/g, "''")}'`).join(",");
+    const out = await psql(
+      postgres?.url(DB_NAME) ?? assert.fail("no PostgreSQL"),
+      `SELECT turn_id FROM turns WHERE turn_id IN (${list || "''"});`,
+    );
+    return new Set(out.split("\n").filter((line) => line !== ""));
+  };
 
   before(async () => {
     // Kubelet messages (pod starts, probe restarts) explain a failure here; they are few.
     env = await up({ log: (message) => process.stderr.write(`# testenv: ${message}\n`) });
     apps = env.kc.makeApiClient(AppsV1Api);
     core = env.kc.makeApiClient(CoreV1Api);
+    // PostgreSQL on the host's address on the pod network (pods cannot reach the host's loopback),
+    // admitting history's role from the pod network with its password only; the superuser
+    // stays on trusted loopback for this test's own queries.
+    postgres = await startPostgresServer({
+      listen: [env.hostIp],
+      hba: [`host ${DB_NAME} ${DB_ROLE} ${env.podCidr} scram-sha-256`],
+    });
+    const password = randomBytes(18).toString("hex");
+    await psql(postgres.url(), `CREATE ROLE ${DB_ROLE} LOGIN PASSWORD '${password}';`);
+    await psql(postgres.url(), `CREATE DATABASE ${DB_NAME} OWNER ${DB_ROLE};`);
+    const databaseUrl = join(env.dir, "database-url");
+    writeFileSync(
+      databaseUrl,
+      `postgres://${DB_ROLE}:${password}@${env.hostIp}:${postgres.port}/${DB_NAME}?sslmode=disable`,
+      { mode: 0o600 },
+    );
     const file = join(env.dir, "values.yaml");
     writeFileSync(file, stringify(values));
     const lint = await tool("helm", ["lint", "--strict", CHART_DIR, "-f", file]);
@@ -200,6 +282,7 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
     for (const args of [
       ["create", "namespace", NS],
       ["-n", NS, "create", "secret", "generic", KEYS_SECRET, `--from-file=keys.yaml=${keysFile}`],
+      ["-n", NS, "create", "secret", "generic", DB_SECRET, `--from-file=DATABASE_URL=${databaseUrl}`],
     ]) {
       const result = await tool("kubectl", args);
       assert.equal(result.code, 0, result.stderr);
@@ -222,6 +305,7 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
   after(async () => {
     chat?.close();
     if (env) await down(env);
+    await postgres?.close();
   });
 
   it("passes helm test: every service answers its health check", async () => {
@@ -268,6 +352,130 @@ describe("helm install into a real control plane", { timeout: 600_000 }, () => {
       assert.equal(answer.ok, true);
       assert.match(answer.replica, new RegExp(`^${env.podCidr.split(".").slice(0, 3).join("\\.")}\\.`));
     }
+  });
+
+  it("admits history's role to PostgreSQL from the pod network only with its password", async () => {
+    const at = `${env.hostIp}:${postgres?.port}/${DB_NAME}`;
+    await assert.rejects(psql(`postgres://${DB_ROLE}@${at}`, "SELECT 1;"), /password/);
+    await assert.rejects(psql(`postgres://chorus@${at}`, "SELECT 1;"), /no pg_hba\.conf entry/);
+  });
+
+  it("stores turns answered through the orchestrator Service in PostgreSQL, through both history replicas", async () => {
+    const pods = await historyPods();
+    assert.equal(pods.length, 2, JSON.stringify(pods));
+    const before = await Promise.all(pods.map((p) => historyCounts(p.ip)));
+    const turnIds: string[] = [];
+    let calls = [0, 0];
+    let stored: number[] = [];
+    // Rounds of turns until both pods have served calls (at most 15, a second apart): an
+    // orchestrator that started before the history pods were ready knows them once it resolves
+    // the headless Service again (every 10 s).
+    for (let round = 0; round < 15 && !calls.every((n) => n > 0); round++) {
+      if (round > 0) await delay(1000);
+      const ids = Array.from({ length: 6 }, () => `pg-${randomBytes(6).toString("hex")}`);
+      turnIds.push(...ids);
+      const replies = await Promise.all(
+        ids.map((turnId) =>
+          chat.chat({ message: `stored ${turnId}`, turnId, agents: ["analytical"] }, rpc(90_000)),
+        ),
+      );
+      assert.deepEqual(
+        replies.map((r) => r.turnId),
+        ids,
+      );
+      assert.ok(replies.every((r) => r.agentAnswers[0]?.ok && !r.replayed));
+      const now = await Promise.all(pods.map((p) => historyCounts(p.ip)));
+      calls = now.map((c, i) => c.calls - (before[i]?.calls ?? 0));
+      stored = now.map((c, i) => c.stored - (before[i]?.stored ?? 0));
+    }
+    assert.ok(
+      calls.every((n) => n > 0),
+      `store operations per pod: ${calls.join(", ")}`,
+    );
+    assert.deepEqual([...(await storedTurns(turnIds))].sort(), [...turnIds].sort(), "every turn is a row");
+    // Each turn was stored once, by one of the pods.
+    assert.equal(
+      stored.reduce((a, b) => a + b, 0),
+      turnIds.length,
+      `turns stored per pod: ${stored.join(", ")}`,
+    );
+  });
+
+  it("loses and fails no turn when a history pod is killed under load, then uses its replacement", async (t) => {
+    const [victim, survivor] = await historyPods();
+    assert.ok(victim && survivor, "two history pods");
+    const total = 48;
+    const workers = 6;
+    const killAfter = 12;
+    const victimBefore = await historyCounts(victim.ip);
+    const retriesBefore = historyRetries();
+    let victimCalls = 0;
+    let sentAtDeath = total;
+    const acknowledged: string[] = [];
+    const failures: string[] = [];
+    let sent = 0;
+    let killed: Promise<unknown> | undefined;
+    const worker = async () => {
+      while (sent < total) {
+        const turnId = `kill-${sent++}-${randomBytes(4).toString("hex")}`;
+        try {
+          const reply = await chat.chat(
+            { message: `under a kill ${turnId}`, turnId, agents: ["analytical"] },
+            rpc(90_000),
+          );
+          if (reply.agentAnswers.every((a) => a.ok)) acknowledged.push(reply.turnId);
+          else failures.push(`${turnId}: ${JSON.stringify(reply.agentAnswers.map((a) => a.error))}`);
+        } catch (err) {
+          failures.push(`${turnId}: ${(err as Error).message}`);
+        }
+        if (acknowledged.length >= killAfter && !killed) {
+          // The victim's calls so far: it was serving this load when it died.
+          killed = historyCounts(victim.ip).then(async (counts) => {
+            victimCalls = counts.calls - victimBefore.calls;
+            const result = await tool("kubectl", [
+              ...["-n", NS, "delete", "pod", victim.name],
+              ...["--grace-period=0", "--force", "--wait=false"],
+            ]);
+            // Its process is gone once the kubelet no longer runs the pod.
+            await eventually(
+              "the killed pod's process to stop",
+              async () => (env.kubelet.pods().some((p) => p.name === victim.name) ? undefined : true),
+              20_000,
+            );
+            sentAtDeath = sent;
+            return result;
+          });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, worker));
+    const deleted = (await killed) as { code: number; stderr: string } | undefined;
+    assert.equal(deleted?.code, 0, deleted?.stderr);
+    assert.ok(victimCalls > 0, "the killed pod was serving the load");
+    assert.ok(total - sentAtDeath >= workers, `turns sent after the pod was gone: ${total - sentAtDeath}`);
+    // How often the orchestrators met the dead pod and went on to the other (their logs say so).
+    const retries = historyRetries() - retriesBefore;
+    t.diagnostic(
+      `${total} turns (${total - sentAtDeath} sent after the pod was gone), ${acknowledged.length} ` +
+        `acknowledged, ${failures.length} failed; the killed pod ran ${victimCalls} store operations ` +
+        `before; ${retries} orchestrator log lines of a history call retried`,
+    );
+    assert.deepEqual(failures, [], "no turn failed");
+    assert.equal(acknowledged.length, total);
+    const stored = await storedTurns(acknowledged);
+    assert.deepEqual(
+      acknowledged.filter((id) => !stored.has(id)),
+      [],
+      "every acknowledged turn is in PostgreSQL",
+    );
+    // The Deployment replaces the pod; the orchestrators find the new one by name and call it.
+    const replacement = await eventually("a replacement history pod serving calls", async () => {
+      const fresh = (await historyPods()).find((p) => p.name !== victim.name && p.name !== survivor.name);
+      if (!fresh) return undefined;
+      await chat.chat({ message: "after the kill", agents: ["analytical"] }, rpc(60_000));
+      return (await historyCounts(fresh.ip)).calls > 0 ? fresh : undefined;
+    });
+    assert.notEqual(replacement.ip, victim.ip);
   });
 
   it("scales the pool out under load sent to a follower, then back in removing only idle pods", async () => {

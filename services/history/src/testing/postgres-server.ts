@@ -1,5 +1,14 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -24,6 +33,17 @@ export interface PostgresServer {
 }
 
 const USER = "chorus";
+
+/** Where the server also listens, and who may connect there (loopback alone, trusted, by default). */
+export interface PostgresServerOptions {
+  /** Addresses to listen on besides 127.0.0.1, e.g. the host's address on a test pod network. */
+  readonly listen?: readonly string[];
+  /**
+   * pg_hba.conf lines added after initdb's (which trust loopback only), e.g.
+   * `host chorus app 10.0.0.0/24 scram-sha-256` to admit a role with its password from there.
+   */
+  readonly hba?: readonly string[];
+}
 
 /** The directory holding initdb and postgres: $POSTGRES_BIN, PATH, or Debian's newest /usr/lib/postgresql/<v>/bin. */
 function postgresBin(): string {
@@ -90,9 +110,10 @@ async function waitUntilUp(url: string, child: ChildProcess): Promise<void> {
 
 /**
  * Makes a cluster with initdb in a new temp dir (owned by the user that runs it) and starts
- * postgres on a free loopback port, its socket in that dir. Stop it with close(), by its pid.
+ * postgres on a free loopback port (and `options.listen`), its socket in that dir. Stop it with
+ * close(), by its pid.
  */
-export async function startPostgresServer(): Promise<PostgresServer> {
+export async function startPostgresServer(options: PostgresServerOptions = {}): Promise<PostgresServer> {
   const bin = postgresBin();
   const user = runAs();
   const dir = mkdtempSync(join(tmpdir(), "chorus-postgres-"));
@@ -113,12 +134,14 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed (${init.status}): ${init.stderr || init.error?.message}`);
   }
+  if (options.hba?.length) appendFileSync(join(data, "pg_hba.conf"), `${options.hba.join("\n")}\n`);
+  const listen = ["127.0.0.1", ...(options.listen ?? [])].join(",");
   const port = await freePort();
   const url = (database = "postgres") => `postgres://${USER}@127.0.0.1:${port}/${database}`;
   let child: ChildProcess;
   const launch = async () => {
     const [postgres, args] = command(user.prefix, bin, "postgres", [
-      ...["-D", data, "-p", String(port), "-k", socketDir, "-c", "listen_addresses=127.0.0.1"],
+      ...["-D", data, "-p", String(port), "-k", socketDir, "-c", `listen_addresses=${listen}`],
       ...["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
     ]);
     child = spawn(postgres, args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
