@@ -1,4 +1,4 @@
-// `npm run bench` (full suite, ~24 minutes) and `npm run bench:smoke` (seconds, no thresholds).
+// `npm run bench` (full suite, ~38 minutes) and `npm run bench:smoke` (seconds, no thresholds).
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +29,7 @@ if (values.help) {
     "usage: bench [--smoke] [--out DIR] [--no-parsl] [--load-processes N] [--soak-seconds S]\n" +
       "             [--chaos-seconds S] [--chaos-variants default,hedged,heartbeat-1500]\n" +
       "             [--sections zero,fast,slow,cache,security,scaling,soak,autoscale,chaos]\n" +
+      "             (sections of issues 12 and 13: stream,straggler,history-backends,tracing)\n" +
       "       bench --replot RUN   (targets, latest.md and plots again, beside the run; RUN is a\n" +
       "                            bench-<time>.json, or a results directory or its latest pointer)\n" +
       "  full run: writes bench/results/bench-<time>.json, latest (naming that file), latest.md and SVG plots\n" +

@@ -5,7 +5,7 @@ import { defaultAgents } from "@chorus/config";
 import { stringify } from "yaml";
 import { type BenchChild, spawnReady } from "./child.js";
 import { processTree, serviceOf } from "./proc.js";
-import { type ProfileName, simulatorSection } from "./profiles.js";
+import { type ProfileName, type SimulatorProfile, simulatorSection } from "./profiles.js";
 import type { WatchedProcess } from "./usage.js";
 
 const BUILT_DIST = new URL("../../tools/cli/dist/", import.meta.url).pathname;
@@ -46,8 +46,12 @@ export interface MeshSpec {
   readonly bundle: string;
   /** The bench simulator's base URL (…/v1); the mesh starts no simulator of its own. */
   readonly llmBaseUrl: string;
-  readonly profile: ProfileName;
+  readonly profile: ProfileName | SimulatorProfile;
   readonly pool: PoolSpec;
+  /** Extra keys of every agent pool (e.g. `hedge`). */
+  readonly agent?: Record<string, unknown> | undefined;
+  /** Extra `history` keys (e.g. `backend`). */
+  readonly history?: Record<string, unknown> | undefined;
   readonly redisUrl?: string | undefined;
   /** Extra `orchestrator` keys. */
   readonly orchestrator?: Record<string, unknown> | undefined;
@@ -83,7 +87,7 @@ export function meshConfig(spec: MeshSpec, dir: string): Record<string, unknown>
       queue_limit: 4096,
       ...spec.orchestrator,
     },
-    history: { port: 0, metrics_port: 0, path: join(dir, "chorus.db") },
+    history: { port: 0, metrics_port: 0, path: join(dir, "chorus.db"), ...spec.history },
     llm: { base_url: spec.llmBaseUrl },
     simulator: simulatorSection(spec.profile),
     redis: { url: spec.redisUrl ?? "" },
@@ -99,6 +103,7 @@ export function meshConfig(spec: MeshSpec, dir: string): Record<string, unknown>
       // The bench's sections number their messages to avoid hits, and its cache section wants them:
       // cache every answer as Chorus did before the default became `auto` (deterministic only).
       cache_policy: "always",
+      ...spec.agent,
     })),
   };
 }
@@ -146,7 +151,7 @@ export async function startMesh(spec: MeshSpec): Promise<BenchMesh> {
 /** Starts a standalone `chorus llm-sim` with a profile; Chorus and Parsl both call it. */
 export async function startSimulatorProcess(
   bundle: string,
-  profile: ProfileName,
+  profile: ProfileName | SimulatorProfile,
 ): Promise<{ url: string; child: BenchChild; dir: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "chorus-bench-sim-"));
   const configPath = join(dir, "chorus.yaml");

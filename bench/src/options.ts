@@ -1,3 +1,4 @@
+import type { RoundsPlan } from "./ab-rounds.js";
 import type { ProfileName } from "./profiles.js";
 
 /** How long one load run warms up and measures (ms). */
@@ -20,6 +21,20 @@ export interface BenchOptions {
   readonly parslWorkers: Record<ProfileName, number>;
   /** Measure cache hits through a real redis-server. */
   readonly redis: boolean;
+  /** `straggler`: one replica of one pool slowed `slowFactor`×, p99 with hedging off and on, and healthy. */
+  readonly straggler?: {
+    readonly concurrency: number;
+    readonly slowFactor: number;
+    /** Unrecorded turns each mesh serves healthy first, within `prewarmMs`. */
+    readonly prewarmTurns: number;
+    readonly prewarmMs: number;
+  } & Timing;
+  /** `history-backends`: `zero` on SQLite against PostgreSQL history, rounds back to back. */
+  readonly historyBackends?: RoundsPlan;
+  /** `tracing`: `zero` with every span exported to an OpenTelemetry Collector against without. */
+  readonly tracing?: RoundsPlan;
+  /** `stream`: CPU per token relayed by ChatStream beside the same answers streamed directly. */
+  readonly stream?: { readonly profiles: readonly ProfileName[]; readonly concurrency: number } & Timing;
   readonly scaling?: { replicas: readonly number[]; workers: number } & Timing;
   readonly autoscale?: {
     readonly concurrency: number;
@@ -126,7 +141,11 @@ export function runs(options: BenchOptions, name: string): boolean {
   return options.sections === undefined || options.sections.includes(name);
 }
 
-/** The full suite: about 24 minutes on 2 cores. */
+/**
+ * The full suite: about 38 minutes on 2 cores — 24 for the sections before issues 11–13, about 11
+ * for chaos (its 10-minute soak and the stall), about 3 for stream (30 s), straggler,
+ * history-backends and tracing (about 50 s each).
+ */
 export const FULL: BenchOptions = {
   smoke: false,
   profiles: ["zero", "fast", "slow"],
@@ -146,6 +165,27 @@ export const FULL: BenchOptions = {
   parsl: true,
   parslWorkers: { zero: 16, fast: 48, slow: 48 },
   redis: true,
+  // About 50 s: two meshes of two replicas per pool, a healthy warm-up each, three 9 s windows.
+  straggler: {
+    concurrency: 16,
+    slowFactor: 10,
+    warmupMs: 1000,
+    durationMs: 8000,
+    prewarmTurns: 300,
+    prewarmMs: 5000,
+  },
+  // About 45 s each: two meshes, a warm-up each, then rounds of 1.2 s windows in rotated order.
+  historyBackends: {
+    levels: [1, 16],
+    rounds: 6,
+    warmupMs: 200,
+    durationMs: 1000,
+    prewarmTurns: 2000,
+    prewarmMs: 6000,
+  },
+  tracing: { levels: [16], rounds: 10, warmupMs: 200, durationMs: 1000, prewarmTurns: 2000, prewarmMs: 6000 },
+  // About 30 s: per profile a mesh and then direct, 1 s warm-up and 4 s measured each.
+  stream: { profiles: ["zero", "fast"], concurrency: 16, warmupMs: 1000, durationMs: 4000 },
   scaling: { replicas: [1, 2, 4, 8], workers: 32, warmupMs: 2000, durationMs: 6000 },
   autoscale: {
     concurrency: 16,
@@ -183,6 +223,24 @@ export const SMOKE: BenchOptions = {
   parsl: false,
   parslWorkers: { zero: 4, fast: 12, slow: 12 },
   redis: true,
+  straggler: {
+    concurrency: 4,
+    slowFactor: 10,
+    warmupMs: 200,
+    durationMs: 1000,
+    prewarmTurns: 40,
+    prewarmMs: 1000,
+  },
+  historyBackends: {
+    levels: [1, 4],
+    rounds: 1,
+    warmupMs: 100,
+    durationMs: 400,
+    prewarmTurns: 50,
+    prewarmMs: 500,
+  },
+  tracing: { levels: [4], rounds: 1, warmupMs: 100, durationMs: 400, prewarmTurns: 50, prewarmMs: 500 },
+  stream: { profiles: ["zero"], concurrency: 4, warmupMs: 300, durationMs: 700 },
   scaling: { replicas: [1, 2], workers: 4, warmupMs: 300, durationMs: 1000 },
   autoscale: {
     concurrency: 8,

@@ -24,11 +24,11 @@ export const PROFILES: Record<ProfileName, SimulatorProfile> = {
  * The full `simulator` section for a profile. The bench simulator never slows down under load and
  * never queues: the model is held constant so only the orchestration layer varies.
  */
-export function simulatorSection(profile: ProfileName): Record<string, number | string> {
+export function simulatorSection(profile: ProfileName | SimulatorProfile): Record<string, number | string> {
   return {
     host: "127.0.0.1",
     port: 0,
-    ...PROFILES[profile],
+    ...(typeof profile === "string" ? PROFILES[profile] : profile),
     max_concurrent: 4096,
     queue_limit: 4096,
     slowdown: 0,
@@ -38,7 +38,7 @@ export function simulatorSection(profile: ProfileName): Record<string, number | 
 }
 
 /** Mean generation time of one answer in a profile, in ms (ttft + (tokens − 1) × itl). */
-export function meanGenerationMs(profile: ProfileName): number {
-  const p = PROFILES[profile];
+export function meanGenerationMs(profile: ProfileName | SimulatorProfile): number {
+  const p = typeof profile === "string" ? PROFILES[profile] : profile;
   return p.ttft_ms + (p.tokens - 1) * p.itl_ms;
 }

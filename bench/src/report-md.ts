@@ -1,10 +1,16 @@
 import type { RunRecord } from "./measure.js";
 import type { PlotFile } from "./plots.js";
 import { chaosReport } from "./report-chaos.js";
+import {
+  cpuPerTurnTable,
+  historyBackendsReport,
+  stragglerReport,
+  streamReport,
+  tracingReport,
+} from "./report-sections.js";
 import { securityReport } from "./report-security.js";
 import type { BenchResults } from "./results.js";
 import type { ProfileSection } from "./section-profiles.js";
-import { limitFraction } from "./targets-check.js";
 
 function n(value: number | null | undefined, digits = 1): string {
   return value === null || value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(digits);
@@ -34,7 +40,7 @@ function profileTable(section: ProfileSection): string {
     "Chorus ÷ Parsl",
     zero ? "echo calls/s" : "direct p50 (no orchestrator)",
     zero ? "echo p50 ms" : "Chorus ÷ direct p50",
-    ...(zero ? ["limit turns/s", "% of limit"] : []),
+    ...(zero ? ["direct turns/s", "direct p50 ms", "Chorus ÷ direct turns/s", "Chorus ÷ direct p50"] : []),
   ];
   const rows = section.chorus.map((run) => {
     const parsl = at(section.parsl, run.concurrency);
@@ -53,13 +59,14 @@ function profileTable(section: ProfileSection): string {
       parsl ? `${n(run.perSecond / parsl.perSecond, 1)}×` : "–",
     ];
     if (zero) {
-      const limit = echo ? echo.perSecond / 5 : Number.NaN;
       return [
         ...base,
         n(echo?.perSecond, 0),
         n(echo?.latency.p50, 2),
-        n(limit, 0),
-        `${n(100 * limitFraction(run, echo), 0)}%`,
+        n(direct?.perSecond, 0),
+        n(direct?.latency.p50, 2),
+        n(direct ? run.perSecond / direct.perSecond : Number.NaN, 2),
+        `${n(direct ? run.latency.p50 / direct.latency.p50 : Number.NaN, 2)}×`,
       ];
     }
     return [
@@ -235,7 +242,9 @@ export function markdownReport(results: BenchResults, runFile: string, plots: re
     "",
     `Load: before \`${m.uptimeBefore}\`; after \`${m.uptimeAfter}\`; 1-min load average during the run ${n(Math.min(...loads), 2)}–${n(Math.max(...loads), 2)} (the bench's own processes count: Parsl alone runs up to 48 workers).`,
     "",
-    `A turn is ${results.callsPerTurn.total} gRPC calls (Chat, 3 × Generate, AppendTurn); the echo-derived limit is echo calls/s ÷ ${results.callsPerTurn.total}.`,
+    results.callsPerTurn
+      ? `In this run a turn was ${results.callsPerTurn.total} unary gRPC calls (Chat, 3 × Generate, AppendTurn).`
+      : "A turn is one `Chat` call from the client; the orchestrator makes its history calls before the fan-out, sends the three agent tasks as messages on long-lived task channels (one stream per agent replica), and stores the turn with a history call before it answers. `direct` is the same three generations sent by one process straight to the simulator, no mesh: the ceiling of this machine. `echo` is one bare unary grpc-js round trip.",
     "",
     "## Targets",
     "",
@@ -246,14 +255,19 @@ export function markdownReport(results: BenchResults, runFile: string, plots: re
     ...results.profiles.map(profileTable),
     cacheTable(results),
     securityReport(results.security),
+    stragglerReport(results),
+    historyBackendsReport(results),
+    tracingReport(results),
+    streamReport(results),
     scalingTable(results),
     autoscaleTable(results),
     soakTable(results),
     chaosReport(results.chaos),
     ...(usage.some(Boolean) ? ["### CPU and memory per service", "", ...usage.filter(Boolean)] : []),
+    ...results.profiles.map(cpuPerTurnTable).filter(Boolean),
     results.errors.length ? `## Errors\n\n${results.errors.map((e) => `- ${e}`).join("\n")}\n` : "",
     ...(plots.length ? ["## Plots", "", ...plotLines(plots), ""] : []),
-    "Reproduce: `npm run bench` (about 24 minutes; `npm run bench:smoke` for a seconds-long smoke).",
+    "Reproduce: `npm run bench` (about 38 minutes; `npm run bench:smoke` for a seconds-long smoke).",
     "",
   ].join("\n");
 }

@@ -49,7 +49,7 @@ describe("bench without redis-server", () => {
 
 describe("bench smoke", () => {
   it("runs every section briefly and writes JSON, the latest pointer, markdown and SVG plots", {
-    timeout: 240_000,
+    timeout: 360_000,
   }, async (t) => {
     if (!existsSync(BUNDLE)) {
       t.skip(`SKIPPED LOUDLY: ${BUNDLE} is missing; run npm run build (npm test does)`);
@@ -84,6 +84,53 @@ describe("bench smoke", () => {
         assert.equal(point.pooled.failed, 0, `${name}: ${JSON.stringify(point.pooled.errors)}`);
         assert.ok((point.pooled.usage?.services.length ?? 0) > 0, `${name}: CPU was watched`);
       }
+      const straggler = results.straggler;
+      assert.deepEqual(
+        straggler?.phases.map((p) => p.id),
+        ["healthy", "straggler", "straggler-hedged"],
+      );
+      for (const phase of straggler?.phases ?? []) {
+        assert.ok(phase.run.perSecond > 0, `straggler ${phase.id} made progress`);
+        assert.equal(phase.run.failed, 0, `straggler ${phase.id}: ${JSON.stringify(phase.run.errors)}`);
+      }
+      assert.equal(straggler?.phases[0]?.slowModel.requests, 0, "healthy: nothing reached the slow model");
+      assert.ok(
+        (straggler?.phases[1]?.slowModel.requests ?? 0) > 0,
+        "the straggler's requests reached the slow model",
+      );
+      const backends = results.historyBackends?.points ?? [];
+      assert.deepEqual(
+        backends.map((p) => `${p.variant} c=${p.concurrency}`),
+        ["sqlite", "postgres"].flatMap((b) =>
+          (SMOKE.historyBackends?.levels ?? []).map((c) => `${b} c=${c}`),
+        ),
+      );
+      for (const point of backends) {
+        assert.ok(
+          point.pooled.perSecond > 0,
+          `history ${point.variant} c=${point.concurrency} made progress`,
+        );
+        assert.equal(
+          point.pooled.failed,
+          0,
+          `history ${point.variant}: ${JSON.stringify(point.pooled.errors)}`,
+        );
+      }
+      const tracing = results.tracing;
+      assert.ok(tracing, "the tracing section ran or said why not");
+      if (!tracing.skipped) {
+        assert.ok(tracing.spans > 0, "the traced mesh sent spans to the collector");
+        assert.ok(tracing.points.every((p) => p.pooled.perSecond > 0 && p.pooled.failed === 0));
+      }
+      for (const point of results.stream?.points ?? []) {
+        assert.ok(
+          point.chorus.tokens > 0 && point.direct.tokens > 0,
+          `stream ${point.profile} counted tokens`,
+        );
+      }
+      assert.equal(results.stream?.points.length, SMOKE.stream?.profiles.length, "the stream section ran");
+      const issue12 = results.targets.find((t) => t.target.startsWith("zero, c=1: turn p50 ÷ direct p50"));
+      assert.ok(issue12?.ratio !== undefined && issue12.ratio > 0, "the p50 ratio was computed");
       const cost = results.targets.find((t) => t.target.includes("public TLS + API keys cost"));
       assert.match(cost?.measured ?? "", /^cost -?\d/, "the cost at c=16 was computed");
       assert.ok(results.machine.uptimeBefore.includes("load average"));
@@ -91,6 +138,11 @@ describe("bench smoke", () => {
       const markdown = readFileSync(markdownPath, "utf8");
       assert.match(markdown, /## Targets/);
       assert.match(markdown, /### Security: TLS and API keys against plaintext/);
+      assert.match(markdown, /### Straggler: one `analytical` replica 10× slower/);
+      assert.match(markdown, /### History on SQLite against PostgreSQL/);
+      assert.match(markdown, /### Tracing on against off/);
+      assert.match(markdown, /### CPU per token relayed by ChatStream/);
+      assert.match(markdown, /#### CPU ms per turn, `zero`/);
       const files = plots.map((p) => p.file);
       assert.deepEqual(files, ["latency-cdf-zero.svg", "replicas.svg", "blocks.svg"]);
       // The smoke runs no Parsl: the CDF says so instead of leaving the series out silently.

@@ -9,14 +9,18 @@ import { type PlotFile, writePlots } from "./plots.js";
 import { loadAverage } from "./proc.js";
 import { requireRedisServer } from "./redis-check.js";
 import { markdownReport } from "./report-md.js";
-import { type BenchResults, CALLS_PER_TURN } from "./results.js";
+import type { BenchResults } from "./results.js";
 import { autoscaleSection, type StepReaction } from "./section-autoscale.js";
 import { type CacheSection, cacheSection } from "./section-cache.js";
 import { type ChaosSection, chaosSection } from "./section-chaos.js";
+import { type HistoryBackendsSection, historyBackendsSection } from "./section-history-backends.js";
 import { type ProfileSection, profileSection } from "./section-profiles.js";
 import { type ScalingSection, scalingSection } from "./section-scaling.js";
 import { type SecuritySection, securitySection } from "./section-security.js";
 import { type SoakSection, soakSection } from "./section-soak.js";
+import { type StragglerSection, stragglerSection } from "./section-straggler.js";
+import { type StreamSection, streamSection } from "./section-stream.js";
+import { type TracingSection, tracingSection } from "./section-tracing.js";
 import { checkTargets } from "./targets-check.js";
 import { round } from "./usage.js";
 
@@ -93,6 +97,10 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
   let cache: CacheSection | undefined;
   let scaling: ScalingSection | undefined;
   let security: SecuritySection | undefined;
+  let straggler: StragglerSection | undefined;
+  let historyBackends: HistoryBackendsSection | undefined;
+  let tracing: TracingSection | undefined;
+  let stream: StreamSection | undefined;
   let soak: SoakSection | undefined;
   let chaos: ChaosSection | undefined;
   let autoscale: StepReaction[] = [];
@@ -107,6 +115,14 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
       cache = await attempt("cache", () => cacheSection(options, bundle.path));
     if (options.security && runs(options, "security"))
       security = await attempt("security", () => securitySection(options, bundle.path));
+    if (options.stream && runs(options, "stream"))
+      stream = await attempt("stream", () => streamSection(options, bundle.path));
+    if (options.straggler && runs(options, "straggler"))
+      straggler = await attempt("straggler", () => stragglerSection(options, bundle.path));
+    if (options.historyBackends && runs(options, "history-backends"))
+      historyBackends = await attempt("history-backends", () => historyBackendsSection(options, bundle.path));
+    if (options.tracing && runs(options, "tracing"))
+      tracing = await attempt("tracing", () => tracingSection(options, bundle.path));
     if (runs(options, "scaling"))
       scaling = await attempt("scaling", () => scalingSection(options, bundle.path));
     if (runs(options, "soak")) soak = await attempt("soak", () => soakSection(options, bundle.path));
@@ -141,15 +157,18 @@ export async function runBench(options: BenchOptions, outDir: string): Promise<B
       uptimeAfter: run("uptime", []),
       load,
     },
-    callsPerTurn: CALLS_PER_TURN,
     profiles,
     cache,
     scaling,
     security,
+    straggler,
+    historyBackends,
+    tracing,
+    stream,
     soak,
     chaos,
     autoscale,
-    targets: checkTargets({ profiles, scaling, autoscale, soak, security }, cpu.length),
+    targets: checkTargets({ profiles, scaling, autoscale, soak, security, straggler }, cpu.length),
     errors,
   };
   mkdirSync(outDir, { recursive: true });
