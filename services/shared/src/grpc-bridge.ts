@@ -26,6 +26,7 @@ import { type CallContext, deadlineDate, requestIdFrom } from "./call-context.js
 import { acceptedRequest, requestDeserializer } from "./request-decoding.js";
 import { codeOf, toServiceError } from "./status.js";
 import { type ActiveSpan, startServerSpan, tracesServerCalls } from "./tracing/rpc-spans.js";
+import { tracingActive } from "./tracing/setup.js";
 import { endRpcSpan } from "./tracing/spans.js";
 
 type MethodShape = GenServiceMethods[string];
@@ -186,7 +187,7 @@ export function implement<S extends DescService>(
       const unary: handleUnaryCall<unknown, unknown> = (call, callback) => {
         const started = performance.now();
         const context = contextOf(call);
-        const traced = traces ? startServerSpan(method, call) : undefined;
+        const traced = traces && tracingActive() ? startServerSpan(method, call) : undefined;
         within(
           traced,
           () =>
@@ -220,7 +221,7 @@ export function implement<S extends DescService>(
               : acceptedRequest((call as ServerWritableStream<unknown, unknown>).request),
             context,
           ) as AsyncIterable<MessageInitShape<DescMessage>>;
-        const traced = traces ? startServerSpan(method, call) : undefined;
+        const traced = traces && tracingActive() ? startServerSpan(method, call) : undefined;
         const report = (code: status, _context: CallContext, err?: unknown) => {
           observe(name, code, (performance.now() - started) / 1000);
           if (traced) endRpcSpan(traced.span, code, err);

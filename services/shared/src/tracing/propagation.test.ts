@@ -7,12 +7,13 @@ import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { type BridgeRig, startBridgeRig, within } from "../bridge-test-rig.js";
 import { RpcError } from "../status.js";
 import { TRACE_ID_KEY, traceHeaders } from "./propagation.js";
+import { registerTracing } from "./setup.js";
 import { tracer } from "./spans.js";
 
 // The SDK as startTracing registers it (W3C propagation, AsyncLocalStorage context), exporting to memory.
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-provider.register();
+registerTracing(provider);
 
 /** What the handler saw of the caller's trace: the traceparent it received and its active span's trace. */
 let seen: { traceparent: string | undefined; traceId: string | undefined; upstream?: string | undefined };

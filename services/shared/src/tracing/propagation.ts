@@ -8,6 +8,7 @@ import {
   type TextMapSetter,
   trace,
 } from "@opentelemetry/api";
+import { tracingActive } from "./setup.js";
 
 /**
  * Response metadata key carrying the trace id of the call (32 hex digits), sent as initial
@@ -28,25 +29,25 @@ const metadataSetter: TextMapSetter<Metadata> = {
 };
 
 /** Writes the W3C trace context of `ctx` (traceparent, tracestate) into gRPC metadata. */
-export function injectMetadata(metadata: Metadata, ctx: Context = context.active()): void {
-  propagation.inject(ctx, metadata, metadataSetter);
+export function injectMetadata(metadata: Metadata, ctx?: Context): void {
+  if (tracingActive()) propagation.inject(ctx ?? context.active(), metadata, metadataSetter);
 }
 
 /** The context a caller's traceparent/tracestate metadata continues; the root context when it sent none. */
 export function extractMetadata(metadata: Metadata): Context {
-  return propagation.extract(ROOT_CONTEXT, metadata, metadataGetter);
+  return tracingActive() ? propagation.extract(ROOT_CONTEXT, metadata, metadataGetter) : ROOT_CONTEXT;
 }
 
 /** The W3C trace context of `ctx` as plain headers (for a proto map or an HTTP request); {} when off. */
-export function traceHeaders(ctx: Context = context.active()): Record<string, string> {
+export function traceHeaders(ctx?: Context): Record<string, string> {
   const headers: Record<string, string> = {};
-  propagation.inject(ctx, headers);
+  if (tracingActive()) propagation.inject(ctx ?? context.active(), headers);
   return headers;
 }
 
 /** The context plain trace headers (a proto map) continue; the root context when they carry none. */
 export function extractHeaders(headers: Readonly<Record<string, string>>): Context {
-  return propagation.extract(ROOT_CONTEXT, headers);
+  return tracingActive() ? propagation.extract(ROOT_CONTEXT, headers) : ROOT_CONTEXT;
 }
 
 /** The trace id of `ctx`'s span when it is sampled (recorded and exported), else undefined. */

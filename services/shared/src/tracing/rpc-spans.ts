@@ -2,6 +2,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { Metadata } from "@grpc/grpc-js";
 import { type Context, context, type Span, SpanKind, trace } from "@opentelemetry/api";
 import { extractMetadata, injectMetadata, sampledTraceId, TRACE_ID_KEY } from "./propagation.js";
+import { tracingActive } from "./setup.js";
 import { SemconvAttr, tracer } from "./spans.js";
 
 const { rpcMethod: ATTR_RPC_METHOD, rpcSystemName: ATTR_RPC_SYSTEM_NAME } = SemconvAttr;
@@ -65,6 +66,7 @@ function serverAttributes(address: string): Record<string, string | number> {
  * start no trace of their own and carry no trace context.
  */
 export function startClientSpan(method: DescMethod, address: string, metadata: Metadata): Span | undefined {
+  if (!tracingActive()) return undefined;
   const parent = context.active();
   if (!trace.getSpan(parent)) return undefined;
   const span = tracer().startSpan(

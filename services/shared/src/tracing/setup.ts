@@ -24,6 +24,22 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const OFF: Tracing = { enabled: false, shutdown: async () => {} };
 
+let active = false;
+
+/**
+ * True once an SDK is registered (by startTracing, or a test's registerTracing): until then every
+ * span helper returns at once, so tracing that is off costs one boolean test per span.
+ */
+export function tracingActive(): boolean {
+  return active;
+}
+
+/** Registers `provider` globally (W3C propagation, AsyncLocalStorage context) and turns the span helpers on. */
+export function registerTracing(provider: { register(): void }): void {
+  provider.register();
+  active = true;
+}
+
 /**
  * The exporter protocol OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL names:
  * grpc or http/protobuf (the specification's default); undefined when tracing is off. Tracing is
@@ -96,7 +112,7 @@ export async function startTracing(
     resource,
     spanProcessors: [new BatchSpanProcessor(await exporterFor(protocol))],
   });
-  provider.register();
+  registerTracing(provider);
   log.info({ protocol }, "tracing on: exporting spans over OTLP");
   let stopped: Promise<void> | undefined;
   return {
@@ -116,6 +132,7 @@ export async function startTracing(
           },
         );
       }).finally(() => {
+        active = false;
         trace.disable();
         diag.disable();
       });

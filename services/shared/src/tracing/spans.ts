@@ -10,6 +10,10 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { codeOf, detailsOf } from "../status.js";
+import { tracingActive } from "./setup.js";
+
+/** The span every helper hands out while tracing is off: records nothing. */
+const NO_SPAN = trace.wrapSpanContext({ traceId: "0".repeat(32), spanId: "0".repeat(16), traceFlags: 0 });
 
 /**
  * Semantic-convention attribute names (OpenTelemetry semantic conventions 1.45, stable where
@@ -100,11 +104,12 @@ export async function inSpan<T>(
   name: string,
   options: SpanOptions,
   fn: (span: Span) => Promise<T>,
-  parent: Context = context.active(),
+  parent?: Context,
 ): Promise<T> {
-  const span = tracer().startSpan(name, options, parent);
+  if (!tracingActive()) return fn(NO_SPAN);
+  const span = tracer().startSpan(name, options, parent ?? context.active());
   try {
-    return await context.with(trace.setSpan(parent, span), () => fn(span));
+    return await context.with(trace.setSpan(parent ?? context.active(), span), () => fn(span));
   } catch (err) {
     failSpan(span, err);
     throw err;
@@ -118,6 +123,7 @@ export async function inSpan<T>(
  * awaited function (a stream); returns it and the context in which it is the parent. End it yourself.
  */
 export function startSpan(name: string, options: SpanOptions): { span: Span; context: Context } {
+  if (!tracingActive()) return { span: NO_SPAN, context: context.active() };
   const parent = context.active();
   const span = tracer().startSpan(name, options, parent);
   return { span, context: trace.setSpan(parent, span) };
