@@ -85,6 +85,36 @@ describe("runHistory", () => {
       }
     });
 
+  it("ends an open AppendTurns stream cleanly when it shuts down, after answering what it read", async () => {
+    const running = await runHistory({
+      config,
+      host: "127.0.0.1",
+      port: 0,
+      path: join(dir, "closing.db"),
+      metricsPort: -1,
+      log,
+    });
+    const client = createClient(HistoryService, running.address);
+    try {
+      const stream = client.appendTurns();
+      stream.write({ id: 1n, append: { turn: sampleTurn("s1", "closing"), createConversation: true } });
+      const replies: bigint[] = [];
+      const read = (async () => {
+        for await (const reply of stream) {
+          replies.push(reply.id);
+          if (replies.length === 1) void running.close(5_000);
+        }
+        return "ended";
+      })();
+      // A stream held open until the grace ran out would be cut (an error), not ended.
+      assert.equal(await read, "ended");
+      assert.deepEqual(replies, [1n]);
+    } finally {
+      client.close();
+      await running.close(0);
+    }
+  });
+
   it("reports health and store metrics on its metrics port", async () => {
     const running = await runHistory({
       config,
