@@ -9,6 +9,8 @@ import { hasRole, LOCAL_PRINCIPAL, type Principal } from "./principal.js";
  * its server admits only the orchestrator's certificate (mTLS, `orchestratorOnly`), and without
  * mesh TLS it listens on loopback only (`checkExposure`). `principalOf(context.metadata)` on the
  * history side names the orchestrator itself (the mesh principal), never the user it acts for.
+ * On the AppendTurns stream, whose appends act for many principals, each item names its own in the
+ * message (`acting_for`, `acting_for_admin`) under the same trust; the stream's metadata is not used.
  */
 
 /** Metadata key carrying the id of the principal a call acts for. */
