@@ -38,7 +38,7 @@ type Stream = BidiCall<MessageInitShape<typeof AppendTurnsRequestSchema>, Append
  * flight on a stream that breaks fail UNAVAILABLE (the caller retries them: AppendTurn by turn_id
  * is idempotent) — unless history ended the stream with a verdict of its own (an item refused as
  * too large), when each is sent again as a unary AppendTurn for its own answer. A history without
- * AppendTurns (an older build) gets unary AppendTurns from then on. The stream does not wait for a
+ * AppendTurns (an older build) gets unary AppendTurn from then on. The stream does not wait for a
  * connection: while history is down its appends fail UNAVAILABLE at once, and the caller's paced
  * retries (callHistory) ride out the restart within the turn's deadline.
  */
