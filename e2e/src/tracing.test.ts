@@ -141,6 +141,14 @@ describe("one turn through chorus up gives one trace, as a real OpenTelemetry Co
         model.attributes["gen_ai.usage.output_tokens"],
       );
       assert.equal(model.status.code, "unset");
+      // agent → model: the simulator continued the traceparent of the HTTP request.
+      const served = one(
+        childrenOf(spans, model),
+        (s) => s.serviceName === "chorus-llm-sim",
+        `${pool} model server`,
+      );
+      assert.equal(served.name, "POST /v1/chat/completions");
+      assert.equal(served.attributes["http.response.status_code"], 200);
     }
     assert.equal(agentsSeen.size, AGENTS.length, "spans from all three agents' replicas");
 

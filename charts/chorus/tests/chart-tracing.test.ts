@@ -10,6 +10,7 @@ const TRACED = [
   "chorus-agent-analytical",
   "chorus-agent-balanced",
   "chorus-history",
+  "chorus-llm-sim",
 ];
 
 const workloads = (manifests: Manifest[]) =>

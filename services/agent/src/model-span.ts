@@ -6,6 +6,7 @@ import {
   setAttributes,
   startSpan,
   traceHeaders,
+  tracingActive,
 } from "@chorus/shared";
 import type { LlmRequest, LlmResult } from "./llm.js";
 import { LlmError } from "./llm-error.js";
@@ -35,6 +36,8 @@ function serverOf(baseUrl: string): Record<string, string | number> {
  * No prompt or answer text and no API key goes into it.
  */
 export function startModelSpan(request: LlmRequest, baseUrl: string, stream: boolean): ModelSpan {
+  // Off, the span is the no-op one; its attributes are not even built.
+  if (!tracingActive()) return { span: startSpan("", {}).span, headers: {} };
   const { span, context } = startSpan(`chat ${request.model}`, {
     kind: SpanKind.CLIENT,
     attributes: {

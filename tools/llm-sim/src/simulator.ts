@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { chatCompletions, type SimulatorState } from "./chat-completions.js";
+import type { SimulatorState } from "./chat-completions.js";
 import { type ChatRequest, DEFAULT_MODEL } from "./chat-request.js";
 import { HttpError, sendError, sendJson } from "./http-io.js";
 import { LatencyModel } from "./latency.js";
@@ -8,6 +8,7 @@ import type { SimulatorOptions } from "./options.js";
 import { mulberry32 } from "./prng.js";
 import { Scheduler } from "./scheduler.js";
 import { emptyStats, type SimulatorStats } from "./stats.js";
+import { tracedCompletion } from "./traced-completion.js";
 
 /** A running simulator. */
 export interface RunningSimulator {
@@ -44,7 +45,7 @@ function route(state: SimulatorState, req: IncomingMessage, res: ServerResponse)
   if (path === "/v1/chat/completions") {
     if (req.method !== "POST")
       throw new HttpError(405, "use POST", "invalid_request_error", "method_not_allowed");
-    return chatCompletions(req, res, state);
+    return tracedCompletion(req, res, state);
   }
   if (path === "/v1/models" && req.method === "GET") return sendJson(res, 200, modelsBody(state.models));
   if (path === "/health" && req.method === "GET") return sendJson(res, 200, { status: "ok" });

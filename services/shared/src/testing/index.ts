@@ -1,4 +1,5 @@
 export * from "./free-port.js";
+export * from "./memory-tracing.js";
 export * from "./otel-collector.js";
 export * from "./raw-grpc.js";
 export * from "./redis-server.js";
