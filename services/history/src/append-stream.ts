@@ -1,8 +1,40 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { AppendTurnsRequest, AppendTurnsResponseSchema } from "@chorus/proto";
-import type { CallContext } from "@chorus/shared";
+import {
+  type CallContext,
+  extractHeaders,
+  failSpan,
+  inSpan,
+  RpcError,
+  rpcAttributes,
+  SpanKind,
+} from "@chorus/shared";
 
 type Reply = MessageInitShape<typeof AppendTurnsResponseSchema>;
+
+const APPEND_TURNS = "chorus.v1.HistoryService/AppendTurns";
+
+/** One append in a server span continuing the trace context the item carries (a no-op while tracing is off). */
+function tracedAppend(
+  request: AppendTurnsRequest,
+  append: (request: AppendTurnsRequest) => Promise<Reply>,
+): Promise<Reply> {
+  const options = { kind: SpanKind.SERVER, attributes: rpcAttributes(APPEND_TURNS) };
+  const parent = extractHeaders(request.traceContext);
+  return inSpan(
+    APPEND_TURNS,
+    options,
+    async (span) => {
+      const reply = await append(request);
+      if (reply.outcome?.case === "error") {
+        const { code, message } = reply.outcome.value;
+        failSpan(span, new RpcError(code ?? 2, message ?? ""));
+      }
+      return reply;
+    },
+    parent,
+  );
+}
 
 /**
  * Serves one AppendTurns stream: reads appends as they come (up to `maxInFlight` unanswered, then
@@ -45,7 +77,7 @@ export async function* serveAppendStream(
     try {
       for await (const request of requests) {
         inFlight += 1;
-        void append(request).then((reply) => {
+        void tracedAppend(request, append).then((reply) => {
           inFlight -= 1;
           ready.push(reply);
           wake();

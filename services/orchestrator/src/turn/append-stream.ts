@@ -11,10 +11,14 @@ import {
   ACTING_FOR_PRINCIPAL_KEY,
   type BidiCall,
   codeOf,
+  inSpan,
   type Logger,
   type PromiseClient,
   RpcError,
   type RpcOptions,
+  rpcAttributes,
+  SpanKind,
+  traceHeaders,
 } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 
@@ -27,6 +31,9 @@ interface InFlight {
   resolve(response: AppendTurnResponse): void;
   reject(err: unknown): void;
 }
+
+/** The name (and rpc.method) of an append's spans on both ends. */
+const APPEND_TURNS = "chorus.v1.HistoryService/AppendTurns";
 
 type Stream = BidiCall<MessageInitShape<typeof AppendTurnsRequestSchema>, AppendTurnsResponse>;
 
@@ -57,8 +64,21 @@ export class AppendStream {
     private readonly log?: Logger,
   ) {}
 
-  /** Stores one turn as AppendTurn does, over the stream. */
-  async append(request: AppendRequest, rpc?: RpcOptions): Promise<AppendTurnResponse> {
+  /**
+   * Stores one turn as AppendTurn does, over the stream, in a client span of its own whose W3C
+   * trace context the item carries (history's span for it is that span's child).
+   */
+  append(request: AppendRequest, rpc?: RpcOptions): Promise<AppendTurnResponse> {
+    const address = (this.client as { address?: string }).address;
+    const options = { kind: SpanKind.CLIENT, attributes: rpcAttributes(APPEND_TURNS, address) };
+    return inSpan(APPEND_TURNS, options, () => this.send(request, rpc, traceHeaders()));
+  }
+
+  private async send(
+    request: AppendRequest,
+    rpc: RpcOptions | undefined,
+    traceContext: Record<string, string>,
+  ): Promise<AppendTurnResponse> {
     if (this.unsupported) return this.client.appendTurn(request, rpc);
     await this.slot(rpc);
     if (this.unsupported) {
@@ -101,6 +121,7 @@ export class AppendStream {
           append: request,
           actingFor: metadata[ACTING_FOR_PRINCIPAL_KEY] ?? "",
           actingForAdmin: metadata[ACTING_FOR_ADMIN_KEY] === "1",
+          traceContext,
         });
       } catch (err) {
         this.inFlight.get(id)?.reject(err);

@@ -61,6 +61,18 @@ function serverAttributes(address: string): Record<string, string | number> {
 }
 
 /**
+ * The semantic-convention attributes of a gRPC span: for one item of a long-lived stream (an
+ * append on AppendTurns), which has no per-call span of its own; `address` names the server.
+ */
+export function rpcAttributes(rpcMethod: string, address?: string): Record<string, string | number> {
+  return {
+    [ATTR_RPC_SYSTEM_NAME]: "grpc",
+    [ATTR_RPC_METHOD]: rpcMethod,
+    ...(address === undefined ? {} : serverAttributes(address)),
+  };
+}
+
+/**
  * Starts the client span of an outgoing call made inside a traced one, and writes its trace
  * context into the call's metadata. Calls made outside any span (health checks, load polling)
  * start no trace of their own and carry no trace context.
