@@ -2,6 +2,7 @@ import type { GenerateResponse } from "@chorus/proto";
 import type { Block } from "./block.js";
 import { type ChannelTaskRequest, ReplicaLostError } from "./channel-task.js";
 import type { Pool } from "./pool.js";
+import { recordDuration } from "./replica-speed.js";
 
 /** How one attempt of a task ended: its answer, or the error of the replica that failed last. */
 export type AttemptOutcome = (
@@ -18,6 +19,8 @@ export type AttemptOutcome = (
 
 interface Copy {
   readonly block: Block;
+  /** When it was sent (performance.now()). */
+  readonly started: number;
   readonly answer: Promise<GenerateResponse>;
   /** Cancels this copy alone (a hedged task's loser); absent when the task is not hedged. */
   readonly stop?: AbortController | undefined;
@@ -25,14 +28,24 @@ interface Copy {
 
 // Sends the task into the block's claimed slot; the slot goes back to the pool once the replica has
 // freed it, which for a cancelled copy is after its cancellation reached the replica. A copy that
-// may be hedged gets a cancellation of its own, and its duration feeds the pool's p95.
+// may be hedged gets a cancellation of its own, and its duration feeds the pool's p95. Every answer's
+// duration feeds its replica's speed, which dispatch weighs.
 function send(pool: Pool, block: Block, request: ChannelTaskRequest, hedging: boolean): Copy {
   const channel = block.channel;
+  const started = performance.now();
   if (!channel) {
     pool.release(block);
-    return { block, answer: Promise.reject(new ReplicaLostError(`replica ${block.id} has no task channel`)) };
+    const answer = Promise.reject(new ReplicaLostError(`replica ${block.id} has no task channel`));
+    return { block, started, answer };
   }
-  if (!hedging) return { block, answer: channel.submit(request, () => pool.release(block)) };
+  const timed = (answer: Promise<GenerateResponse>) => {
+    answer.then(
+      () => recordDuration(block.speed, performance.now() - started),
+      () => {},
+    );
+    return answer;
+  };
+  if (!hedging) return { block, started, answer: timed(channel.submit(request, () => pool.release(block))) };
   const stop = new AbortController();
   const caller = request.signal;
   const onAbort = () => stop.abort(caller?.reason);
@@ -42,13 +55,12 @@ function send(pool: Pool, block: Block, request: ChannelTaskRequest, hedging: bo
     caller?.removeEventListener("abort", onAbort);
     pool.release(block);
   };
-  const started = performance.now();
-  const answer = channel.submit({ ...request, signal: stop.signal }, release);
+  const answer = timed(channel.submit({ ...request, signal: stop.signal }, release));
   answer.then(
     () => pool.latency.record(performance.now() - started),
     () => {},
   );
-  return { block, answer, stop };
+  return { block, started, answer, stop };
 }
 
 function settled(copy: Copy, hedged: boolean, hedgeWon: boolean): Promise<AttemptOutcome> {
@@ -84,7 +96,13 @@ export function attempt(
       done = true;
       if (outcome.hedgeWon) pool.hedges.won += 1;
       clearTimeout(timer);
-      for (const copy of copies) if (copy.block !== outcome.block) copy.stop?.abort(new Error("hedge lost"));
+      for (const copy of copies) {
+        if (copy.block === outcome.block) continue;
+        // A first copy that lost ran past the p95 at least this long: its replica's speed learns it
+        // even though it never answers.
+        if (copy === first) recordDuration(copy.block.speed, performance.now() - copy.started);
+        copy.stop?.abort(new Error("hedge lost"));
+      }
       resolve(outcome);
     };
     const watch = (copy: Copy) => {

@@ -1,6 +1,7 @@
 import type { AgentService } from "@chorus/proto";
 import type { PromiseClient } from "@chorus/shared";
 import type { BlockState } from "../providers/block-event.js";
+import type { ReplicaSpeed } from "./replica-speed.js";
 import type { TaskChannel } from "./task-channel.js";
 
 /** One agent replica as the dispatcher sees it. */
@@ -11,6 +12,8 @@ export interface Block {
   address: string;
   workers: number;
   inFlight: number;
+  /** Its recent task durations, which steer tasks away from a replica slower than its peers. */
+  readonly speed: ReplicaSpeed;
   /** Tasks completed on this block. */
   served: number;
   /** When the block last became idle (ms since epoch); while busy, when it last started a task. */

@@ -4,6 +4,7 @@ import { defaultAgents } from "@chorus/config";
 import { status } from "@grpc/grpc-js";
 import { OverloadedError } from "./overloaded.js";
 import { Pool } from "./pool.js";
+import { recordDuration } from "./replica-speed.js";
 
 function poolWith(blocks: number, workers = 2, queueLimit = 4): Pool {
   const agent = { ...(defaultAgents[0] ?? assert.fail("no default agent")), workers };
@@ -35,6 +36,32 @@ describe("Pool", () => {
       const done = busy[seed % busy.length];
       if (done) pool.release(done);
     }
+  });
+
+  it("sends a replica 10× slower than its peer tasks only when the fast one holds about 9", async () => {
+    const pool = poolWith(2, 32);
+    const [fast, slow] = [...pool.blocks.values()];
+    assert.ok(fast && slow);
+    recordDuration(fast.speed, 10);
+    recordDuration(slow.speed, 100);
+    const picks: string[] = [];
+    for (let i = 0; i < 20; i += 1) picks.push((await pool.acquire(never)).id);
+    // Expected waits: fast 10 × (n + 1), slow 100 × (m + 1); the slow one ties only once fast holds 9.
+    assert.equal(picks.slice(0, 9).join(","), Array(9).fill(fast.id).join(","));
+    assert.ok(picks.includes(slow.id), picks.join(","));
+    assert.ok(picks.filter((id) => id === slow.id).length <= 2, picks.join(","));
+  });
+
+  it("tries a once-slow replica again when its verdict is old, and prices a new one like the fastest", async () => {
+    const pool = poolWith(2, 8);
+    const [fast, slow] = [...pool.blocks.values()];
+    assert.ok(fast && slow);
+    recordDuration(fast.speed, 10);
+    recordDuration(slow.speed, 1000, Date.now() - 60_000);
+    assert.equal((await pool.acquire(never)).id, fast.id);
+    assert.equal((await pool.acquire(never)).id, slow.id, "a minute-old sample no longer keeps it out");
+    pool.apply({ blockId: "new", pool: pool.name, state: "RUNNING", address: "127.0.0.1:10100" });
+    assert.equal((await pool.acquire(never)).id, "new", "an unsampled replica is priced like the fastest");
   });
 
   it("never puts more than `workers` tasks on a replica; extra tasks queue", async () => {

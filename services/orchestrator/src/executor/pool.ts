@@ -6,6 +6,7 @@ import type { Block } from "./block.js";
 import { FairQueue } from "./fair-queue.js";
 import { ModelHealth } from "./model-health.js";
 import { OverloadedError } from "./overloaded.js";
+import { expectedCost, newReplicaSpeed } from "./replica-speed.js";
 import { type ChannelSettings, TaskChannel } from "./task-channel.js";
 import { TaskLatency } from "./task-latency.js";
 
@@ -32,7 +33,8 @@ interface Waiter {
 }
 
 /**
- * One agent pool: its blocks and its bounded, fair task queue, with least-loaded dispatch. A task
+ * One agent pool: its blocks and its bounded, fair task queue, with dispatch to the replica whose
+ * expected wait is least (its recent task duration times the tasks it holds: peak-EWMA). A task
  * goes to a replica only into one of its credits (a free worker slot it reported on its channel),
  * so tasks wait here, where the strategy sees them, and never in a replica.
  */
@@ -139,6 +141,7 @@ export class Pool {
         address: "",
         workers: this.agent.workers,
         inFlight: 0,
+        speed: newReplicaSpeed(),
         served: 0,
         idleSince: Date.now(),
         client: undefined,
@@ -194,18 +197,39 @@ export class Pool {
     this.changed();
   }
 
-  private pick(exclude: ReadonlySet<string>): Block | undefined {
+  // The fastest replica's recent average: what a replica without (recent) samples is priced at.
+  private typicalMs(): number {
+    let fastest = Number.POSITIVE_INFINITY;
+    for (const block of this.blocks.values()) {
+      const ms = block.speed.ewmaMs;
+      if (ms !== undefined && block.state === "RUNNING" && ms < fastest) fastest = ms;
+    }
+    return Number.isFinite(fastest) ? fastest : 1;
+  }
+
+  // The block with room whose expected wait is least (fewest in flight among equals), not in `exclude`.
+  private cheapest(exclude: ReadonlySet<string>, now: number, typicalMs: number): Block | undefined {
     let best: Block | undefined;
+    let bestCost = Number.POSITIVE_INFINITY;
+    for (const block of this.blocks.values()) {
+      if (exclude.has(block.id) || !this.hasRoom(block)) continue;
+      const cost = expectedCost(block.speed, block.inFlight, typicalMs, now);
+      if (cost < bestCost || (cost === bestCost && best && block.inFlight < best.inFlight)) {
+        best = block;
+        bestCost = cost;
+      }
+    }
+    return best;
+  }
+
+  private pick(exclude: ReadonlySet<string>): Block | undefined {
+    const best = this.cheapest(exclude, Date.now(), this.typicalMs());
+    if (best) return best;
     let fallback: Block | undefined;
     for (const block of this.blocks.values()) {
-      if (!this.hasRoom(block)) continue;
-      if (exclude.has(block.id)) {
-        if (!fallback || block.inFlight < fallback.inFlight) fallback = block;
-        continue;
-      }
-      if (!best || block.inFlight < best.inFlight) best = block;
+      if (exclude.has(block.id) && this.hasRoom(block) && (!fallback || block.inFlight < fallback.inFlight))
+        fallback = block;
     }
-    if (best) return best;
     // A retry may go back to a block that failed once only when no other block could ever serve it
     // (a DRAINING block never will).
     const others = [...this.blocks.values()].some(
@@ -227,11 +251,7 @@ export class Pool {
    */
   tryAcquire(exclude: ReadonlySet<string>): Block | undefined {
     if (this.waiters.size > 0) return undefined;
-    let best: Block | undefined;
-    for (const block of this.blocks.values()) {
-      if (exclude.has(block.id) || !this.hasRoom(block)) continue;
-      if (!best || block.inFlight < best.inFlight) best = block;
-    }
+    const best = this.cheapest(exclude, Date.now(), this.typicalMs());
     if (!best) return undefined;
     this.take(best);
     this.changed();
