@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
 import { type ChorusUp, CLI_BUNDLE, startChorusUp } from "@chorus/cli/testing";
 import { Aggregation, ChatService } from "@chorus/proto";
 import { createClient, TRACE_ID_KEY } from "@chorus/shared";
-import { type CollectedSpan, type OtelCollector, startOtelCollector } from "@chorus/shared/testing";
+import { type CollectedSpan, freePort, type OtelCollector, startOtelCollector } from "@chorus/shared/testing";
 
 const AGENTS = ["creative", "analytical", "balanced"];
 // A key the test can look for: it must reach the model server, never a span.
@@ -203,5 +204,57 @@ describe("one turn through chorus up gives one trace, as a real OpenTelemetry Co
     assert.equal(chat.parentSpanId, "", "the orchestrator started the trace");
     const turn = one(spans, (s) => s.traceId === printed.traceId && s.name === "chorus.turn", "turn span");
     assert.equal(turn.attributes["chorus.turn.id"], printed.turnId);
+  });
+});
+
+describe("an unreachable collector costs warnings, never a turn", { timeout: 120_000 }, () => {
+  let mesh: ChorusUp;
+  before(async () => {
+    const closed = await freePort();
+    mesh = await startChorusUp(
+      {},
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closed}`,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+        OTEL_BSP_SCHEDULE_DELAY: "100",
+        OTEL_EXPORTER_OTLP_TIMEOUT: "500",
+      },
+    );
+  });
+  after(() => mesh?.stop());
+
+  it("turns are answered, with their trace id, while every export fails", async () => {
+    const client = createClient(ChatService, mesh.address);
+    try {
+      for (let i = 0; i < 5; i += 1) {
+        let returned: string | undefined;
+        const response = await client.chat(
+          { message: `unexported ${i}` },
+          {
+            deadline: new Date(Date.now() + 30_000),
+            onMetadata: (metadata) => (returned = metadata.get(TRACE_ID_KEY)[0]?.toString()),
+          },
+        );
+        assert.deepEqual(
+          response.agentAnswers.map((a) => a.ok),
+          AGENTS.map(() => true),
+        );
+        assert.match(returned ?? "", /^[0-9a-f]{32}$/);
+      }
+    } finally {
+      client.close();
+    }
+    assert.equal(mesh.process.exitCode, null, "chorus up still runs");
+    // Each process says so in one line, not once per failed export (100 ms apart here).
+    const warnings = () =>
+      mesh
+        .output()
+        .split("\n")
+        .filter((line) => line.includes('"msg":"tracing: '));
+    for (let i = 0; i < 100 && !warnings().some((l) => l.includes('"service":"orchestrator"')); i += 1)
+      await delay(100);
+    const orchestrator = warnings().filter((line) => line.includes('"service":"orchestrator"'));
+    assert.equal(orchestrator.length, 1, mesh.output());
+    assert.match(orchestrator[0] ?? "", /UNAVAILABLE/);
   });
 });

@@ -59,8 +59,35 @@ export function tracingProtocol(env: Env = process.env): "grpc" | "http/protobuf
   return protocol === "grpc" ? "grpc" : "http/protobuf";
 }
 
+/** How often at most the SDK's complaints (a collector that is down fails every export) reach the log. */
+const DIAG_LOG_INTERVAL_MS = 60_000;
+
+/** The first line of what the SDK reports (it often passes a whole error serialized as JSON). */
+function summary(message: string): string {
+  let text = message;
+  try {
+    const parsed = JSON.parse(message) as { message?: unknown; stack?: unknown };
+    text = String(parsed.message ?? parsed.stack ?? message);
+  } catch {}
+  const line = text.split("\n")[0] ?? text;
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+// The SDK's warnings and errors as log warnings: one line each, at most one a minute (with how
+// many were held back), so an unreachable collector does not flood the log.
 function diagLogger(log: Logger): DiagLogger {
-  const warn = (message: string, ...args: unknown[]) => log.warn({ otel: args.map(String) }, message);
+  let lastMs = Number.NEGATIVE_INFINITY;
+  let held = 0;
+  const warn = (message: string) => {
+    const now = Date.now();
+    if (now - lastMs < DIAG_LOG_INTERVAL_MS) {
+      held += 1;
+      return;
+    }
+    lastMs = now;
+    log.warn({ since: held }, `tracing: ${summary(message)}`);
+    held = 0;
+  };
   const quiet = () => {};
   return { error: warn, warn, info: quiet, debug: quiet, verbose: quiet };
 }
