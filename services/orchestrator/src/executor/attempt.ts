@@ -2,7 +2,7 @@ import type { GenerateResponse } from "@chorus/proto";
 import type { Block } from "./block.js";
 import { type ChannelTaskRequest, ReplicaLostError } from "./channel-task.js";
 import type { Pool } from "./pool.js";
-import { recordDuration } from "./replica-speed.js";
+import { recordDuration, recordHedgeLoss } from "./replica-speed.js";
 
 /** How one attempt of a task ended: its answer, or the error of the replica that failed last. */
 export type AttemptOutcome = (
@@ -98,9 +98,8 @@ export function attempt(
       clearTimeout(timer);
       for (const copy of copies) {
         if (copy.block === outcome.block) continue;
-        // A first copy that lost ran past the p95 at least this long: its replica's speed learns it
-        // even though it never answers.
-        if (copy === first) recordDuration(copy.block.speed, performance.now() - copy.started);
+        // A first copy that lost ran past the p95: its replica's speed learns it though it never answers.
+        if (copy === first) recordHedgeLoss(copy.block.speed, performance.now() - copy.started);
         copy.stop?.abort(new Error("hedge lost"));
       }
       resolve(outcome);

@@ -4,7 +4,7 @@ import { defaultAgents } from "@chorus/config";
 import { status } from "@grpc/grpc-js";
 import { OverloadedError } from "./overloaded.js";
 import { Pool } from "./pool.js";
-import { recordDuration } from "./replica-speed.js";
+import { recordDuration, recordHedgeLoss } from "./replica-speed.js";
 
 function poolWith(blocks: number, workers = 2, queueLimit = 4): Pool {
   const agent = { ...(defaultAgents[0] ?? assert.fail("no default agent")), workers };
@@ -50,6 +50,20 @@ describe("Pool", () => {
     assert.equal(picks.slice(0, 9).join(","), Array(9).fill(fast.id).join(","));
     assert.ok(picks.includes(slow.id), picks.join(","));
     assert.ok(picks.filter((id) => id === slow.id).length <= 2, picks.join(","));
+  });
+
+  it("halves a replica's share each time its copy loses to a hedge", async () => {
+    const pool = poolWith(2, 64);
+    const [fast, slow] = [...pool.blocks.values()];
+    assert.ok(fast && slow);
+    recordDuration(fast.speed, 10);
+    recordDuration(slow.speed, 10);
+    // Lost after running 15 ms: the estimate becomes max(15, 2 × 10) = 20, then 40, then 80.
+    for (let i = 0; i < 3; i += 1) recordHedgeLoss(slow.speed, 15);
+    assert.equal(slow.speed.ewmaMs, 80);
+    const picks: string[] = [];
+    for (let i = 0; i < 9; i += 1) picks.push((await pool.acquire(never)).id);
+    assert.deepEqual(picks, Array(7).fill(fast.id).concat(slow.id, fast.id));
   });
 
   it("tries a once-slow replica again when its verdict is old, and prices a new one like the fastest", async () => {

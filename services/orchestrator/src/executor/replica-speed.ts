@@ -16,12 +16,19 @@ export function newReplicaSpeed(): ReplicaSpeed {
   return { ewmaMs: undefined, sampledAt: 0 };
 }
 
-/**
- * Records how long a task ran on the replica: a finished task's duration, or, for a hedged copy
- * that lost, how long it had run when it was cancelled (the replica was at least that slow).
- */
+/** Records how long a finished task ran on the replica. */
 export function recordDuration(speed: ReplicaSpeed, ms: number, now = Date.now()): void {
   speed.ewmaMs = speed.ewmaMs === undefined ? ms : speed.ewmaMs + ALPHA * (ms - speed.ewmaMs);
+  speed.sampledAt = now;
+}
+
+/**
+ * Records that the replica's copy of a task lost to a hedge after running `elapsedMs`: its true
+ * duration is unknown but longer, so its estimate at least doubles (and is at least `elapsedMs`);
+ * a replica that keeps losing gets an exponentially smaller share until it answers in time again.
+ */
+export function recordHedgeLoss(speed: ReplicaSpeed, elapsedMs: number, now = Date.now()): void {
+  speed.ewmaMs = Math.max(elapsedMs, 2 * (speed.ewmaMs ?? elapsedMs));
   speed.sampledAt = now;
 }
 
