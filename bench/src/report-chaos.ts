@@ -63,6 +63,7 @@ export function chaosReport(chaos: ChaosSection | undefined): string {
     `${n(s.p99Ratio, 2)}× (${n(s.stopped.p99 / chaos.outside.p99, 2)}× the soak's ${n(chaos.outside.p99)} ms outside windows)`,
     String(s.failed),
     s.replaced ? "yes" : "no",
+    String(s.othersReplaced ?? "–"),
   ]);
   const windows = chaos.windows.map((w) => [
     n(w.atS, 1),
@@ -99,7 +100,19 @@ export function chaosReport(chaos: ChaosSection | undefined): string {
     "",
     `One agent replica SIGSTOPped for ${stall ? stall.stopMs / 1000 : "–"} s at the same rate (p50 / p99 ms of the turns sent before it, and while it was stopped):`,
     "",
-    table(["variant", "change", "healthy", "stopped", "p99 ratio", "failed", "replaced"], stalls),
+    table(
+      [
+        "variant",
+        "change",
+        "healthy",
+        "stopped",
+        "p99 ratio",
+        "failed",
+        "replaced",
+        "other replicas replaced",
+      ],
+      stalls,
+    ),
     "",
     table(["at s", "fault", "what", "recovered in ms"], windows),
     samples,

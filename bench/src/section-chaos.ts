@@ -58,6 +58,8 @@ export interface StallReport {
   readonly replaced: boolean;
   /** Every pool was whole again afterwards (bounded wait). */
   readonly whole: boolean;
+  /** Agent processes other than the stopped one that were replaced meanwhile (declared lost wrongly). */
+  readonly othersReplaced: number;
 }
 
 /** A supervised mesh under a fixed arrival rate and a random fault every `faultEveryMs`. */
@@ -146,6 +148,7 @@ async function stall(options: ChaosOptions, running: Running, variant: StallVari
   const { chat, mesh } = running;
   const { warmupMs, healthyMs, stopMs, tailMs } = options.stall;
   const target = { chat, replicas: options.replicas };
+  const before = new Set(agentPids(mesh));
   await runLoad(chat, {
     count: Math.ceil((options.rate * warmupMs) / 1000),
     perSecond: options.rate,
@@ -194,6 +197,7 @@ async function stall(options: ChaosOptions, running: Running, variant: StallVari
     failed: outcomes.filter((o) => !o.ok).length,
     replaced,
     whole,
+    othersReplaced: [...before].filter((pid) => pid !== victim && !agentPids(mesh).includes(pid)).length,
   };
 }
 
