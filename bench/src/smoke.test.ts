@@ -70,6 +70,16 @@ describe("bench smoke", () => {
       assert.ok((results.scaling?.points.length ?? 0) > 0, "the replicas sweep ran");
       assert.ok(results.autoscale.length > 0, "the load step ran");
       assert.ok((results.soak?.series.length ?? 0) > 0, "the soak watched the services");
+      const chaos = results.chaos;
+      assert.ok(
+        chaos && chaos.windows.length > 0 && chaos.stalls.length > 0,
+        "the chaos section injected faults",
+      );
+      assert.deepEqual(
+        [chaos.lost, chaos.duplicated, chaos.mismatched],
+        [0, 0, 0],
+        "chaos: history holds what clients got",
+      );
       const security = results.security;
       const plan = SMOKE.security;
       assert.ok(security && plan, "the security section ran");
