@@ -1,4 +1,4 @@
-export { type Span, SpanKind } from "@opentelemetry/api";
+export { type Span, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 export * from "./propagation.js";
 export * from "./rpc-spans.js";
 export * from "./setup.js";
