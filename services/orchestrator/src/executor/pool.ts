@@ -207,19 +207,37 @@ export class Pool {
     return Number.isFinite(fastest) ? fastest : 1;
   }
 
-  // The block with room whose expected wait is least (fewest in flight among equals), not in `exclude`.
+  // A replica that missed two heartbeat echoes may be hung: it gets tasks only when every replica is
+  // that quiet (then the silence is more likely this process's own stall).
+  private quiet(block: Block): boolean {
+    const heartbeatMs = this.channels?.heartbeatMs;
+    return (
+      heartbeatMs !== undefined && block.channel !== undefined && block.channel.silentMs > 2 * heartbeatMs
+    );
+  }
+
+  // The block with room whose expected wait is least (fewest in flight among equals), not in
+  // `exclude`; a quiet one only when no replica that can run tasks is heard from.
   private cheapest(exclude: ReadonlySet<string>, now: number, typicalMs: number): Block | undefined {
     let best: Block | undefined;
     let bestCost = Number.POSITIVE_INFINITY;
+    let bestQuiet: Block | undefined;
+    let heard = false;
     for (const block of this.blocks.values()) {
+      const quiet = block.state === "RUNNING" && this.quiet(block);
+      if (block.state === "RUNNING" && !quiet && !exclude.has(block.id)) heard = true;
       if (exclude.has(block.id) || !this.hasRoom(block)) continue;
+      if (quiet) {
+        if (!bestQuiet || block.inFlight < bestQuiet.inFlight) bestQuiet = block;
+        continue;
+      }
       const cost = expectedCost(block.speed, block.inFlight, typicalMs, now);
       if (cost < bestCost || (cost === bestCost && best && block.inFlight < best.inFlight)) {
         best = block;
         bestCost = cost;
       }
     }
-    return best;
+    return best ?? (heard ? undefined : bestQuiet);
   }
 
   private pick(exclude: ReadonlySet<string>): Block | undefined {

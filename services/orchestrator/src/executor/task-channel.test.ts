@@ -110,6 +110,31 @@ describe("tasks over task channels", () => {
     assert.equal(pool.blocks.get("b0")?.workers, 3, "the block takes the replica's own worker count");
   });
 
+  it("sends no new task to a replica that missed two heartbeat echoes while another is heard, and uses it again once heard", async () => {
+    const pool = new Pool({ ...base, workers: 4 }, 64, { heartbeatMs: 40, heartbeatTimeoutMs: 60_000, log });
+    pools.push(pool);
+    const [quiet, heard] = [
+      await startFakeReplica(answerAfter(1), 4),
+      await startFakeReplica(answerAfter(1), 4),
+    ];
+    replicas.push(quiet, heard);
+    pool.apply({ blockId: "quiet", pool: base.name, state: "RUNNING", address: quiet.address });
+    pool.apply({ blockId: "heard", pool: base.name, state: "RUNNING", address: heard.address });
+    await until("both channels open", () =>
+      [...pool.blocks.values()].every((b) => b.channel?.state === "open"),
+    );
+    quiet.muted = true;
+    const channel = pool.blocks.get("quiet")?.channel ?? assert.fail();
+    await until("two heartbeats go unanswered", () => channel.silentMs > 100);
+    for (let i = 0; i < 8; i += 1) assert.ok((await runAgentTask(pool, request())).ok);
+    assert.equal(quiet.tasks.length, 0, "the quiet replica got a task");
+    assert.equal(heard.tasks.length, 8);
+    quiet.muted = false;
+    await until("the replica is heard again", () => channel.silentMs < 60);
+    await Promise.all(Array.from({ length: 8 }, () => runAgentTask(pool, request())));
+    assert.ok(quiet.tasks.length > 0, "heard again, it gets tasks again");
+  });
+
   it("keeps a cancelled task's slot until the replica says it ended, then gives it to the next task", async () => {
     const {
       pool,

@@ -73,6 +73,11 @@ export class TaskChannel {
     return this.free - ((this.sent - this.received) >>> 0) - this.claimed;
   }
 
+  /** How long (ms) since the replica last said anything on the channel (heartbeat echoes included). */
+  get silentMs(): number {
+    return performance.now() - this.lastHeardMs;
+  }
+
   /** Tasks sent and not yet ended on the replica. */
   get inFlight(): number {
     return this.tasks.size;

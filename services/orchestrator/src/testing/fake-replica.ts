@@ -38,6 +38,8 @@ export interface FakeReplica {
   readonly cancels: number[];
   /** Tasks running now, and the most that ever ran at once. */
   readonly running: { now: number; peak: number };
+  /** While true, heartbeats go unanswered (as from a replica that hangs between tasks). */
+  muted: boolean;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function startFakeReplica(
   const tasks: ChannelTask[] = [];
   const cancels: number[] = [];
   const running = { now: 0, peak: 0 };
+  const replica = { tasks, cancels, running, muted: false };
   async function* taskChannel(requests: AsyncIterable<TaskChannelRequest>): AsyncIterable<Response> {
     const out = new AsyncQueue<Response>();
     const controllers = new Map<number, AbortController>();
@@ -64,9 +67,9 @@ export async function startFakeReplica(
     out.push({ ...stamp(), event: { case: "ready", value: { workers } } });
     void (async () => {
       for await (const { kind } of requests) {
-        if (kind.case === "heartbeat")
-          out.push({ ...stamp(), event: { case: "heartbeat", value: kind.value } });
-        else if (kind.case === "cancel") {
+        if (kind.case === "heartbeat") {
+          if (!replica.muted) out.push({ ...stamp(), event: { case: "heartbeat", value: kind.value } });
+        } else if (kind.case === "cancel") {
           cancels.push(kind.value.taskId);
           controllers.get(kind.value.taskId)?.abort();
         } else if (kind.case === "task") {
@@ -98,5 +101,5 @@ export async function startFakeReplica(
   };
   const log = createLogger("fake-replica", "silent");
   const server = await serve({ host: "127.0.0.1", port: 0, services: [bind(AgentService, handlers)], log });
-  return { server, address: server.address, tasks, cancels, running, close: () => server.close(0) };
+  return Object.assign(replica, { server, address: server.address, close: () => server.close(0) });
 }
