@@ -181,6 +181,38 @@ describe("one turn through chorus up gives one trace, as a real OpenTelemetry Co
     );
   });
 
+  it("a turn_id sent again is replayed from history: its turn span says so and asks no agent", async () => {
+    const client = createClient(ChatService, mesh.address);
+    const turnId = `replay-test-${hex(4)}`;
+    const traceIds: (string | undefined)[] = [];
+    try {
+      for (let i = 0; i < 2; i += 1) {
+        await client.chat(
+          { message: "Say it once.", turnId },
+          {
+            deadline: new Date(Date.now() + 30_000),
+            onMetadata: (metadata) => traceIds.push(metadata.get(TRACE_ID_KEY)[0]?.toString()),
+          },
+        );
+      }
+    } finally {
+      client.close();
+    }
+    const [first, second] = traceIds;
+    assert.ok(first && second && first !== second, `two traces: ${traceIds}`);
+    const turnOf = (spans: CollectedSpan[], traceId: string) =>
+      spans.find((s) => s.traceId === traceId && s.name === "chorus.turn");
+    const spans = await collector.waitForSpans(
+      (all) => !!turnOf(all, first) && !!turnOf(all, second),
+      30_000,
+    );
+    assert.equal(turnOf(spans, first)?.attributes["chorus.replayed"], false);
+    assert.equal(turnOf(spans, second)?.attributes["chorus.replayed"], true);
+    assert.equal(turnOf(spans, second)?.attributes["chorus.turn.id"], turnId);
+    assert.equal(spans.filter((s) => s.traceId === second && s.name === "chorus.task").length, 0);
+    assert.equal(spans.filter((s) => s.traceId === first && s.name === "chorus.task").length, AGENTS.length);
+  });
+
   it("a client that sends no traceparent gets a new trace, and chorus ask --json prints its id", async () => {
     const run = promisify(execFile);
     const { stdout } = await run(
