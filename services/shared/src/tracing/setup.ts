@@ -104,7 +104,8 @@ async function exporterFor(protocol: "grpc" | "http/protobuf"): Promise<SpanExpo
  * OTLP exporter behind a batch span processor (OTEL_BSP_*), the sampler of OTEL_TRACES_SAMPLER
  * (default parentbased_always_on), W3C trace context propagation. Otherwise registers nothing, so
  * every span is the API's no-op. The SDK is loaded only then, so a process without tracing never
- * holds it in memory. Exporter failures are logged as warnings, never thrown.
+ * holds it in memory. Exporter failures are logged as warnings, never thrown. `env` decides whether
+ * and which protocol; the SDK and the exporters read every other OTEL_* setting from process.env.
  */
 export async function startTracing(
   identity: TracingIdentity,
