@@ -57,7 +57,10 @@ export interface BenchOptions {
   } & Timing;
   /** warmupMs: the same arrival rate, unrecorded, before the measured soak (V8 reaches its steady heap). */
   readonly soak?: { durationMs: number; warmupMs: number; rate: number; sampleMs: number; idleMs: number };
-  /** The chaos soak (issue 11): a supervised mesh at a fixed rate, a random fault every faultEveryMs. */
+  /**
+   * The chaos soak (issue 11): a supervised mesh at a fixed rate for durationMs, the SIGSTOP stall
+   * first, then a random fault every faultEveryMs.
+   */
   readonly chaos?: ChaosSettings;
   /** Load-generating processes for the Chorus and echo runs. */
   readonly loadProcesses: number;
@@ -257,7 +260,7 @@ export const SMOKE: BenchOptions = {
     ...CHAOS,
     profile: "zero",
     rate: 10,
-    durationMs: 12_000,
+    durationMs: 16_000,
     faultEveryMs: 4000,
     agentStopMs: 2000,
     redisDownMs: 500,

@@ -75,7 +75,7 @@ export function chaosReport(chaos: ChaosSection | undefined): string {
     ? `\nFailures outside the windows (first ${chaos.outsideSamples.length}):\n\n${chaos.outsideSamples.map((s) => `- ${s}`).join("\n")}\n`
     : "";
   return [
-    `### Chaos soak (\`${chaos.profile}\`, ${chaos.rate} turns/s for ${chaos.durationS} s under \`chorus up\`, a random fault every ${chaos.faultEveryS} s)`,
+    `### Chaos soak (\`${chaos.profile}\`, ${chaos.rate} turns/s under \`chorus up\`: ${chaos.stallS ?? 0} s with one agent SIGSTOPped for ${stall ? stall.stopMs / 1000 : 0} s, then ${chaos.durationS} s with a random fault every ${chaos.faultEveryS} s)`,
     "",
     `${chaos.turns} turns with unique turn ids; clients retry a failed turn with the same id for up to ${chaos.retryForMs / 1000} s. ` +
       `${chaos.ok} answered, ${chaos.failed} failed, ${chaos.retried} retried (${chaos.replayed} answered from history), ${chaos.storedButFailed} stored though the client gave up. ` +

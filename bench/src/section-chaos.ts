@@ -66,7 +66,10 @@ export interface StallReport {
 export interface ChaosSection {
   readonly profile: string;
   readonly rate: number;
+  /** Seconds of the soak with random faults, after the SIGSTOP stall on the same mesh at the same rate. */
   readonly durationS: number;
+  /** Seconds of load the stall took first (warm-up, healthy, stopped, tail); absent in older results. */
+  readonly stallS?: number;
   readonly faultEveryS: number;
   readonly graceMs: number;
   readonly retryForMs: number;
@@ -139,6 +142,9 @@ async function startChaosMesh(
     },
   };
 }
+
+/** The load the SIGSTOP stall sends (ms at the soak's rate). */
+const stallMs = ({ stall }: ChaosOptions) => stall.warmupMs + stall.healthyMs + stall.stopMs + stall.tailMs;
 
 const latencies = (turns: readonly TurnOutcome[]) =>
   summarize(turns.filter((t) => t.ok).map((t) => t.endedAt - t.sentAt));
@@ -274,6 +280,7 @@ function summarise(
     profile: options.profile,
     rate: options.rate,
     durationS: options.durationMs / 1000,
+    stallS: stallMs(options) / 1000,
     faultEveryS: options.faultEveryMs / 1000,
     graceMs: grace,
     retryForMs: options.retryForMs,
@@ -327,7 +334,9 @@ export async function chaosSection(options: BenchOptions, bundle: string): Promi
     const running = await startChaosMesh(chaos, bundle, redis, first);
     try {
       stalls.unshift(await stall(chaos, running, first));
-      return summarise(chaos, await soak(chaos, running, redis), stalls);
+      // The stall is the first stretch of the soak's load: together they last durationMs.
+      const rest = { ...chaos, durationMs: Math.max(0, chaos.durationMs - stallMs(chaos)) };
+      return summarise(rest, await soak(rest, running, redis), stalls);
     } finally {
       await running.stop();
     }
