@@ -1,4 +1,4 @@
-import { type DiagLogger, DiagLogLevel, diag, trace } from "@opentelemetry/api";
+import { context, type DiagLogger, DiagLogLevel, diag, propagation, trace } from "@opentelemetry/api";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { Logger } from "pino";
 
@@ -162,6 +162,8 @@ export async function startTracing(
       }).finally(() => {
         active = false;
         trace.disable();
+        context.disable();
+        propagation.disable();
         diag.disable();
       });
       return stopped;
