@@ -79,7 +79,7 @@ export function chaosReport(chaos: ChaosSection | undefined): string {
     "",
     `${chaos.turns} turns with unique turn ids; clients retry a failed turn with the same id for up to ${chaos.retryForMs / 1000} s. ` +
       `${chaos.ok} answered, ${chaos.failed} failed, ${chaos.retried} retried (${chaos.replayed} answered from history), ${chaos.storedButFailed} stored though the client gave up. ` +
-      `A window runs from the signal to the service back (restarted, SERVING, its pool whole, or the cache healthy); latency is per turn from first send to answer, retries included.`,
+      `A window runs from the signal to the service back (restarted, SERVING, its pool whole, or the cache healthy); latency is per turn from first send to answer, retries included; a turn counts for every window it was in flight in.`,
     "",
     table(["target", "measured", ""], targets),
     "",
@@ -91,14 +91,14 @@ export function chaosReport(chaos: ChaosSection | undefined): string {
         "failed turns",
         "recover mean ms",
         "max ms",
-        "turns sent in windows",
+        "turns in flight in windows",
         "p50 ms",
         "p99 ms",
       ],
       kinds,
     ),
     "",
-    `One agent replica SIGSTOPped for ${stall ? stall.stopMs / 1000 : "–"} s at the same rate (p50 / p99 ms of the turns sent before it, and while it was stopped):`,
+    `One agent replica SIGSTOPped for ${stall ? stall.stopMs / 1000 : "–"} s at the same rate (p50 / p99 ms of the turns sent and answered before it, and of those sent while it was stopped):`,
     "",
     table(
       [

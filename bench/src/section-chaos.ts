@@ -39,7 +39,7 @@ export interface ChaosKindReport {
   /** From the signal to the service back (ms): mean and worst. */
   readonly recoverMeanMs: number;
   readonly recoverMaxMs: number;
-  /** Latency of the answered turns sent inside this kind's windows (+ grace). */
+  /** Latency of the answered turns in flight during this kind's windows (+ grace). */
   readonly during: LatencySummary;
 }
 
@@ -191,7 +191,8 @@ async function stall(options: ChaosOptions, running: Running, variant: StallVari
     if (!whole) await sleep(100);
   }
   const replaced = victim > 0 && !agentPids(mesh).includes(victim);
-  const healthy = latencies(outcomes.slice(0, healthyCount));
+  // Healthy: turns that ended before the stop (one still in flight then may have a task on the victim).
+  const healthy = latencies(outcomes.slice(0, healthyCount).filter((o) => o.endedAt < stoppedAt));
   const stopped = latencies(outcomes.filter((o) => o.sentAt >= stoppedAt && o.sentAt < stoppedAt + stopMs));
   return {
     variant: variant.name,
@@ -207,12 +208,10 @@ async function stall(options: ChaosOptions, running: Running, variant: StallVari
   };
 }
 
+/** Whether a turn was in flight at any moment of the window (+ grace): a fault may have touched it. */
 function inWindow(turn: TurnOutcome, window: FaultWindow, graceMs: number): boolean {
   return turn.sentAt <= window.end + graceMs && turn.endedAt >= window.start;
 }
-
-const sentIn = (turn: TurnOutcome, window: FaultWindow, graceMs: number) =>
-  turn.sentAt >= window.start && turn.sentAt <= window.end + graceMs;
 
 /** The soak: `rate` turns/s for `durationMs`, a fault every `faultEveryMs`, then client against history. */
 async function soak(options: ChaosOptions, running: Running, redis: RedisServer) {
@@ -273,7 +272,7 @@ function summarise(
       failedTurns: result.failed.filter((t) => mine.some((w) => inWindow(t, w, grace))).length,
       recoverMeanMs: Math.round(recover.reduce((a, b) => a + b, 0) / (recover.length || 1)),
       recoverMaxMs: Math.max(0, ...recover),
-      during: latencies(outcomes.filter((t) => mine.some((w) => sentIn(t, w, grace)))),
+      during: latencies(outcomes.filter((t) => mine.some((w) => inWindow(t, w, grace)))),
     };
   });
   return {
@@ -294,7 +293,7 @@ function summarise(
     storedButFailed: result.storedButFailed.length,
     retried: outcomes.filter((t) => t.attempts > 1).length,
     replayed: outcomes.filter((t) => t.replayed).length,
-    outside: latencies(outcomes.filter((t) => !windows.some((w) => sentIn(t, w, grace)))),
+    outside: latencies(outcomes.filter((t) => !windows.some((w) => inWindow(t, w, grace)))),
     kinds,
     windows: windows.map((w) => ({
       kind: w.kind,
