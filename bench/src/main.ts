@@ -27,7 +27,7 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(
     "usage: bench [--smoke] [--out DIR] [--no-parsl] [--load-processes N] [--soak-seconds S]\n" +
-      "             [--chaos-seconds S] [--chaos-variants default,hedged,heartbeat-1500]\n" +
+      "             [--chaos-seconds S] [--chaos-variants default,hedged,heartbeat-4000]\n" +
       "             [--sections zero,fast,slow,cache,security,scaling,soak,autoscale,chaos]\n" +
       "             (sections of issues 12 and 13: stream,straggler,history-backends,tracing)\n" +
       "       bench --replot RUN   (targets, latest.md and plots again, beside the run; RUN is a\n" +

@@ -105,14 +105,14 @@ export interface ChaosSettings {
   };
 }
 
-/** The SIGSTOP stall's variants: the defaults, and the two ways to shorten a stopped replica's stall. */
+/** The SIGSTOP stall's variants: the config defaults, hedging on, and the heartbeat defaults before issue 11's. */
 export const STALL_VARIANTS: readonly StallVariant[] = [
-  { name: "default", change: "none (heartbeat_ms 1000, heartbeat_timeout_ms 4000, hedging off)" },
+  { name: "default", change: "none (heartbeat_ms 300, heartbeat_timeout_ms 1500, hedging off)" },
   { name: "hedged", change: "agents[].hedge.enabled: true", hedge: { enabled: true } },
   {
-    name: "heartbeat-1500",
-    change: "orchestrator.heartbeat_ms 300, heartbeat_timeout_ms 1500",
-    orchestrator: { heartbeat_ms: 300, heartbeat_timeout_ms: 1500 },
+    name: "heartbeat-4000",
+    change: "orchestrator.heartbeat_ms 1000, heartbeat_timeout_ms 4000 (the earlier defaults)",
+    orchestrator: { heartbeat_ms: 1000, heartbeat_timeout_ms: 4000 },
   },
 ];
 

@@ -91,13 +91,13 @@ const orchestratorSchema = z
         about("GetStats' pool utilization is busy over available worker-time in this many recent seconds."),
       ),
     heartbeat_ms: positiveInt
-      .default(1000)
+      .default(300)
       .meta(about("How often (ms) a heartbeat goes down each agent replica's task channel.")),
     heartbeat_timeout_ms: positiveInt
-      .default(4000)
+      .default(1500)
       .meta(
         about(
-          "A replica that answers nothing on its task channel for this long (ms) is lost: its tasks are retried on other replicas and it is replaced.",
+          "A replica that answers nothing on its task channel for this long (ms) is lost: its tasks are retried on other replicas and it is replaced. Its tasks wait this long, so it bounds the tail while a replica hangs (bench chaos: a 20 s SIGSTOP's p99 1.7× healthy at 1500, 6.2× at 4000).",
         ),
       ),
   })
