@@ -1,6 +1,6 @@
 import { concatResults } from "./drive.js";
 import { measure, type RunRecord, record, withoutCdf } from "./measure.js";
-import { pairedInterval } from "./security-cost.js";
+import { pairedInterval } from "./stats.js";
 import type { Target } from "./targets.js";
 import { poolUsage, type WatchedProcess } from "./usage.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { median, pairedInterval } from "./security-cost.js";
+import { median, pairedInterval } from "./stats.js";
 
 describe("the security cost's statistics", () => {
   it("gives the median of an odd and an even count, ignoring what is not a number", () => {

@@ -1,5 +1,6 @@
 import type { RunRecord } from "./measure.js";
 import type { SecurityPoint, SecuritySection, SecuritySetup } from "./section-security.js";
+import { median, pairedInterval } from "./stats.js";
 
 /** A setup against plaintext at one concurrency. */
 export interface SecurityCost {
@@ -36,53 +37,9 @@ export function cpuMsPerTurn(run: RunRecord, service?: string): number {
   return (1000 * chosen.reduce((sum, s) => sum + s.cpuCores, 0)) / run.perSecond;
 }
 
-/** The median of `values` (NaN when empty). */
-export function median(values: readonly number[]): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 /** Turns finished inside a run's window (turns/s × window), what pooling adds up. */
 function turnsOf(run: RunRecord, windowS: number): number {
   return run.perSecond * windowS;
-}
-
-/**
- * The 2.5th and 97.5th percentiles of Σ setup ÷ Σ base over `resamples` bootstrap draws of the
- * rounds, each draw keeping a round's two runs together; a fixed seed makes it repeatable.
- */
-export function pairedInterval(
-  setup: readonly number[],
-  base: readonly number[],
-  resamples = 2000,
-): [number, number] {
-  const n = Math.min(setup.length, base.length);
-  if (n === 0) return [Number.NaN, Number.NaN];
-  let seed = 1;
-  const next = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  const ratios: number[] = [];
-  for (let draw = 0; draw < resamples; draw += 1) {
-    let top = 0;
-    let bottom = 0;
-    for (let i = 0; i < n; i += 1) {
-      const pick = Math.floor(next() * n);
-      top += setup[pick] as number;
-      bottom += base[pick] as number;
-    }
-    ratios.push(bottom > 0 ? top / bottom : Number.NaN);
-  }
-  ratios.sort((a, b) => a - b);
-  return [
-    ratios[Math.floor(0.025 * resamples)] as number,
-    ratios[Math.ceil(0.975 * resamples) - 1] as number,
-  ];
 }
 
 /** What `setup` costs against plaintext at `concurrency`; undefined when either was not measured. */
