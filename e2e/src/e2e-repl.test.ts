@@ -122,9 +122,9 @@ describe("chorus chat on a terminal, joined to a running mesh", { timeout: 60_00
     const { stdout } = await run;
     const answered = stdout.split("\n").filter((l) => /creative> \[simulated\]/.test(l));
     assert.equal(answered.length, questions.length, stdout);
-    questions.forEach((q, i) =>
-      assert.match(answered[i] ?? "", new RegExp(q.slice(0, -1).toLowerCase()), stdout),
-    );
+    for (const [i, q] of questions.entries()) {
+      assert.match(answered[i] ?? "", new RegExp(q.slice(0, -1).toLowerCase()), stdout);
+    }
   });
 
   it("/quit leaves the chat with exit code 0 and leaves the mesh running", async () => {
