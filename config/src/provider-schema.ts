@@ -77,7 +77,17 @@ const localSchema = z
       .default(0)
       .meta(
         about(
-          "Most agent processes on this host the strategies scale out to, across all pools (0: one per CPU, from os.availableParallelism()); init_blocks, min_blocks and counts set by hand start regardless.",
+          "Most agent processes on this host the strategies scale out to, across all pools (0: eight per CPU, from os.availableParallelism()); init_blocks, min_blocks and counts set by hand start regardless.",
+        ),
+      ),
+    max_cpu_busy: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.85)
+      .meta(
+        about(
+          "The strategies add no agent process while the host's CPUs were at least this busy (0–1, all processes) over the last 3 s: a CPU-bound host gains nothing from another process, a pool waiting on a slow model still grows. 1 turns the check off.",
         ),
       ),
   })

@@ -24,7 +24,8 @@ import type { Cache } from "./cache/cache.js";
 import { LruCache } from "./cache/lru-cache.js";
 import { RedisCache } from "./cache/redis-cache.js";
 import { Pool } from "./executor/pool.js";
-import { type AgentCommand, hostLimit, LocalProvider } from "./providers/local/local-provider.js";
+import { localHostLimit } from "./providers/local/host-limit.js";
+import { type AgentCommand, LocalProvider } from "./providers/local/local-provider.js";
 import type { Provider } from "./providers/provider.js";
 import type { Leadership } from "./scaler/kubernetes-leadership.js";
 import { Scaler } from "./scaler/scaler.js";
@@ -189,7 +190,7 @@ export async function runOrchestrator(options: OrchestratorOptions): Promise<Run
       config.orchestrator.agent_start_timeout_ms,
       log,
       mesh.agent,
-      hostLimit(config.provider.local.max_agent_blocks),
+      localHostLimit(config.provider.local),
     );
   // A replica that stops answering on its task channel is ended as failed, so the scaler replaces it.
   for (const pool of pools.values()) pool.onLost((blockId, reason) => provider.fail?.(blockId, reason));

@@ -7,15 +7,36 @@ import { createLogger } from "@chorus/shared";
 import { hostLimit, LocalProvider } from "./local-provider.js";
 
 describe("hostLimit", () => {
-  it("is one agent process per CPU when provider.local.max_agent_blocks is 0", () => {
+  it("is eight agent processes per CPU when provider.local.max_agent_blocks is 0", () => {
     assert.deepEqual(hostLimit(0, 2), {
-      maxBlocks: 2,
-      source: "one per CPU: 2 CPUs (provider.local.max_agent_blocks 0)",
+      maxBlocks: 16,
+      source: "8 per CPU: 2 CPUs (provider.local.max_agent_blocks 0)",
     });
   });
 
   it("is the configured number otherwise, however many CPUs there are", () => {
     assert.deepEqual(hostLimit(12, 2), { maxBlocks: 12, source: "provider.local.max_agent_blocks" });
+  });
+});
+
+describe("LocalProvider's room on a busy host", () => {
+  it("has none while the CPUs are at least max_cpu_busy busy, and room under the count otherwise", async () => {
+    let busy = 0.9;
+    const provider = new LocalProvider(
+      { modulePath: "unused.mjs", args: [], execArgv: [], env: {} },
+      60_000,
+      createLogger("local-provider-test", "silent"),
+      undefined,
+      { ...hostLimit(3, 2), cpu: { busy: () => busy, max: 0.85 } },
+    );
+    assert.deepEqual(provider.room(), {
+      blocks: 0,
+      limit:
+        "the host's CPUs are 90% busy (provider.local.max_cpu_busy 85%): another agent process would not add throughput; 0 run",
+    });
+    busy = 0.5;
+    assert.equal(provider.room().blocks, 3);
+    await provider.close();
   });
 });
 

@@ -27,12 +27,20 @@ interface LocalBlock {
 export interface HostLimit {
   readonly maxBlocks: number;
   readonly source: string;
+  /** No new process while the host's CPUs are at least `max` busy (`busy` in 0–1). */
+  readonly cpu?: { readonly busy: () => number; readonly max: number } | undefined;
 }
 
-/** provider.local.max_agent_blocks, or for 0 one agent process per CPU this process may use. */
+/** Agent processes per CPU when provider.local.max_agent_blocks is 0: a bound on memory, not on CPU. */
+const PROCESSES_PER_CPU = 8;
+
+/** provider.local.max_agent_blocks, or for 0 eight agent processes per CPU this process may use. */
 export function hostLimit(configured: number, cpus = availableParallelism()): HostLimit {
   if (configured > 0) return { maxBlocks: configured, source: "provider.local.max_agent_blocks" };
-  return { maxBlocks: cpus, source: `one per CPU: ${cpus} CPUs (provider.local.max_agent_blocks 0)` };
+  return {
+    maxBlocks: PROCESSES_PER_CPU * cpus,
+    source: `${PROCESSES_PER_CPU} per CPU: ${cpus} CPUs (provider.local.max_agent_blocks 0)`,
+  };
 }
 
 /** Runs each block as a `chorus agent` child process on a free loopback port. */
@@ -52,10 +60,25 @@ export class LocalProvider implements Provider {
     private readonly limit?: HostLimit | undefined,
   ) {}
 
-  /** Room under the host limit: agent processes that have not exited count, stopping ones too. */
+  /**
+   * Room under the host limit: agent processes that have not exited count, stopping ones too; none
+   * while the host's CPUs are busy, where another process would only share them (a pool waiting on
+   * a slow model leaves them idle, so it still grows).
+   */
   room(): ProviderRoom {
-    const { maxBlocks, source } = this.limit ?? { maxBlocks: Number.POSITIVE_INFINITY, source: "no limit" };
+    const { maxBlocks, source, cpu } = this.limit ?? {
+      maxBlocks: Number.POSITIVE_INFINITY,
+      source: "no limit",
+    };
     const running = this.blocks.size;
+    const busy = cpu?.busy() ?? 0;
+    if (cpu && busy >= cpu.max) {
+      const percent = (n: number) => `${Math.round(n * 100)}%`;
+      return {
+        blocks: 0,
+        limit: `the host's CPUs are ${percent(busy)} busy (provider.local.max_cpu_busy ${percent(cpu.max)}): another agent process would not add throughput; ${running} run`,
+      };
+    }
     return {
       blocks: Math.max(0, maxBlocks - running),
       limit: `this host runs at most ${maxBlocks} agent processes, ${source}; ${running} run`,
