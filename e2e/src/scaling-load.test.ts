@@ -16,7 +16,8 @@ function meshConfig(maxIdletime: number) {
     simulator: { ttft_ms: 900, ttft_std_ms: 0, itl_ms: 5, itl_std_ms: 0, tokens: 20 },
     cache: { enabled: false },
     // The blocks mostly wait on the model, so four fit even a host whose CPUs would cap them lower.
-    provider: { local: { max_agent_blocks: 4 } },
+    // The strategy is under test, not the CPU gate: a busy test machine must not hold the step back.
+    provider: { local: { max_agent_blocks: 4, max_cpu_busy: 1 } },
     agents: [
       {
         name: "solo",

@@ -67,7 +67,7 @@ describe("a mesh whose model is killed and comes back (real llm-sim and agent pr
       cache: { enabled: false },
       orchestrator: { agent_start_timeout_ms: 60_000 },
       // Room for every pool to reach max_blocks, so only the model rule can keep them small.
-      provider: { local: { max_agent_blocks: 12 } },
+      provider: { local: { max_agent_blocks: 12, max_cpu_busy: 1 } },
       // Two workers per block and a fast period: tasks that queued would scale a pool out at once.
       agents: defaultAgents.map(({ scaling: _scaling, ...agent }) => ({
         ...agent,
