@@ -20,7 +20,7 @@ describe("hostLimit", () => {
 });
 
 describe("LocalProvider's room on a busy host", () => {
-  it("has none while the CPUs are at least max_cpu_busy busy, and room under the count otherwise", async () => {
+  it("has none while the CPUs are at least max_cpu_busy busy, and what the CPU gate allows otherwise", async () => {
     let busy = 0.9;
     const provider = new LocalProvider(
       { modulePath: "unused.mjs", args: [], execArgv: [], env: {} },
@@ -34,8 +34,10 @@ describe("LocalProvider's room on a busy host", () => {
       limit:
         "the host's CPUs are 90% busy (provider.local.max_cpu_busy 85%): another agent process would not add throughput; 0 run",
     });
-    busy = 0.5;
-    assert.equal(provider.room().blocks, 3);
+    busy = 0;
+    // Never more than the count allows (3), nor than the idle CPUs' worth the gate allows.
+    const room = provider.room().blocks;
+    assert.ok(room >= 1 && room <= 3, `room ${room}`);
     await provider.close();
   });
 });

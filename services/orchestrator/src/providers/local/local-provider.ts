@@ -4,6 +4,7 @@ import { Health, HealthCheckResponse_ServingStatus as Serving } from "@chorus/pr
 import { type ClientTransport, createClient, type Logger } from "@chorus/shared";
 import type { BlockEvent, BlockState } from "../block-event.js";
 import type { Provider, ProviderRoom } from "../provider.js";
+import { CpuGate, type CpuLoad } from "./cpu-gate.js";
 
 /** How to start one agent process: a Node module run with `fork`, plus its arguments. */
 export interface AgentCommand {
@@ -27,8 +28,8 @@ interface LocalBlock {
 export interface HostLimit {
   readonly maxBlocks: number;
   readonly source: string;
-  /** No new process while the host's CPUs are at least `max` busy (`busy` in 0–1). */
-  readonly cpu?: { readonly busy: () => number; readonly max: number } | undefined;
+  /** No new process while the host's CPUs are at least `max` busy (`busy` in 0–1), few at a time otherwise. */
+  readonly cpu?: CpuLoad | undefined;
 }
 
 /** Agent processes per CPU when provider.local.max_agent_blocks is 0: a bound on memory, not on CPU. */
@@ -49,6 +50,7 @@ export class LocalProvider implements Provider {
   private readonly blocks = new Map<string, LocalBlock>();
   private readonly listeners: Array<(event: BlockEvent) => void> = [];
   private sequence = 0;
+  private readonly gate: CpuGate | undefined;
 
   constructor(
     private readonly command: AgentCommand,
@@ -58,31 +60,25 @@ export class LocalProvider implements Provider {
     private readonly transport?: ClientTransport | undefined,
     /** Agent processes strategies may grow to on this host (absent: no limit). */
     private readonly limit?: HostLimit | undefined,
-  ) {}
+  ) {
+    this.gate = limit?.cpu ? new CpuGate(limit.cpu, availableParallelism()) : undefined;
+  }
 
   /**
    * Room under the host limit: agent processes that have not exited count, stopping ones too; none
    * while the host's CPUs are busy, where another process would only share them (a pool waiting on
-   * a slow model leaves them idle, so it still grows).
+   * a slow model leaves them idle, so it still grows), and a few at a time until their load shows.
    */
   room(): ProviderRoom {
-    const { maxBlocks, source, cpu } = this.limit ?? {
-      maxBlocks: Number.POSITIVE_INFINITY,
-      source: "no limit",
-    };
+    const { maxBlocks, source } = this.limit ?? { maxBlocks: Number.POSITIVE_INFINITY, source: "no limit" };
     const running = this.blocks.size;
-    const busy = cpu?.busy() ?? 0;
-    if (cpu && busy >= cpu.max) {
-      const percent = (n: number) => `${Math.round(n * 100)}%`;
-      return {
-        blocks: 0,
-        limit: `the host's CPUs are ${percent(busy)} busy (provider.local.max_cpu_busy ${percent(cpu.max)}): another agent process would not add throughput; ${running} run`,
-      };
-    }
-    return {
+    const counted = {
       blocks: Math.max(0, maxBlocks - running),
       limit: `this host runs at most ${maxBlocks} agent processes, ${source}; ${running} run`,
     };
+    const cpu = this.gate?.room();
+    if (!cpu || cpu.blocks >= counted.blocks) return counted;
+    return { blocks: cpu.blocks, limit: `${cpu.limit}; ${running} run` };
   }
 
   onEvent(listener: (event: BlockEvent) => void): void {
@@ -96,6 +92,7 @@ export class LocalProvider implements Provider {
   }
 
   launch(pool: string, count: number): string[] {
+    this.gate?.launched(count);
     const ids: string[] = [];
     for (let i = 0; i < count; i += 1) {
       this.sequence += 1;
