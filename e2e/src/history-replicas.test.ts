@@ -9,6 +9,7 @@ import { type PostgresServer, startPostgresServer } from "@chorus/history/testin
 import { ChatService, HistoryService } from "@chorus/proto";
 import { createClient, type PromiseClient } from "@chorus/shared";
 import { freePort } from "@chorus/shared/testing";
+import { status } from "@grpc/grpc-js";
 import { stringify } from "yaml";
 
 interface Started {
@@ -167,5 +168,53 @@ describe("two history replicas on one PostgreSQL database behind one orchestrato
       turns.map((t) => t.seq),
       Array.from({ length: 13 }, (_, i) => i + 1),
     );
+  });
+
+  it("fails turns with UNAVAILABLE while PostgreSQL is stopped for 10 s, stores none of them, and recovers by itself", async () => {
+    const soon = () => ({ deadline: new Date(Date.now() + 3000) });
+    await postgres.stop();
+    const outage: Array<{ turnId: string; code: number | undefined; message: string }> = [];
+    const end = Date.now() + 10_000;
+    try {
+      for (let i = 0; Date.now() < end && i < 40; i += 1) {
+        const turnId = `outage-${i}`;
+        const outcome = await chat.chat({ turnId, message: `during the outage ${i}` }, soon()).then(
+          () => ({ turnId, code: status.OK as number | undefined, message: "answered" }),
+          (err: unknown) => ({
+            turnId,
+            code: (err as { code?: number }).code,
+            message: err instanceof Error ? err.message : String(err),
+          }),
+        );
+        outage.push(outcome);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    } finally {
+      await postgres.restart();
+    }
+    assert.ok(
+      outage.length >= 5,
+      `only ${outage.length} turns sent during the outage: ${JSON.stringify(outage)}\n${services[2]?.output().slice(-1500)}\n${services[3]?.output().slice(-1500)}`,
+    );
+    const unexpected = outage.filter((o) => o.code !== status.UNAVAILABLE);
+    assert.deepEqual(unexpected, [], "every turn during the outage fails UNAVAILABLE");
+    let recovered = false;
+    for (let i = 0; i < 60 && !recovered; i += 1) {
+      recovered = await chat.chat({ message: `after the outage ${i}` }, soon()).then(
+        () => true,
+        () => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 500)),
+      );
+    }
+    assert.ok(recovered, "no turn answered within 30 s of PostgreSQL's return");
+    const after = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => chat.chat({ message: `recovered ${i}` }, deadline())),
+    );
+    assert.equal(after.length, 5);
+    for (const { turnId } of outage) {
+      await assert.rejects(history.getTurn({ turnId }, deadline()), (err: { code: number }) => {
+        assert.equal(err.code, status.NOT_FOUND, `${turnId} was stored although its client saw it fail`);
+        return true;
+      });
+    }
   });
 });

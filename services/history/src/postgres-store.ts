@@ -1,5 +1,5 @@
 import type { Turn } from "@chorus/proto";
-import { type Logger, RpcError } from "@chorus/shared";
+import { HISTORY_DATABASE_UNAVAILABLE, type Logger, RpcError } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import pg, { type Pool, type PoolClient, type QueryResultRow } from "pg";
 import type { PageCursor } from "./page-token.js";
@@ -425,7 +425,7 @@ export class PostgresStore implements Store {
   private mapped(err: unknown): unknown {
     if (!isUnreachable(err)) return err;
     this.options.log?.warn({ err: (err as Error).message }, "PostgreSQL unreachable");
-    return new RpcError(status.UNAVAILABLE, "history database unavailable");
+    return new RpcError(status.UNAVAILABLE, HISTORY_DATABASE_UNAVAILABLE);
   }
 }
 

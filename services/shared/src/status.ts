@@ -53,6 +53,12 @@ export function detailsOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * The status message history answers (UNAVAILABLE) when its database cannot be reached: the
+ * orchestrator fails the turn at once instead of waiting for history as for a restart.
+ */
+export const HISTORY_DATABASE_UNAVAILABLE = "history database unavailable";
+
 /** Trailing metadata key telling a refused caller how long to wait before retrying, in ms. */
 export const RETRY_AFTER_KEY = "retry-after-ms";
 

@@ -1,5 +1,12 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { codeOf, type Logger, RpcError, type RpcOptions } from "@chorus/shared";
+import {
+  codeOf,
+  detailsOf,
+  HISTORY_DATABASE_UNAVAILABLE,
+  type Logger,
+  RpcError,
+  type RpcOptions,
+} from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { HistoryCalls, HistoryConnection, TurnHistory } from "./turn-history.js";
 
@@ -24,6 +31,8 @@ export function historyFailure(err: unknown): RpcError {
 }
 
 const FIRST_PAUSE_MS = 50;
+/** Answers "database unavailable" a turn accepts (from any replica) before it fails: another replica may reach it. */
+const DATABASE_DOWN_ANSWERS = 2;
 const MAX_PAUSE_MS = 1000;
 
 /**
@@ -33,7 +42,9 @@ const MAX_PAUSE_MS = 1000;
  * Each attempt waits for a connection (wait-for-ready) for at most timeoutMs. A call that failed to
  * reach history (UNAVAILABLE: its connection dropped) is tried again after a short pause; one that
  * hung (its own deadline passed) on a new connection, as a half-open connection would otherwise
- * fail every turn until keepalive noticed it. History's own verdicts are thrown as they come.
+ * fail every turn until keepalive noticed it. History's own verdicts are thrown as they come, and so
+ * is its database being unreachable once a second answer (perhaps another replica's) says so: a
+ * database outage fails turns at once rather than at their deadline.
  */
 export async function callHistory<T>(
   history: TurnHistory,
@@ -45,6 +56,7 @@ export async function callHistory<T>(
   let connection: HistoryCalls = history;
   let fresh: HistoryConnection | undefined;
   let pause = FIRST_PAUSE_MS;
+  let databaseDown = 0;
   try {
     for (let attempt = 1; ; attempt += 1) {
       const deadline = new Date(Math.min(end, Date.now() + options.timeoutMs));
@@ -54,6 +66,8 @@ export async function callHistory<T>(
         const code = codeOf(err);
         if (code !== status.UNAVAILABLE && code !== status.DEADLINE_EXCEEDED) throw err;
         if (Date.now() >= end) throw err;
+        if (detailsOf(err) === HISTORY_DATABASE_UNAVAILABLE && ++databaseDown >= DATABASE_DOWN_ANSWERS)
+          throw err;
         const hung = code === status.DEADLINE_EXCEEDED;
         log.warn(
           { err: (err as Error).message, requestId, attempt },

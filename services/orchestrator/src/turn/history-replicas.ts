@@ -6,6 +6,8 @@ import {
   type ClientTransport,
   codeOf,
   createClient,
+  detailsOf,
+  HISTORY_DATABASE_UNAVAILABLE,
   type Logger,
   type PromiseClient,
   type RpcOptions,
@@ -163,22 +165,31 @@ export function historyReplicas(
   const attemptOptions = (rpc: RpcOptions | undefined, last: boolean): RpcOptions | undefined =>
     last ? rpc : { ...rpc, waitForReady: false };
 
-  /** Tries `call` on each replica in order until one is reached. */
+  /**
+   * Tries `call` on each replica in order until one is reached. A replica that answers that its
+   * database is unreachable was reached: the others are tried without waiting for a connection,
+   * and that answer is the call's if none does better.
+   */
   const spread =
     (call: (replica: Replica, request: never, rpc: RpcOptions | undefined) => Promise<unknown>) =>
     async (request: never, rpc?: RpcOptions) => {
       const candidates = await order();
       let lastError: unknown = new Error("no history replica");
+      let databaseDown: unknown;
       for (const [index, replica] of candidates.entries()) {
+        const last = index === candidates.length - 1 && databaseDown === undefined;
         try {
-          return await call(replica, request, attemptOptions(rpc, index === candidates.length - 1));
+          return await call(replica, request, attemptOptions(rpc, last));
         } catch (err) {
           if (codeOf(err) !== status.UNAVAILABLE || rpc?.signal?.aborted) throw err;
-          failed(replica, err);
-          lastError = err;
+          if (detailsOf(err) === HISTORY_DATABASE_UNAVAILABLE) databaseDown = err;
+          else {
+            failed(replica, err);
+            lastError = err;
+          }
         }
       }
-      throw lastError;
+      throw databaseDown ?? lastError;
     };
   const unary = <K extends keyof HistoryClient>(method: K) =>
     spread((replica, request, rpc) =>
