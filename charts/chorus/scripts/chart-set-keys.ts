@@ -50,8 +50,9 @@ export const LOCAL_ONLY_KEYS: readonly string[] = [
   "supervisor.max_restart_backoff_ms",
   "supervisor.crash_loop_restarts",
   "supervisor.crash_loop_window_seconds",
-  // The local provider's cap on agent processes per host; on Kubernetes the scheduler places pods.
+  // The local provider's caps on agent processes per host; on Kubernetes the scheduler places pods.
   "provider.local.max_agent_blocks",
+  "provider.local.max_cpu_busy",
 ];
 
 /** Flattens nested mappings into dotted keys; lists (config.agents) stay whole values. */
