@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { validateConfig } from "@chorus/config";
-import { runHistory } from "@chorus/history";
+import type { runHistory } from "@chorus/history";
 import { type RunningSimulator, startSimulator } from "@chorus/llm-sim";
 import { ChatService, HistoryService } from "@chorus/proto";
 import { createClient, createLogger, type PromiseClient } from "@chorus/shared";
 import type { RunningOrchestrator } from "./run-orchestrator.js";
-import { startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
+import { startConfigAndHistory, startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
 
 const soon = () => ({ deadline: new Date(Date.now() + 30_000) });
 
@@ -71,17 +71,9 @@ describe("one turn_id, or one question, at once on two orchestrators sharing a h
       orchestrator: { agent_start_timeout_ms: 60_000, judge_agent: "seeded" },
       agents,
     };
-    const config = validateConfig(raw, "(test)");
-    const configPath = join(dir, "chorus.yaml");
-    writeFileSync(configPath, JSON.stringify(raw));
-    history = await runHistory({
-      config,
-      host: "127.0.0.1",
-      port: 0,
-      path: join(dir, "h.db"),
-      metricsPort: -1,
-      log,
-    });
+    const started = await startConfigAndHistory(raw, dir, log);
+    history = started.history;
+    const { config, configPath } = started;
     for (let i = 0; i < 2; i++) {
       const orchestrator = await startOrchestratorWithAgents({
         config,

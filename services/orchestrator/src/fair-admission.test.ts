@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
 import { setMaxListeners } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { defaultAgents, validateConfig } from "@chorus/config";
-import { runHistory } from "@chorus/history";
+import type { runHistory } from "@chorus/history";
 import { type RunningSimulator, startSimulator } from "@chorus/llm-sim";
 import { ChatService } from "@chorus/proto";
 import { createClient, createLogger, type PromiseClient } from "@chorus/shared";
 import type { RunningOrchestrator } from "./run-orchestrator.js";
-import { startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
+import { startConfigAndHistory, startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
 
 const MAX_TURNS = 16;
 const BATCHES = 12;
@@ -103,17 +103,9 @@ describe("fair admission, with real agent processes", { timeout: 90_000 }, () =>
         replicas: 1,
       })),
     };
-    const config = validateConfig(raw, "(test)");
-    const configPath = join(dir, "chorus.yaml");
-    writeFileSync(configPath, JSON.stringify(raw));
-    history = await runHistory({
-      config,
-      host: "127.0.0.1",
-      port: 0,
-      path: join(dir, "h.db"),
-      metricsPort: -1,
-      log,
-    });
+    const started = await startConfigAndHistory(raw, dir, log);
+    history = started.history;
+    const { config, configPath } = started;
     orchestrator = await startOrchestratorWithAgents({
       config,
       configPath,

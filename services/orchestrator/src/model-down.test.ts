@@ -6,14 +6,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { defaultAgents, validateConfig } from "@chorus/config";
-import { runHistory } from "@chorus/history";
+import { defaultAgents, } from "@chorus/config";
+import type { runHistory } from "@chorus/history";
 import { ChatService, type GetStatusResponse } from "@chorus/proto";
 import { createClient, createLogger, type PromiseClient } from "@chorus/shared";
 import { status } from "@grpc/grpc-js";
 import type { RunningOrchestrator } from "./run-orchestrator.js";
 import type { ScalingEvent } from "./scaler/scaling-events.js";
-import { startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
+import { startConfigAndHistory, startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
 
 const soon = () => ({ deadline: new Date(Date.now() + 30_000) });
 const module = (name: string) => fileURLToPath(import.meta.resolve(name));
@@ -75,18 +75,10 @@ describe("a mesh whose model is killed and comes back (real llm-sim and agent pr
         scaling: { strategy: "chorus", init_blocks: 1, min_blocks: 1, max_blocks: 4, strategy_period: 0.2 },
       })),
     };
-    const config = validateConfig(raw, "(test)");
+    const started = await startConfigAndHistory(raw, dir, log);
+    history = started.history;
+    const { config, configPath } = started;
     assert.deepEqual(config.llm.breaker, { failures: 5, cooldown_ms: 500 }, "the defaults are under test");
-    const configPath = join(dir, "chorus.yaml");
-    writeFileSync(configPath, JSON.stringify(raw));
-    history = await runHistory({
-      config,
-      host: "127.0.0.1",
-      port: 0,
-      path: join(dir, "h.db"),
-      metricsPort: -1,
-      log,
-    });
     orchestrator = await startOrchestratorWithAgents({
       config,
       configPath,

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type ChorusConfig, validateConfig } from "@chorus/config";
-import { runHistory } from "@chorus/history";
+import type { runHistory } from "@chorus/history";
 import { type RunningSimulator, startSimulator } from "@chorus/llm-sim";
 import { Aggregation, ChatService } from "@chorus/proto";
 import { createClient, createLogger, type PromiseClient } from "@chorus/shared";
 import type { RunningOrchestrator } from "./run-orchestrator.js";
-import { startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
+import { startConfigAndHistory, startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
 
 /** A process's resident bytes as the kernel reports them. */
 function kernelRss(pid: number): number {
@@ -40,17 +40,10 @@ describe("the orchestrator with real agent processes and a recording model", () 
       cache: { enabled: false },
       orchestrator: { agent_start_timeout_ms: 60_000, judge_agent: "balanced" },
     };
-    config = validateConfig(raw, "(test)");
-    const configPath = join(dir, "chorus.yaml");
-    writeFileSync(configPath, JSON.stringify(raw));
-    history = await runHistory({
-      config,
-      host: "127.0.0.1",
-      port: 0,
-      path: join(dir, "h.db"),
-      metricsPort: -1,
-      log,
-    });
+    const started = await startConfigAndHistory(raw, dir, log);
+    history = started.history;
+    ({ config } = started);
+    const { configPath } = started;
     orchestrator = await startOrchestratorWithAgents({
       config,
       configPath,

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { defaultAgents, validateConfig } from "@chorus/config";
-import { runHistory } from "@chorus/history";
+import type { runHistory } from "@chorus/history";
 import { type RunningSimulator, startSimulator } from "@chorus/llm-sim";
 import { ChatService } from "@chorus/proto";
 import { createClient, createLogger, type PromiseClient } from "@chorus/shared";
@@ -13,7 +13,7 @@ import type { Block } from "./executor/block.js";
 import type { Pool } from "./executor/pool.js";
 import type { LocalProvider } from "./providers/local/local-provider.js";
 import type { RunningOrchestrator } from "./run-orchestrator.js";
-import { startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
+import { startConfigAndHistory, startOrchestratorWithAgents } from "./testing/orchestrator-with-agents.js";
 
 const TTFT_MS = 2000;
 const HEARTBEAT_TIMEOUT_MS = 800;
@@ -89,17 +89,9 @@ describe("task channels to real agent processes that die, hang or lose their cal
         },
       ],
     };
-    const config = validateConfig(raw, "(test)");
-    const configPath = join(dir, "chorus.yaml");
-    writeFileSync(configPath, JSON.stringify(raw));
-    history = await runHistory({
-      config,
-      host: "127.0.0.1",
-      port: 0,
-      path: join(dir, "h.db"),
-      metricsPort: -1,
-      log,
-    });
+    const started = await startConfigAndHistory(raw, dir, log);
+    history = started.history;
+    const { config, configPath } = started;
     orchestrator = await startOrchestratorWithAgents({
       config,
       configPath,

@@ -1,5 +1,8 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ChorusConfig } from "@chorus/config";
+import { type ChorusConfig, validateConfig } from "@chorus/config";
+import { runHistory } from "@chorus/history";
 import type { Logger } from "@chorus/shared";
 import { type RunningOrchestrator, runOrchestrator } from "../run-orchestrator.js";
 
@@ -33,4 +36,20 @@ export function startOrchestratorWithAgents(options: OrchestratorWithAgents): Pr
     },
     log: options.log,
   });
+}
+
+/** A test's settings validated and written where the agent processes read them, and a history on SQLite beside them. */
+export async function startConfigAndHistory(raw: Record<string, unknown>, dir: string, log: Logger) {
+  const config = validateConfig(raw, "(test)");
+  const configPath = join(dir, "chorus.yaml");
+  writeFileSync(configPath, JSON.stringify(raw));
+  const history = await runHistory({
+    config,
+    host: "127.0.0.1",
+    port: 0,
+    path: join(dir, "h.db"),
+    metricsPort: -1,
+    log,
+  });
+  return { config, configPath, history };
 }
