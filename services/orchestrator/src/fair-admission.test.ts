@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { setMaxListeners } from "node:events";
-import { mkdtempSync, rmSync, } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";

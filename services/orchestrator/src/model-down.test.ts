@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { defaultAgents, } from "@chorus/config";
+import { defaultAgents } from "@chorus/config";
 import type { runHistory } from "@chorus/history";
 import { ChatService, type GetStatusResponse } from "@chorus/proto";
 import { createClient, createLogger, type PromiseClient } from "@chorus/shared";
